@@ -1,0 +1,16 @@
+# The two commands of the README. Each installs what it needs first.
+.PHONY: demo test lint bench
+
+demo:
+	scripts/bootstrap.sh
+	.venv/bin/dlgrade demo
+
+test:
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:
+	.venv/bin/python bench/bench_conv.py
+	.venv/bin/python bench/bench_reference_models.py

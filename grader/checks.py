@@ -1,0 +1,322 @@
+"""The public API for assignment authors: declare checks, call the student's code, judge it.
+
+A check is a plain function in an assignment's ``checks.py``::
+
+    @check(points=2)
+    def relu_forward(student, rng):
+        x = rng.standard_normal((8, 5))
+        return compare(student.relu(x), activations.relu(x), rtol=1e-7, atol=1e-9)
+
+``student`` is a proxy: ``student.relu(x)`` sends ``x`` (a copy, as plain data)
+to the sandbox and returns the plain data that came back. The check runs in
+the trusted process and computes its expected values there. It returns a
+``Verdict`` (or several), or raises ``CheckFailed``; a student's exception,
+time-out or crash inside a call ends the check with that diagnosis.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.session import RunnerSession, StudentError
+
+__all__ = [
+    "CheckFailed",
+    "CheckSpec",
+    "Student",
+    "StudentError",
+    "Verdict",
+    "accuracy",
+    "all_of",
+    "check",
+    "compare",
+    "grad_check",
+]
+
+
+class CheckFailed(Exception):
+    """Raise inside a check to fail it with a message for the student."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str = ""
+    fraction: float | None = None  # partial credit in [0, 1]; default all or nothing
+
+    @property
+    def credit(self) -> float:
+        if self.fraction is not None:
+            return float(min(1.0, max(0.0, self.fraction)))
+        return 1.0 if self.passed else 0.0
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    points: float
+    fn: Callable[..., Any]
+    hidden: bool = False
+    timeout: float | None = None
+    description: str = ""
+    wants_ctx: bool = field(default=False)
+
+
+def check(
+    points: float, *, hidden: bool = False, timeout: float | None = None, name: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function of checks.py as a graded check worth ``points``.
+
+    ``timeout`` (seconds) overrides the manifest's per-call limit for the calls
+    this check makes. Hidden checks show only their points until release.
+    """
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        params = inspect.signature(fn).parameters
+        fn.__dlgrade_check__ = CheckSpec(  # type: ignore[attr-defined]
+            name=name or fn.__name__,
+            points=float(points),
+            fn=fn,
+            hidden=hidden,
+            timeout=timeout,
+            description=inspect.getdoc(fn) or "",
+            wants_ctx=len(params) >= 3 or "ctx" in params,
+        )
+        return fn
+
+    return mark
+
+
+# -- the proxy ---------------------------------------------------------------------
+
+
+class Student:
+    """What a check sees of the submission: remote functions, classes and objects."""
+
+    def __init__(self, session: RunnerSession, call_seconds: float) -> None:
+        self._session = session
+        self._seconds = call_seconds
+        self._strict = False
+
+    def _request(self, request: dict, seconds: float | None = None) -> Any:
+        return self._session.request(request, seconds or self._seconds)
+
+    @property
+    def strict(self) -> Student:
+        """The same proxy, but NumPy overflow/invalid/divide warnings in calls become errors."""
+        other = copy.copy(self)
+        other._strict = True
+        return other
+
+    def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        return self._request(
+            {"op": "call", "name": name, "args": list(args), "kwargs": kwargs,
+             "strict": self._strict},
+            timeout,
+        )
+
+    def new(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> RemoteObject:
+        """Instantiate the student's class ``name``; the object lives in the sandbox."""
+        handle = self._request(
+            {"op": "new", "name": name, "args": list(args), "kwargs": kwargs}, timeout
+        )
+        return RemoteObject(self, int(handle), name)
+
+    def trained(self, timeout: float | None = None) -> RemoteObject:
+        """For script-style homework: the object the script left behind (a network)."""
+        result = self._session.ensure_loaded()
+        if not isinstance(result, dict) or result.get("handle") is None:
+            raise CheckFailed(
+                "your script finished without leaving a network object (an object with a "
+                "forward() method) in a global variable"
+            )
+        return RemoteObject(self, int(result["handle"]), str(result.get("global")))
+
+    def names(self) -> list[str]:
+        result = self._session.ensure_loaded()
+        if isinstance(result, dict):
+            return [str(n) for n in result.get("names", [])]
+        return [str(n) for n in result or []]
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+
+class RemoteObject:
+    def __init__(self, student: Student, handle: int, label: str) -> None:
+        self._student = student
+        self._handle = handle
+        self._label = label
+
+    def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        return self._student._request(
+            {"op": "call", "handle": self._handle, "name": method, "args": list(args),
+             "kwargs": kwargs},
+            timeout,
+        )
+
+    def get(self, attribute: str) -> Any:
+        """Read an attribute's value (plain data only)."""
+        return self._student._request({"op": "get", "handle": self._handle, "name": attribute})
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+
+# -- judging -------------------------------------------------------------------------
+
+_LOW_PRECISION_FACTOR = 100.0  # tolerance in units of the student's float epsilon
+
+
+def _as_numeric(value: Any, name: str) -> np.ndarray:
+    if value is None:
+        raise CheckFailed(f"{name}: your code returned None (is a `return` missing?)")
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, bool | int | float) or (
+        isinstance(value, list | tuple) and _all_numbers(value)
+    ):
+        arr = np.asarray(value)
+    else:
+        raise CheckFailed(f"{name}: expected a NumPy array, got {type(value).__name__}")
+    if arr.dtype.kind not in "biuf":
+        raise CheckFailed(f"{name}: expected numbers, got an array of dtype {arr.dtype}")
+    return arr
+
+
+def _all_numbers(seq: Iterable[Any]) -> bool:
+    return all(
+        isinstance(v, bool | int | float) or (isinstance(v, list | tuple) and _all_numbers(v))
+        for v in seq
+    )
+
+
+def _fmt_index(idx: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in idx) + "]"
+
+
+def compare(
+    got: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    name: str = "output",
+    check_shape: bool = True,
+) -> Verdict:
+    """Elementwise ``|got - expected| <= atol + rtol * |expected|``, with a diagnosis.
+
+    The message locates the error: shape or dtype mismatch, the first NaN/inf,
+    or the worst element's index with expected vs got, and the max abs/rel
+    error. Results in float32 are accepted: the tolerance widens to the
+    student's precision (100 epsilons, relative to the data's scale), because
+    float32 arithmetic cannot meet float64 tolerances and is not wrong.
+    """
+    exp = np.asarray(expected, dtype=np.float64)
+    arr = _as_numeric(got, name)
+    if arr.dtype == np.float16:
+        return Verdict(False, f"{name}: float16 results are too imprecise to grade; use float64")
+    if check_shape and arr.shape != exp.shape:
+        return Verdict(False, f"{name}: shape {arr.shape}, expected {exp.shape}")
+    try:
+        a = np.broadcast_to(arr.astype(np.float64), exp.shape)
+    except ValueError:
+        return Verdict(False, f"{name}: shape {arr.shape}, expected {exp.shape}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+        eps = float(np.finfo(arr.dtype).eps) * _LOW_PRECISION_FACTOR
+        scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=1.0))
+        rtol, atol = max(rtol, eps), max(atol, eps * scale)
+    bad_nan = ~np.isfinite(a) & np.isfinite(exp)
+    if bad_nan.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
+        count = int(bad_nan.sum())
+        return Verdict(
+            False,
+            f"{name}: {count} non-finite value(s); first at index {_fmt_index(idx)}: "
+            f"got {a[idx]!r}, expected {exp[idx]:.10g}",
+        )
+    same_inf = np.isinf(exp) & (a == exp)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(same_inf | (np.isnan(exp) & np.isnan(a)), 0.0, np.abs(a - exp))
+        diff = np.nan_to_num(diff, nan=np.inf)
+        allowed = atol + rtol * np.abs(np.nan_to_num(exp, posinf=0.0, neginf=0.0))
+        excess = diff - allowed
+    if a.size == 0 or not (excess > 0).any():
+        return Verdict(True, f"{name}: all {a.size} values within rtol={rtol:g}, atol={atol:g}")
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = diff / np.maximum(np.abs(exp), 1e-300)
+    count = int((excess > 0).sum())
+    return Verdict(
+        False,
+        f"{name}: {count} of {a.size} values differ; worst at index {_fmt_index(worst)}: "
+        f"got {a[worst]:.10g}, expected {exp[worst]:.10g} "
+        f"(max abs error {float(np.max(diff)):.3g}, max rel error {float(np.max(rel)):.3g}; "
+        f"rtol={rtol:g}, atol={atol:g})",
+    )
+
+
+def grad_check(
+    got: Any,
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    dout: np.ndarray,
+    *,
+    name: str = "gradient",
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    h: float = 1e-5,
+) -> Verdict:
+    """Compare a student's gradient with centred differences of the trusted ``f`` at ``x``.
+
+    f: the reference forward (array -> array shaped like dout); the expected
+    gradient is the vector-Jacobian product ``d sum(f(x) * dout) / dx``.
+    """
+    from reference.gradcheck import eval_numerical_gradient_array
+
+    numeric = eval_numerical_gradient_array(f, np.array(x, dtype=np.float64), dout, h=h)
+    verdict = compare(got, numeric, rtol=rtol, atol=atol, name=name)
+    if verdict.passed:
+        return Verdict(True, f"{name}: agrees with the numerical gradient")
+    return Verdict(False, verdict.message + " (expected: the numerical gradient)")
+
+
+def accuracy(predictions: Any, labels: np.ndarray, threshold: float, *, name: str = "test") -> Verdict:
+    """Accuracy of class predictions (N,) or scores (N, C) against labels the sandbox never saw."""
+    labels = np.asarray(labels)
+    pred = _as_numeric(predictions, "predictions")
+    if pred.ndim == 2 and pred.shape[0] == labels.shape[0]:
+        pred = np.argmax(pred, axis=1)
+    if pred.shape != labels.shape:
+        return Verdict(
+            False,
+            f"predictions: shape {pred.shape}, expected {labels.shape} "
+            f"(one class per image, or one row of scores per image)",
+        )
+    if pred.dtype.kind == "f" and not np.isfinite(pred).all():
+        return Verdict(False, "predictions contain NaN or inf")
+    correct = int(np.sum(pred.astype(np.int64) == labels.astype(np.int64)))
+    acc = correct / max(1, labels.shape[0])
+    verdict = "meets" if acc >= threshold else "is below"
+    return Verdict(
+        acc >= threshold,
+        f"{name} accuracy {acc:.2%} ({correct}/{labels.shape[0]}) {verdict} the "
+        f"{threshold:.0%} threshold",
+    )
+
+
+def all_of(*verdicts: Verdict) -> Verdict:
+    """Passes when every verdict passes; the message lists the failures (or all, on success)."""
+    failed = [v for v in verdicts if not v.passed]
+    shown = failed or list(verdicts)
+    return Verdict(not failed, "\n".join(v.message for v in shown if v.message))

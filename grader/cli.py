@@ -1,0 +1,104 @@
+"""The ``dlgrade`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from grader.assignment import AssignmentError, load_assignment
+from grader.config import REPO_ROOT
+from grader.sandbox import KINDS, SandboxUnavailable
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.engine import grade
+    from grader.messages import ReportStatus
+    from grader.report import render_text
+
+    assignment = load_assignment(args.assignment)
+    report = grade(assignment, args.submission, sandbox=args.sandbox, seed=args.seed)
+    if args.student_view:
+        report = report.student_view()
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+    else:
+        print(render_text(report))
+    return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from grader.validate import validate
+
+    assignment = load_assignment(args.assignment)
+    outcome = validate(assignment, sandbox=args.sandbox, log=lambda s: print(s, flush=True))
+    print(("VALID: " if outcome.ok else "INVALID: ") + outcome.summary)
+    return 0 if outcome.ok else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Grade the bundled sample submission of the built-in activations assignment."""
+    folder = REPO_ROOT / "assignments" / "activations"
+    ns = argparse.Namespace(
+        assignment=str(folder),
+        submission=str(folder / "examples" / "sample_submission.py"),
+        sandbox=args.sandbox,
+        seed=0,
+        json=False,
+        student_view=False,
+    )
+    return _grade(ns)
+
+
+def _images(args: argparse.Namespace) -> int:
+    from grader.sandbox.images import main_build
+
+    return main_build(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade a submission and print its report")
+    g.add_argument("assignment", help="assignment folder, e.g. assignments/activations")
+    g.add_argument("submission", help="a .py file, a folder or a .zip")
+    g.add_argument("--sandbox", choices=KINDS, default=None)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument(
+        "--student-view", action="store_true", help="hide hidden checks' messages, as students see"
+    )
+    g.set_defaults(func=_grade)
+
+    a = sub.add_parser("assignment", help="instructor tools for assignment folders")
+    asub = a.add_subparsers(dest="action", required=True)
+    v = asub.add_parser("validate", help="prove an assignment sound before students see it")
+    v.add_argument("assignment")
+    v.add_argument("--sandbox", choices=KINDS, default=None)
+    v.set_defaults(func=_validate)
+
+    d = sub.add_parser("demo", help="grade the bundled sample submission and print its report")
+    d.add_argument("--sandbox", choices=KINDS, default=None)
+    d.set_defaults(func=_demo)
+
+    i = sub.add_parser("images", help="build the Docker sandbox images")
+    i.add_argument("rest", nargs=argparse.REMAINDER)
+    i.set_defaults(func=_images)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.simplefilter("default")
+    try:
+        return int(args.func(args) or 0)
+    except (AssignmentError, SandboxUnavailable, FileNotFoundError) as err:
+        print(f"dlgrade: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Render a GradeReport for a terminal."""
+
+from __future__ import annotations
+
+from grader.messages import CheckStatus, GradeReport
+
+_MARK = {
+    CheckStatus.PASSED: "PASS",
+    CheckStatus.FAILED: "FAIL",
+    CheckStatus.ERROR: "ERROR",
+    CheckStatus.TIMEOUT: "TIMEOUT",
+    CheckStatus.MEMORY: "MEMORY",
+    CheckStatus.CRASH: "CRASH",
+    CheckStatus.PLATFORM_ERROR: "GRADER ERROR",
+}
+
+
+def _indent(text: str, pad: str = "      ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def render_text(report: GradeReport, *, show_output: bool = True) -> str:
+    lines = [
+        f"{report.assignment}: {report.score:g} / {report.max_score:g} points ({report.status})"
+    ]
+    if report.message:
+        lines.append(_indent(report.message, "  "))
+    width = max((len(c.name) for c in report.checks), default=10)
+    for c in report.checks:
+        tag = " (hidden)" if c.hidden else ""
+        lines.append(
+            f"  [{_MARK[c.status]:>7}] {c.name:<{width}} {c.score:g}/{c.max_score:g}{tag}"
+        )
+        if c.status != CheckStatus.PASSED and c.message:
+            lines.append(_indent(c.message))
+    env = report.environment
+    if env:
+        facts = ", ".join(
+            f"{k}={env[k]}" for k in ("sandbox", "environment", "seed", "wall_seconds") if k in env
+        )
+        lines.append(f"  environment: {facts}")
+    if show_output and report.output.strip():
+        lines.append("  output of your code:")
+        lines.append(_indent(report.output.rstrip()[-4000:], "    | "))
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""The in-sandbox half of the protocol: load the student's code, serve calls on it.
+
+This file is copied into the sandbox next to codec.py and runs there as
+``python3 runner.py ROOT``; it imports nothing of dlgrade except codec.py and
+must not: the sandbox holds no other code of ours.
+
+Everything here is as untrusted as the student's code it shares a process
+with. That is fine by design: the trusted side only ever receives plain data
+through the codec and judges it against its own references, so a student who
+tampers with this runner can at most send wrong answers.
+
+Requests (dicts): {"id", "op": "load" | "call" | "new" | "get" | "drop", ...}
+Responses: {"id", "ok": True, "value": ...} or {"id", "ok": False, "error": {...}}
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import codec  # noqa: E402  (lives next to this file inside the sandbox)
+
+sys.path.remove(HERE)
+
+# The sandbox gives us a private /tmp; the unprotected fallback points TMPDIR elsewhere.
+WORK = os.path.join(os.environ.get("TMPDIR") or "/tmp", "work")
+MAX_TRACEBACK_LINES = 40
+
+
+class Runner:
+    def __init__(self, root: str, proto_in, proto_out) -> None:
+        self.root = root
+        self.proto_in = proto_in
+        self.proto_out = proto_out
+        self.module: types.ModuleType | None = None
+        self.namespace: dict = {}
+        self.handles: dict[int, object] = {}
+        self.next_handle = 1
+
+    # -- loading -----------------------------------------------------------------
+    def prepare_workdir(self, data_links: dict[str, str]) -> None:
+        """Copy the submission to a writable folder and link the declared public data into it."""
+        shutil.copytree(os.path.join(self.root, "submission"), WORK, dirs_exist_ok=True)
+        for name, rel in data_links.items():
+            target = os.path.join(self.root, "data", rel)
+            link = os.path.join(WORK, name)
+            if not os.path.lexists(link):
+                os.symlink(target, link)
+        os.chdir(WORK)
+        sys.path.insert(0, WORK)
+
+    def op_load(self, req: dict) -> object:
+        self.prepare_workdir(req.get("data_links", {}))
+        path = os.path.join(WORK, req["file"])
+        if req.get("mode", "import") == "script":
+            return self.load_script(path, req.get("global_name"))
+        return self.load_module(path, req["module"])
+
+    def load_module(self, path: str, name: str) -> list[str]:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        code = compile(source, path, "exec")
+        module = types.ModuleType(name)
+        module.__file__ = path
+        sys.modules[name] = module
+        exec(code, module.__dict__)
+        self.module = module
+        self.namespace = module.__dict__
+        return sorted(k for k, v in module.__dict__.items() if callable(v) and not k.startswith("_"))
+
+    def load_script(self, path: str, global_name: str | None) -> dict:
+        """Run a script-style homework as __main__, then find the object it trained."""
+        with open(path, "rb") as fh:
+            source = fh.read()
+        code = compile(source, path, "exec")
+        namespace: dict = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+        exec(code, namespace)
+        self.namespace = namespace
+        found = None
+        if global_name and global_name in namespace:
+            found = global_name
+        else:
+            for key, value in list(namespace.items()):
+                if not isinstance(value, type) and callable(getattr(value, "forward", None)):
+                    found = key
+                    break
+        handle = None
+        if found is not None:
+            handle = self.new_handle(namespace[found])
+        names = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
+        return {"global": found, "handle": handle, "names": names}
+
+    # -- serving -----------------------------------------------------------------
+    def new_handle(self, obj: object) -> int:
+        handle = self.next_handle
+        self.next_handle += 1
+        self.handles[handle] = obj
+        return handle
+
+    def target(self, req: dict) -> object:
+        if req.get("handle") is not None:
+            obj = self.handles[req["handle"]]
+            return getattr(obj, req["name"])
+        name = req["name"]
+        if name not in self.namespace:
+            raise LookupError(f"your code does not define '{name}'")
+        return self.namespace[name]
+
+    def op_call(self, req: dict) -> object:
+        fn = self.target(req)
+        if not callable(fn):
+            raise TypeError(f"'{req['name']}' is not a function")
+        args, kwargs = req.get("args", ()), req.get("kwargs", {})
+        if req.get("strict") and "numpy" in sys.modules:
+            # Stability checks: an overflow or invalid operation is an error, not a warning.
+            with sys.modules["numpy"].errstate(over="raise", invalid="raise", divide="raise"):
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    def op_new(self, req: dict) -> int:
+        return self.new_handle(self.op_call(req))
+
+    def op_get(self, req: dict) -> object:
+        return self.target(req)
+
+    def op_drop(self, req: dict) -> None:
+        self.handles.pop(req["handle"], None)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                req = codec.recv(self.proto_in, codec.DEFAULT_MAX_BYTES)
+            except EOFError:
+                return
+            rid = req.get("id") if isinstance(req, dict) else None
+            try:
+                op = getattr(self, "op_" + str(req["op"]))
+                value = to_plain(op(req))
+                payload = codec.encode({"id": rid, "ok": True, "value": value})
+            except BaseException as exc:  # noqa: BLE001  (SystemExit in student code is an error too)
+                payload = codec.encode({"id": rid, "ok": False, "error": describe(exc)})
+            sys.stdout.flush()
+            sys.stderr.flush()
+            codec.write_frame(self.proto_out, payload)
+
+
+def to_plain(value: object) -> object:
+    """Turn tensors into arrays (a courtesy for PyTorch homework); the codec rejects the rest."""
+    mod = type(value).__module__ or ""
+    if mod.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    try:
+        codec.encode(value, max_bytes=codec.DEFAULT_MAX_BYTES)
+    except codec.CodecError as exc:
+        raise TypeError(f"the value returned cannot be graded: {exc}") from None
+    return value
+
+
+def describe(exc: BaseException) -> dict:
+    """The exception as the student should see it: type, message, and their own frames only."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.startswith(WORK) or f.filename == "<string>"
+    ]
+    lines = traceback.format_list(frames)
+    if isinstance(exc, SyntaxError):
+        lines += traceback.format_exception_only(type(exc), exc)
+    text = "".join(lines).replace(WORK + "/", "")
+    tb_lines = text.splitlines()[-MAX_TRACEBACK_LINES:]
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001  (a hostile __str__)
+        message = "<unprintable exception>"
+    return {"type": type(exc).__name__, "message": message[:2000], "traceback": tb_lines}
+
+
+def main() -> None:
+    root = sys.argv[1] if len(sys.argv) > 1 else "/sandbox"
+    # Keep private copies of the protocol pipes, then point fds 0/1 away from them,
+    # so print() and os.write(1, ...) in student code land in the captured output.
+    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull)  # noqa: SIM115
+    sys.stdout = os.fdopen(1, "w", buffering=1, errors="replace")
+    Runner(root, proto_in, proto_out).serve()
+
+
+if __name__ == "__main__":
+    main()

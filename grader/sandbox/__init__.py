@@ -1,0 +1,51 @@
+"""Sandbox backends: ``docker`` in production, ``local`` (bubblewrap / rlimits) for one machine."""
+
+from __future__ import annotations
+
+from grader.sandbox.base import Sandbox, SandboxLimits, SandboxSpec, SandboxUnavailable
+
+KINDS = ("docker", "local")
+
+
+def docker_ready(environment: str) -> bool:
+    """A Docker engine answers and the environment's image exists."""
+    try:
+        from grader.sandbox import docker, images
+    except ImportError:
+        return False
+    if not docker.docker_available():
+        return False
+    try:
+        images.image_for(environment)
+    except SandboxUnavailable:
+        return False
+    return True
+
+
+def default_kind(environment: str = "numpy") -> str:
+    """docker when a Docker engine answers (and has the image), else local."""
+    return "docker" if docker_ready(environment) else "local"
+
+
+def make_sandbox(kind: str | None, spec: SandboxSpec) -> Sandbox:
+    kind = kind or default_kind(spec.environment)
+    if kind == "docker":
+        from grader.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(spec)
+    if kind == "local":
+        from grader.sandbox.local import LocalSandbox
+
+        return LocalSandbox(spec)
+    raise SandboxUnavailable(f"unknown sandbox '{kind}' (choose from {', '.join(KINDS)})")
+
+
+__all__ = [
+    "KINDS",
+    "Sandbox",
+    "SandboxLimits",
+    "SandboxSpec",
+    "SandboxUnavailable",
+    "default_kind",
+    "make_sandbox",
+]

@@ -1,0 +1,218 @@
+"""The trusted half of the protocol: a runner process in a sandbox, spoken to in plain data.
+
+A ``RunnerSession`` starts the runner on first use, loads the submission, and
+turns each call into a request frame. It never trusts what comes back beyond
+decoding it with the strict codec. A call that hangs is answered by killing
+the sandbox; the next call starts a fresh runner, so one hanging function costs
+only the checks that call it.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from grader import codec
+from grader.messages import CheckStatus
+from grader.sandbox.base import SANDBOX_ROOT, Sandbox
+
+RUNNER_ARGV = ["python3", f"{SANDBOX_ROOT}/runner/runner.py", SANDBOX_ROOT]
+RESPONSE_MAX_BYTES = 256 * 1024 * 1024
+
+
+class StudentError(Exception):
+    """A call into the student's code did not produce a value: the check fails with this."""
+
+    def __init__(self, status: CheckStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """How the runner loads the submission (from the assignment manifest)."""
+
+    file: str
+    module: str
+    mode: str = "import"  # or "script"
+    global_name: str | None = None
+    data_links: dict[str, str] | None = None
+    seconds: float = 60.0
+
+
+class OutputCapture:
+    """Drains a pipe in the background, keeping the first ``limit`` bytes."""
+
+    def __init__(self, pipe, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.total = 0
+        self.thread = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _drain(self, pipe) -> None:
+        while True:
+            try:
+                chunk = pipe.read1(65536) if hasattr(pipe, "read1") else pipe.read(65536)
+            except (OSError, ValueError):
+                return
+            if not chunk:
+                return
+            self.total += len(chunk)
+            room = self.limit - self.kept
+            if room > 0:
+                self.chunks.append(chunk[:room])
+                self.kept += min(room, len(chunk))
+
+
+class RunnerSession:
+    def __init__(self, sandbox: Sandbox, load: LoadSpec, output_limit: int = 64 * 1024) -> None:
+        self.sandbox = sandbox
+        self.load_spec = load
+        self.output_limit = output_limit
+        self.proc = None
+        self.responses: queue.Queue = queue.Queue()
+        self.captures: list[OutputCapture] = []
+        self.next_id = 0
+        self.load_result: Any = None
+        # A load that failed (syntax error, import-time timeout) fails every later
+        # check at once with the same message instead of paying for it again.
+        self.load_failure: StudentError | None = None
+        self.starts = 0
+
+    # -- process management ----------------------------------------------------------
+    def _start(self) -> None:
+        self.proc = self.sandbox.start(list(RUNNER_ARGV))
+        self.starts += 1
+        self.responses = queue.Queue()
+        self.captures.append(OutputCapture(self.proc.stderr, self.output_limit))
+        threading.Thread(
+            target=self._read_responses, args=(self.proc.stdout, self.responses), daemon=True
+        ).start()
+
+    @staticmethod
+    def _read_responses(pipe, responses: queue.Queue) -> None:
+        while True:
+            try:
+                responses.put(codec.decode(codec.read_frame(pipe, RESPONSE_MAX_BYTES)))
+            except EOFError:
+                responses.put(EOFError())
+                return
+            except (codec.CodecError, OSError, ValueError) as exc:
+                responses.put(exc)
+                return
+
+    def _stop(self) -> None:
+        self.sandbox.kill()
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                pass
+        self.proc = None
+
+    def close(self) -> None:
+        self._stop()
+        for cap in self.captures:
+            cap.thread.join(timeout=2)
+
+    # -- requests ----------------------------------------------------------------
+    def _exchange(self, request: dict, seconds: float) -> Any:
+        self.next_id += 1
+        request = {**request, "id": self.next_id}
+        try:
+            codec.write_frame(self.proc.stdin, codec.encode(request))
+        except (BrokenPipeError, OSError, ValueError):
+            return self._died()
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                reply = self.responses.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self._stop()
+                raise StudentError(
+                    CheckStatus.TIMEOUT, f"took longer than the {seconds:g} s limit"
+                ) from None
+            if isinstance(reply, BaseException):
+                return self._died(reply)
+            if not isinstance(reply, dict) or reply.get("id") != self.next_id:
+                # A stale or forged reply: the stream can no longer be trusted to line up.
+                self._stop()
+                raise StudentError(
+                    CheckStatus.CRASH, "the submission's process wrote into the grader's channel"
+                )
+            if reply.get("ok") is True:
+                return reply.get("value")
+            raise StudentError(*_describe_error(reply.get("error")))
+
+    def _died(self, why: BaseException | None = None) -> Any:
+        proc = self.proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                code = None
+        self._stop()
+        if isinstance(why, codec.CodecError):
+            raise StudentError(CheckStatus.CRASH, f"the submission sent malformed data ({why})")
+        if code in (-signal.SIGKILL, 137):
+            raise StudentError(
+                CheckStatus.MEMORY, "the process was killed (most likely the memory limit)"
+            )
+        raise StudentError(
+            CheckStatus.CRASH, f"the process exited during the call (exit status {code})"
+        )
+
+    def ensure_loaded(self) -> Any:
+        if self.load_failure is not None:
+            raise self.load_failure
+        if self.proc is not None and self.proc.poll() is None:
+            return self.load_result
+        self._start()
+        spec = self.load_spec
+        request = {
+            "op": "load",
+            "file": spec.file,
+            "module": spec.module,
+            "mode": spec.mode,
+            "global_name": spec.global_name,
+            "data_links": spec.data_links or {},
+        }
+        try:
+            self.load_result = self._exchange(request, spec.seconds)
+        except StudentError as err:
+            prefix = f"could not load {spec.file}: "
+            self.load_failure = StudentError(err.status, prefix + err.message)
+            raise self.load_failure from None
+        return self.load_result
+
+    def request(self, request: dict, seconds: float) -> Any:
+        self.ensure_loaded()
+        return self._exchange(request, seconds)
+
+    def output(self) -> tuple[str, int]:
+        """Everything the submission printed (truncated), and the total byte count."""
+        data = b"".join(b"".join(c.chunks) for c in self.captures)[: self.output_limit]
+        total = sum(c.total for c in self.captures)
+        return data.decode("utf-8", errors="replace"), total
+
+
+def _describe_error(error: Any) -> tuple[CheckStatus, str]:
+    if not isinstance(error, dict):
+        return CheckStatus.ERROR, "the call failed"
+    etype = str(error.get("type", "Exception"))[:100]
+    message = str(error.get("message", ""))[:2000]
+    tb = error.get("traceback") or []
+    lines = [str(x) for x in tb][-40:] if isinstance(tb, list) else []
+    text = f"{etype}: {message}" if message else etype
+    if lines:
+        text += "\n" + "\n".join(lines)
+    status = CheckStatus.MEMORY if etype == "MemoryError" else CheckStatus.ERROR
+    return status, text

@@ -1,0 +1,94 @@
+"""``dlgrade assignment validate``: prove an assignment sound before students see it.
+
+Sound means: the solution scores full marks, the starter scores zero, every
+known-wrong submission in mutants/ fails exactly the checks its manifest entry
+names (and passes the rest), and grading the solution twice gives the same
+report. A mutant file holds only the definitions it changes: it is appended to
+the solution's entry file, so later definitions replace the solution's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.assignment import Assignment, Mutant
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+
+
+@dataclass
+class ValidationOutcome:
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+    reports: dict[str, GradeReport] = field(default_factory=dict)
+
+    def fail(self, problem: str) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return f"{len(self.reports)} gradings agree with the manifest"
+        return "\n  " + "\n  ".join(self.problems)
+
+
+def _fingerprint(report: GradeReport) -> list[tuple[str, float, str, str]]:
+    """What must not change between two runs: every check's name, score, status and message."""
+    return [(c.name, c.score, str(c.status), c.message) for c in report.checks]
+
+
+def _failed(report: GradeReport) -> set[str]:
+    return {c.name for c in report.checks if c.status != CheckStatus.PASSED}
+
+
+def _mutant_submission(assignment: Assignment, mutant: Mutant, work: Path) -> Path:
+    folder = work / Path(mutant.file).stem
+    shutil.copytree(assignment.root / "solution", folder)
+    entry = folder / assignment.load.file
+    patch = (assignment.root / mutant.file).read_text()
+    entry.write_text(entry.read_text() + "\n\n# --- mutant: " + mutant.file + " ---\n" + patch)
+    return folder
+
+
+def validate(
+    assignment: Assignment, *, sandbox: str | None = None, log: Callable[[str], None] = print
+) -> ValidationOutcome:
+    out = ValidationOutcome()
+    full = assignment.max_score
+
+    def run(label: str, path: Path) -> GradeReport:
+        report = grade(assignment, path, sandbox=sandbox)
+        out.reports[label] = report
+        log(f"  {label}: {report.score:g}/{full:g} ({report.status})")
+        if report.status != ReportStatus.GRADED:
+            out.fail(f"{label}: grading ended with {report.status}: {report.message}")
+        return report
+
+    solution = run("solution", assignment.root / "solution")
+    if solution.score != full:
+        out.fail(f"solution scores {solution.score:g}/{full:g}; failing: {sorted(_failed(solution))}")
+    again = run("solution (second run)", assignment.root / "solution")
+    if _fingerprint(again) != _fingerprint(solution):
+        changed = [a[0] for a, b in zip(_fingerprint(solution), _fingerprint(again)) if a != b]
+        out.fail(f"two runs of the solution differ (not deterministic): {changed}")
+
+    starter = run("starter", assignment.root / "starter")
+    if starter.score != 0:
+        passing = sorted({c.name for c in starter.checks if c.score > 0})
+        out.fail(f"starter scores {starter.score:g}, not 0; passing: {passing}")
+
+    with tempfile.TemporaryDirectory(prefix="dlgrade-mutants-") as tmp:
+        for mutant in assignment.mutants:
+            report = run(f"mutant {mutant.file}", _mutant_submission(assignment, mutant, Path(tmp)))
+            failed, expected = _failed(report), set(mutant.fails)
+            if failed != expected:
+                out.fail(
+                    f"mutant {mutant.file}: expected to fail {sorted(expected)}, "
+                    f"but failed {sorted(failed)}"
+                )
+    return out

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs and starts what the tests need,
+# then lint and pytest. CI runs exactly this (through .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh --test
+scripts/fetch_data.sh
+if scripts/start_docker.sh; then
+  .venv/bin/dlgrade images build
+else
+  echo "test: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
+fi
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/pytest "$@"
