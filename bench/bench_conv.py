@@ -9,22 +9,31 @@ load; the script prints the median seconds of each, the speed-up ratio (the
 target is at least 20x) and the largest absolute difference between the two
 implementations' outputs and gradients. The naive pass takes several seconds,
 so it is timed on fewer repeats; the default run takes well under two minutes.
+BLAS runs on one thread unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS are set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+# Single-threaded BLAS unless the caller chose otherwise: the naive loops use one
+# core, so this compares algorithms rather than core counts, and a threaded BLAS
+# on a shared machine stalls for seconds whenever another process holds a core.
+# Must be set before NumPy loads OpenBLAS.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reference.layers import (
+from reference.layers import (  # noqa: E402
     conv_backward,
     conv_backward_naive,
     conv_forward,
@@ -77,7 +86,10 @@ def main() -> int:
     def vectorised() -> Arrays:
         return forward_backward(conv_forward, conv_backward, x, w, b, dout)
 
-    print(f"conv forward+backward, x {X_SHAPE}, w {W_SHAPE}, stride {STRIDE}, pad {PAD}, float64")
+    print(
+        f"conv forward+backward, x {X_SHAPE}, w {W_SHAPE}, stride {STRIDE}, pad {PAD}, float64, "
+        f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}"
+    )
     vectorised()  # warm-up: first-touch allocations and BLAS start-up
     naive_times: list[float] = []
     vec_times: list[float] = []

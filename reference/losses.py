@@ -17,6 +17,8 @@ logits losses never take exp of a positive number.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
@@ -64,12 +66,45 @@ def _scores_and_labels(
     return s, y.astype(np.intp)
 
 
-def _softmax_parts(logits: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Row-wise (exp(z - max), softmax, log_softmax) of a (N, C) array, without overflow."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    sums = e.sum(axis=1, keepdims=True)
-    return e, e / sums, shifted - np.log(sums)
+class _LabelSoftmax(NamedTuple):
+    """Softmax of (N, C) logits seen from each sample's label.
+
+    probs: (N, C) softmax. p_t, q, log_pt: (N,) p_t = probs[i, label_i], its
+    complement q = 1 - p_t and log p_t. q is summed from the other classes and
+    log p_t taken as log1p(-q) when p_t > 1/2, so both keep full relative
+    accuracy when p_t is within 1e-16 of 1, where 1 - p_t and log_softmax
+    would round to 0.
+    """
+
+    probs: FloatArray
+    p_t: FloatArray
+    q: FloatArray
+    log_pt: FloatArray
+
+
+def _label_softmax(logits: FloatArray, labels: IntArray) -> _LabelSoftmax:
+    """_LabelSoftmax of checked (N, C) logits; exp is never taken of a positive number."""
+    rows = np.arange(logits.shape[0])
+    with np.errstate(under="ignore"):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        sums = e.sum(axis=1)
+        others = e.copy()
+        others[rows, labels] = 0.0
+        q = others.sum(axis=1) / sums
+        # np.where evaluates both branches: clip so log1p never sees -1.
+        log_pt = np.where(
+            q < 0.5, np.log1p(-np.minimum(q, 0.5)), shifted[rows, labels] - np.log(sums)
+        )
+        probs = e / sums[:, None]
+    return _LabelSoftmax(probs, probs[rows, labels], q, log_pt)
+
+
+def _probs_minus_onehot(probs: FloatArray, labels: IntArray, q: FloatArray) -> FloatArray:
+    """probs - onehot(labels), with the label entries set to -q rather than p_t - 1."""
+    out = probs.copy()
+    out[np.arange(probs.shape[0]), labels] = -q
+    return out
 
 
 def mse_loss(pred: npt.ArrayLike, target: npt.ArrayLike) -> tuple[float, FloatArray]:
@@ -170,16 +205,13 @@ def cross_entropy_loss(logits: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[fl
 
     logits: (N, C) finite scores; labels: (N,) integers in [0, C).
     Returns (mean over N of -log softmax(logits)[label], grad of shape (N, C));
-    the grad is (softmax(logits) - onehot(labels)) / N.
+    the grad is (softmax(logits) - onehot(labels)) / N, its label entries
+    computed as -(1 - p_t) from the other classes so that they keep relative
+    accuracy for confident predictions (torch rounds them to 0 there).
     """
     z, y = _scores_and_labels(logits, labels, "logits")
-    n = z.shape[0]
-    rows = np.arange(n)
-    with np.errstate(under="ignore"):
-        _, probs, log_probs = _softmax_parts(z)
-    grad = probs
-    grad[rows, y] -= 1.0
-    return float(-np.mean(log_probs[rows, y])), grad / n
+    sm = _label_softmax(z, y)
+    return float(-np.mean(sm.log_pt)), _probs_minus_onehot(sm.probs, y, sm.q) / z.shape[0]
 
 
 def nll_loss(log_probs: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[float, FloatArray]:
@@ -211,27 +243,14 @@ def focal_loss(
     if not (np.isfinite(gamma) and gamma >= 0.0):
         raise ValueError(f"gamma must be finite and >= 0; got {gamma}")
     z, y = _scores_and_labels(logits, labels, "logits")
-    n = z.shape[0]
-    rows = np.arange(n)
+    sm = _label_softmax(z, y)
     with np.errstate(under="ignore"):
-        e, probs, log_probs = _softmax_parts(z)
-        p_t = probs[rows, y]
-        # q = 1 - p_t, summed from the other classes: 1 - p_t would cancel to 0
-        # for a confident prediction and lose the whole focal weight.
-        others = e.copy()
-        others[rows, y] = 0.0
-        q = others.sum(axis=1) / e.sum(axis=1)
-        # log1p(-q) is the accurate log p_t when p_t is near 1; its argument is
-        # clipped because np.where also evaluates it where q = 1.
-        log_pt = np.where(q < 0.5, np.log1p(-np.minimum(q, 0.5)), log_probs[rows, y])
-        weight = q**gamma  # 0**0 == 1, so gamma = 0 gives plain cross-entropy
-        # d/dp_t [-(q^g) log p_t] times dp_t/dz_j = p_t (onehot_j - p_j) gives
+        weight = sm.q**gamma  # 0**0 == 1, so gamma = 0 is plain cross-entropy
+        # d/dp_t [-q^g log p_t] times dp_t/dz_j = p_t (onehot_j - p_j) gives
         # (g q^(g-1) p_t log p_t - q^g) (onehot_j - p_j). Write q^(g-1) log p_t as
         # q^g (log p_t / q): the ratio tends to -1 as q -> 0 and never overflows.
-        safe_q = np.where(q > 0.0, q, 1.0)
-        ratio = np.where(q > 0.0, log_pt / safe_q, -1.0)
-        coef = gamma * weight * p_t * ratio - weight
-    onehot = np.zeros_like(z)
-    onehot[rows, y] = 1.0
-    grad = coef[:, None] * (onehot - probs) / n
-    return float(np.mean(-weight * log_pt)), grad
+        safe_q = np.where(sm.q > 0.0, sm.q, 1.0)
+        ratio = np.where(sm.q > 0.0, sm.log_pt / safe_q, -1.0)
+        coef = weight - gamma * weight * sm.p_t * ratio
+        grad = coef[:, None] * _probs_minus_onehot(sm.probs, y, sm.q) / z.shape[0]
+    return float(np.mean(-weight * sm.log_pt)), grad

@@ -300,6 +300,27 @@ def test_focal_certain_and_right_costs_nothing_for_any_gamma(gamma: float) -> No
     np.testing.assert_array_equal(grad, np.zeros((2, 3)))
 
 
+@pytest.mark.parametrize(
+    ("loss_fn", "gamma"),
+    [(losses.cross_entropy_loss, 0.0), (lambda z, y: losses.focal_loss(z, y, gamma=2.0), 2.0)],
+    ids=["cross_entropy", "focal-2"],
+)
+def test_relative_accuracy_when_p_t_is_within_1e_20_of_one(loss_fn: LossFn, gamma: float) -> None:
+    # With two classes, 1 - p_t = sigmoid(d) and -log p_t = softplus(d) for
+    # d = z_other - z_label: torch evaluates both without cancellation, while
+    # 1 - softmax and log_softmax round to 0 here (true losses ~1e-20, 1e-60).
+    z = np.array([[46.0, 0.0], [0.0, -50.0]])
+    zt = _t(z, grad=True)
+    d = zt[:, 1] - zt[:, 0]
+    expected_loss = (torch.sigmoid(d) ** gamma * F.softplus(d)).mean()
+    expected_loss.backward()
+    assert zt.grad is not None
+    loss, grad = loss_fn(z, np.array([0, 0]))
+    # atol=0: every value here is below 1e-19, so only a relative test bites.
+    np.testing.assert_allclose(loss, float(expected_loss.detach()), rtol=TORCH_RTOL, atol=0)
+    np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=TORCH_RTOL, atol=0)
+
+
 def test_focal_certain_and_wrong_matches_torch() -> None:
     z = np.array([[1000.0, 0.0, -5.0]])
     for gamma in (0.5, 2.0):
