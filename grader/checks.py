@@ -116,12 +116,19 @@ class Student:
 
     def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._request(
-            {"op": "call", "name": name, "args": list(args), "kwargs": kwargs,
-             "strict": self._strict},
+            {
+                "op": "call",
+                "name": name,
+                "args": list(args),
+                "kwargs": kwargs,
+                "strict": self._strict,
+            },
             timeout,
         )
 
-    def new(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> RemoteObject:
+    def new(
+        self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> RemoteObject:
         """Instantiate the student's class ``name``; the object lives in the sandbox."""
         handle = self._request(
             {"op": "new", "name": name, "args": list(args), "kwargs": kwargs}, timeout
@@ -158,8 +165,13 @@ class RemoteObject:
 
     def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._student._request(
-            {"op": "call", "handle": self._handle, "name": method, "args": list(args),
-             "kwargs": kwargs},
+            {
+                "op": "call",
+                "handle": self._handle,
+                "name": method,
+                "args": list(args),
+                "kwargs": kwargs,
+            },
             timeout,
         )
 
@@ -194,8 +206,16 @@ class RemoteObject:
         number of examples seen. Shuffling is seeded, so runs are reproducible.
         """
         return self._student._request(
-            {"op": "epoch", "handle": self._handle, "method": method, "x": x, "y": y,
-             "batch_size": batch_size, "seed": seed, "one_hot": one_hot},
+            {
+                "op": "epoch",
+                "handle": self._handle,
+                "method": method,
+                "x": x,
+                "y": y,
+                "batch_size": batch_size,
+                "seed": seed,
+                "one_hot": one_hot,
+            },
             timeout,
         )
 
@@ -324,7 +344,9 @@ def grad_check(
     return Verdict(False, verdict.message + " (expected: the numerical gradient)")
 
 
-def accuracy(predictions: Any, labels: np.ndarray, threshold: float, *, name: str = "test") -> Verdict:
+def accuracy(
+    predictions: Any, labels: np.ndarray, threshold: float, *, name: str = "test"
+) -> Verdict:
     """Accuracy of class predictions (N,) or scores (N, C) against labels the sandbox never saw."""
     labels = np.asarray(labels)
     pred = _as_numeric(predictions, "predictions")

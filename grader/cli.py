@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import warnings
-from pathlib import Path
 
 from grader.assignment import AssignmentError, load_assignment
 from grader.config import REPO_ROOT

@@ -60,9 +60,7 @@ def _place_submission(assignment: Assignment, src: Path, dest: Path) -> list[str
     missing = [f for f in assignment.student_files if not (dest / f).is_file()]
     if missing:
         found = ", ".join(sorted(written)) or "nothing"
-        raise SubmissionError(
-            f"the submission has no {', '.join(missing)} (found: {found[:300]})"
-        )
+        raise SubmissionError(f"the submission has no {', '.join(missing)} (found: {found[:300]})")
     return written
 
 
@@ -175,7 +173,7 @@ def run_check(
         return err.status, 0.0, err.message
     except CheckFailed as err:
         return CheckStatus.FAILED, 0.0, str(err)
-    except Exception as err:  # noqa: BLE001  (a check that trips over odd data fails, loudly)
+    except Exception as err:
         return (
             CheckStatus.PLATFORM_ERROR,
             0.0,
@@ -191,7 +189,7 @@ def _versions() -> dict[str, str]:
         from importlib.metadata import version
 
         out["torch"] = version("torch")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return out
 
@@ -225,7 +223,10 @@ def grade(
             box = make_sandbox(sandbox, spec)
         except SandboxUnavailable as err:
             return GradeReport(
-                assignment.slug, 0.0, assignment.max_score, ReportStatus.PLATFORM_ERROR,
+                assignment.slug,
+                0.0,
+                assignment.max_score,
+                ReportStatus.PLATFORM_ERROR,
                 message=f"the sandbox could not start: {err}",
             )
         session = RunnerSession(box, assignment.load, output_limit=assignment.limits.output_bytes)

@@ -28,9 +28,7 @@ def render_text(report: GradeReport, *, show_output: bool = True) -> str:
     width = max((len(c.name) for c in report.checks), default=10)
     for c in report.checks:
         tag = " (hidden)" if c.hidden else ""
-        lines.append(
-            f"  [{_MARK[c.status]:>7}] {c.name:<{width}} {c.score:g}/{c.max_score:g}{tag}"
-        )
+        lines.append(f"  [{_MARK[c.status]:>7}] {c.name:<{width}} {c.score:g}/{c.max_score:g}{tag}")
         if c.status != CheckStatus.PASSED and c.message:
             lines.append(_indent(c.message))
     env = report.environment

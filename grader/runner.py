@@ -71,7 +71,9 @@ class Runner:
         exec(code, module.__dict__)
         self.module = module
         self.namespace = module.__dict__
-        return sorted(k for k, v in module.__dict__.items() if callable(v) and not k.startswith("_"))
+        return sorted(
+            k for k, v in module.__dict__.items() if callable(v) and not k.startswith("_")
+        )
 
     def load_script(self, path: str, global_name: str | None) -> dict:
         """Run a script-style homework as __main__, then find the object it trained."""
@@ -188,7 +190,7 @@ class Runner:
                 op = getattr(self, "op_" + str(req["op"]))
                 value = to_plain(op(req))
                 payload = codec.encode({"id": rid, "ok": True, "value": value})
-            except BaseException as exc:  # noqa: BLE001  (SystemExit in student code is an error too)
+            except BaseException as exc:
                 payload = codec.encode({"id": rid, "ok": False, "error": describe(exc)})
             sys.stdout.flush()
             sys.stderr.flush()
@@ -227,7 +229,7 @@ def describe(exc: BaseException) -> dict:
     tb_lines = text.splitlines()[-MAX_TRACEBACK_LINES:]
     try:
         message = str(exc)
-    except BaseException:  # noqa: BLE001  (a hostile __str__)
+    except BaseException:
         message = "<unprintable exception>"
     return {"type": type(exc).__name__, "message": message[:2000], "traceback": tb_lines}
 

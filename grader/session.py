@@ -9,6 +9,7 @@ only the checks that call it.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import threading
@@ -111,10 +112,8 @@ class RunnerSession:
     def _stop(self) -> None:
         self.sandbox.kill()
         if self.proc is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.proc.wait(timeout=10)
-            except Exception:  # noqa: BLE001
-                pass
         self.proc = None
 
     def close(self) -> None:
@@ -157,7 +156,7 @@ class RunnerSession:
         if proc is not None:
             try:
                 code = proc.wait(timeout=5)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 code = None
         self._stop()
         if isinstance(why, codec.CodecError):

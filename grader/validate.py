@@ -71,10 +71,16 @@ def validate(
 
     solution = run("solution", assignment.root / "solution")
     if solution.score != full:
-        out.fail(f"solution scores {solution.score:g}/{full:g}; failing: {sorted(_failed(solution))}")
+        out.fail(
+            f"solution scores {solution.score:g}/{full:g}; failing: {sorted(_failed(solution))}"
+        )
     again = run("solution (second run)", assignment.root / "solution")
     if _fingerprint(again) != _fingerprint(solution):
-        changed = [a[0] for a, b in zip(_fingerprint(solution), _fingerprint(again)) if a != b]
+        changed = [
+            a[0]
+            for a, b in zip(_fingerprint(solution), _fingerprint(again), strict=False)
+            if a != b
+        ]
         out.fail(f"two runs of the solution differ (not deterministic): {changed}")
 
     starter = run("starter", assignment.root / "starter")

@@ -48,8 +48,13 @@ def _forward_check(name: str):
             x = away_from_kinks(rng, (6, 5))
             expected = getattr(ref, name)(x, *params)
             verdicts.append(
-                compare(student.call(name, x, *params), expected, rtol=RTOL, atol=ATOL,
-                        name=_label(name, params))
+                compare(
+                    student.call(name, x, *params),
+                    expected,
+                    rtol=RTOL,
+                    atol=ATOL,
+                    name=_label(name, params),
+                )
             )
         return all_of(*verdicts)
 
@@ -65,14 +70,22 @@ def _grad_check(name: str):
             got = student.call(name + "_grad", x, *params)
             label = _label(name + "_grad", params)
             verdicts.append(
-                compare(got, getattr(ref, name + "_grad")(x, *params), rtol=1e-7, atol=1e-9,
-                        name=label)
+                compare(
+                    got, getattr(ref, name + "_grad")(x, *params), rtol=1e-7, atol=1e-9, name=label
+                )
             )
             if name != "binary_step":  # a step's slope is 0 where finite differences see 0 too
                 ones = np.ones_like(x)
                 verdicts.append(
-                    grad_check(got, lambda v, p=params: getattr(ref, name)(v, *p), x, ones,
-                               name=label + " vs finite differences", rtol=1e-5, atol=1e-7)
+                    grad_check(
+                        got,
+                        lambda v, p=params: getattr(ref, name)(v, *p),
+                        x,
+                        ones,
+                        name=label + " vs finite differences",
+                        rtol=1e-5,
+                        atol=1e-7,
+                    )
                 )
         return all_of(*verdicts)
 
@@ -85,8 +98,15 @@ def _large_check(name: str):
         verdicts = []
         for fn in (name, name + "_grad"):
             got = student.strict.call(fn, LARGE.copy())
-            verdicts.append(compare(got, getattr(ref, fn)(LARGE), rtol=RTOL, atol=ATOL,
-                                    name=f"{fn} at |x| up to 1000"))
+            verdicts.append(
+                compare(
+                    got,
+                    getattr(ref, fn)(LARGE),
+                    rtol=RTOL,
+                    atol=ATOL,
+                    name=f"{fn} at |x| up to 1000",
+                )
+            )
         return all_of(*verdicts)
 
     run.__doc__ = f"{name} and its grad stay finite and exact at |x| ~ 1000, with no overflow."
@@ -118,8 +138,16 @@ def shapes(student, rng):
     """Every function keeps the shape of a 3-D input."""
     x = away_from_kinks(rng, (2, 3, 4))
     return all_of(
-        *(compare(student.call(n, x), getattr(ref, n)(x), rtol=RTOL, atol=ATOL,
-                  name=f"{n} on a (2, 3, 4) input") for n in NAMES)
+        *(
+            compare(
+                student.call(n, x),
+                getattr(ref, n)(x),
+                rtol=RTOL,
+                atol=ATOL,
+                name=f"{n} on a (2, 3, 4) input",
+            )
+            for n in NAMES
+        )
     )
 
 
@@ -140,10 +168,20 @@ def softmax_axis(student, rng):
     a = rng.normal(size=(5, 4))
     b = rng.normal(size=(2, 3, 4))
     return all_of(
-        compare(student.softmax(a, 0), ref.softmax(a, axis=0), rtol=RTOL, atol=ATOL,
-                name="softmax(x, axis=0)"),
-        compare(student.softmax(b, 1), ref.softmax(b, axis=1), rtol=RTOL, atol=ATOL,
-                name="softmax(x, axis=1)"),
+        compare(
+            student.softmax(a, 0),
+            ref.softmax(a, axis=0),
+            rtol=RTOL,
+            atol=ATOL,
+            name="softmax(x, axis=0)",
+        ),
+        compare(
+            student.softmax(b, 1),
+            ref.softmax(b, axis=1),
+            rtol=RTOL,
+            atol=ATOL,
+            name="softmax(x, axis=1)",
+        ),
     )
 
 
@@ -151,8 +189,13 @@ def softmax_axis(student, rng):
 def softmax_large_inputs(student, rng):
     """Rows with entries near +-1000: no overflow, no NaN."""
     x = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -999.5, -1001.0], [0.0, 1000.0, 1.0]])
-    return compare(student.strict.softmax(x), ref.softmax(x), rtol=RTOL, atol=ATOL,
-                   name="softmax at |x| ~ 1000")
+    return compare(
+        student.strict.softmax(x),
+        ref.softmax(x),
+        rtol=RTOL,
+        atol=ATOL,
+        name="softmax at |x| ~ 1000",
+    )
 
 
 @check(points=2)

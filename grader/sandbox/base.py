@@ -68,7 +68,7 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def start(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start ``argv`` inside the sandbox with cwd /tmp and binary pipes on stdin/stdout/stderr."""
+        """Start ``argv`` in the sandbox: cwd /tmp, binary pipes on stdin, stdout and stderr."""
 
     @abc.abstractmethod
     def kill(self) -> None:

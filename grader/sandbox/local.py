@@ -13,6 +13,7 @@ environment. That is NOT a security boundary, and it says so loudly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -64,15 +65,26 @@ def ensure_env(environment: str) -> Path:
             [str(base), "-m", "venv", "--without-pip", str(tmp)], check=True, capture_output=True
         )
         subprocess.run(
-            [sys.executable, "-m", "pip", "--python", str(tmp / "bin" / "python3"), "install",
-             "--quiet", "--disable-pip-version-check", *ENV_PACKAGES[environment]],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(tmp / "bin" / "python3"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *ENV_PACKAGES[environment],
+            ],
             check=True,
             capture_output=True,
         )
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         detail = (exc.stderr or b"").decode(errors="replace")[-2000:]
-        raise SandboxUnavailable(f"could not build the '{environment}' environment: {detail}")
+        raise SandboxUnavailable(
+            f"could not build the '{environment}' environment: {detail}"
+        ) from None
     (tmp / ".dlgrade-ready").write_text("ok\n")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
@@ -159,7 +171,11 @@ class LocalSandbox(Sandbox):
             root = str(self.spec.root)
             cmd = [str(self.env / "bin" / "python3")]
             cmd += [a.replace(SANDBOX_ROOT, root) for a in argv]
-            env = {**self._env(), "PATH": f"{self.env}/bin:/usr/bin:/bin", "TMPDIR": str(private_tmp)}
+            env = {
+                **self._env(),
+                "PATH": f"{self.env}/bin:/usr/bin:/bin",
+                "TMPDIR": str(private_tmp),
+            }
             cwd = str(private_tmp)
         proc = subprocess.Popen(
             cmd,
@@ -169,21 +185,17 @@ class LocalSandbox(Sandbox):
             env=env,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=self._drop_privileges_and_limit,  # noqa: PLW1509
+            preexec_fn=self._drop_privileges_and_limit,
         )
         self.procs.append(proc)
         return proc
 
     def kill(self) -> None:
         for proc in self.procs:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 try:
                     if pipe is not None:

@@ -7,8 +7,6 @@ relu'(0) = 0 and leaky_relu'(0) = alpha. All functions must stay finite, without
 overflow warnings, for |x| as large as 1000.
 """
 
-import numpy as np
-
 
 def identity(x):
     """f(x) = x.
