@@ -1,0 +1,112 @@
+"""The activations assignment is sound, and the validator would notice if it were not."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "activations"
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 40.5
+    assert outcome.reports["starter"].score == 0
+    # Every mutant lost exactly the points of the checks it names.
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_validate_catches_a_wrong_manifest(assignment, tmp_path):
+    copy = tmp_path / "activations"
+    shutil.copytree(FOLDER, copy)
+    manifest = copy / "assignment.toml"
+    text = manifest.read_text()
+    # Claim the tanh mutant fails only tanh_grad: it also fails tanh_large_inputs.
+    manifest.write_text(
+        text.replace('fails = ["tanh_grad", "tanh_large_inputs"]', 'fails = ["tanh_grad"]').replace(
+            'fails = ["kinks"]', 'fails = ["relu_grad"]'
+        )
+    )
+    outcome = validate(load_assignment(copy), sandbox="local", log=lambda _: None)
+    assert not outcome.ok
+    assert len(outcome.problems) == 2
+    assert any("tanh_grad_wrong" in p and "tanh_large_inputs" in p for p in outcome.problems)
+    assert any("relu_grad_kink" in p for p in outcome.problems)
+
+
+def test_validate_catches_a_starter_that_scores(assignment, tmp_path):
+    copy = tmp_path / "activations"
+    shutil.copytree(FOLDER, copy)
+    shutil.copyfile(FOLDER / "solution" / "activations.py", copy / "starter" / "activations.py")
+    outcome = validate(load_assignment(copy), sandbox="local", log=lambda _: None)
+    assert not outcome.ok
+    assert any(p.startswith("starter scores 40.5") for p in outcome.problems)
+
+
+def test_sample_submission_report_locates_each_mistake(assignment):
+    report = grade(assignment, FOLDER / "examples" / "sample_submission.py", sandbox="local")
+    assert report.status == ReportStatus.GRADED
+    failed = {c.name: c for c in report.checks if c.status != CheckStatus.PASSED}
+    assert set(failed) == {
+        "sigmoid_large_inputs",
+        "swish_large_inputs",
+        "softplus_large_inputs",
+        "kinks",
+        "softmax_jacobian",
+    }
+    assert report.score == 40.5 - 0.5 * 3 - 1 - 2
+    overflow = failed["sigmoid_large_inputs"]
+    assert overflow.status == CheckStatus.ERROR
+    assert "FloatingPointError: overflow encountered in exp" in overflow.message
+    assert 'File "activations.py", line' in overflow.message
+    kink = failed["kinks"].message
+    assert "relu_grad at 0" in kink and "index [1]" in kink and "got 1, expected 0" in kink
+    # The Jacobian's diagonal entry: s1 + s1^2 instead of s1 - s1^2.
+    assert "softmax_jacobian(z): 25 of 25 values differ" in failed["softmax_jacobian"].message
+    assert "debug: softmax_jacobian called with (5,)" in report.output
+
+
+def test_float32_answers_are_not_false_fails(assignment, tmp_path):
+    """A correct submission computing in float32 and returning float32 scores full marks."""
+    src = (FOLDER / "solution" / "activations.py").read_text()
+    src = src.replace("np.asarray(x, dtype=np.float64)", "np.asarray(x, dtype=np.float32)")
+    # Every public function returns float32 (the relu, say, of a student who never said float64).
+    src += (
+        "\n\ndef _as_float32(fn):\n"
+        "    return lambda *a, **k: np.asarray(fn(*a, **k), dtype=np.float32)\n\n\n"
+        "for _name, _fn in list(globals().items()):\n"
+        "    if callable(_fn) and not _name.startswith('_'):\n"
+        "        globals()[_name] = _as_float32(_fn)\n"
+    )
+    sub = tmp_path / "activations.py"
+    sub.write_text(src)
+    report = grade(assignment, sub, sandbox="local")
+    bad = [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+    assert bad == []
+    assert report.score == assignment.max_score
+
+
+def test_starter_tells_students_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
