@@ -100,6 +100,11 @@ class RunnerSession:
     @staticmethod
     def _read_responses(pipe, responses: queue.Queue) -> None:
         while True:
+            if responses.qsize() > 1:
+                # Each request gets one reply, taken before the next is sent: a second
+                # waiting frame is the submission writing unasked (its next read fails the
+                # call). Stop reading, or a flood of frames piles up in this process's memory.
+                return
             try:
                 responses.put(codec.decode(codec.read_frame(pipe, RESPONSE_MAX_BYTES)))
             except EOFError:
@@ -114,6 +119,13 @@ class RunnerSession:
         if self.proc is not None:
             with contextlib.suppress(Exception):
                 self.proc.wait(timeout=10)
+            if self.captures:
+                # Let the output reader drain what the process printed before it died.
+                self.captures[-1].thread.join(timeout=2)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    if pipe is not None:
+                        pipe.close()
         self.proc = None
 
     def close(self) -> None:
@@ -122,14 +134,41 @@ class RunnerSession:
             cap.thread.join(timeout=2)
 
     # -- requests ----------------------------------------------------------------
+    def _send(self, frame: bytes, seconds: float) -> bool:
+        """Write one request within ``seconds``; False when the pipe broke.
+
+        A runner that stops reading (stopped, or its reader replaced) leaves a
+        large request blocked in the pipe: the write gets the call's time
+        limit like everything else, and a sandbox that will not take its input
+        is killed.
+        """
+        stdin = self.proc.stdin
+        broken: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                codec.write_frame(stdin, frame)
+            except (OSError, ValueError) as exc:  # BrokenPipeError, or closed by _stop
+                broken.append(exc)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(seconds)
+        if writer.is_alive():
+            self._stop()  # the dead pipe ends the write with an error
+            writer.join(10)
+            raise StudentError(
+                CheckStatus.TIMEOUT,
+                f"took longer than the {seconds:g} s limit (it stopped reading its input)",
+            )
+        return not broken
+
     def _exchange(self, request: dict, seconds: float) -> Any:
         self.next_id += 1
         request = {**request, "id": self.next_id}
-        try:
-            codec.write_frame(self.proc.stdin, codec.encode(request))
-        except (BrokenPipeError, OSError, ValueError):
-            return self._died()
         deadline = time.monotonic() + seconds
+        if not self._send(codec.encode(request), seconds):
+            return self._died()
         while True:
             try:
                 reply = self.responses.get(timeout=max(0.0, deadline - time.monotonic()))

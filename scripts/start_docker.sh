@@ -35,7 +35,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Two concurrent calls (parallel CI jobs, two test sessions) must not start two daemons.
-exec 9>/run/dlgrade-start-docker.lock
+# The lock lives where only root can write (never /tmp: a planted symlink there would
+# have root clobber a file of someone else's choosing).
+lock_dir=/run
+[ -d "$lock_dir" ] || lock_dir=/var/lock
+[ -d "$lock_dir" ] || lock_dir=/var/run
+exec 9>>"$lock_dir/dlgrade-start-docker.lock"
 flock 9
 if command -v docker >/dev/null 2>&1 && engine_answers; then
     exit 0

@@ -79,7 +79,8 @@ def _require_engine() -> dict:
     info = engine_info()
     if info is None:
         raise SandboxUnavailable(
-            f"the Docker engine does not answer; start it and build the images with: {BUILD_COMMAND}"
+            "the Docker engine does not answer; start it and build the images with: "
+            + BUILD_COMMAND
         )
     missing = [name for name in ("MemoryLimit", "PidsLimit", "CpuCfsQuota") if not info.get(name)]
     if missing:
@@ -233,10 +234,9 @@ def reap_orphans(max_age_s: float) -> list[str]:
     its containers running. A container whose start label cannot be read counts
     as old.
     """
+    listing = f'{{{{.Names}}}}\t{{{{.Label "{LABEL_STARTED}"}}}}'
     done = docker_cli(
-        ["ps", "-a", "--filter", f"label={LABEL_SANDBOX}=1",
-         "--format", f'{{{{.Names}}}}\t{{{{.Label "{LABEL_STARTED}"}}}}'],  # fmt: skip
-        timeout=30,
+        ["ps", "-a", "--filter", f"label={LABEL_SANDBOX}=1", "--format", listing], timeout=30
     )
     if done.returncode != 0:
         raise SandboxUnavailable(f"docker ps failed: {done.stderr.decode(errors='replace')}")

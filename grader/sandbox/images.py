@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -73,6 +74,7 @@ ENVIRONMENTS: dict[str, tuple[str, ...]] = {
 LABEL_ENV = "dlgrade.image.env"
 LABEL_HASH = "dlgrade.image.hash"
 LABEL_RECIPE = "dlgrade.image.recipe"
+LABEL_STAGE = "dlgrade.image.stage"
 
 Progress = Callable[[str], None]
 
@@ -119,7 +121,9 @@ def docker_cli(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise SandboxUnavailable(f"no docker client on PATH; install one with: {BUILD_COMMAND}") from exc
+        raise SandboxUnavailable(
+            f"no docker client on PATH; install one with: {BUILD_COMMAND}"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise SandboxUnavailable(
             f"`docker {' '.join(args[:2])}` did not answer within {timeout:g}s"
@@ -255,10 +259,11 @@ def _debootstrap_base(build_dir: Path, progress: Progress) -> None:
     _remove_rootfs(root)
     log = build_dir / "debootstrap.log"
     progress(f"base: debootstrap {DEBIAN_SUITE} from {mirror} (log: {log})")
+    cmd = [debootstrap, "--variant=minbase", "--include=python3,python3-venv",
+           DEBIAN_SUITE, str(root), mirror]  # fmt: skip
     with open(log, "wb") as out:
         status = subprocess.run(
-            [debootstrap, "--variant=minbase", "--include=python3,python3-venv",
-             DEBIAN_SUITE, str(root), mirror],  # fmt: skip
+            cmd,
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
@@ -275,14 +280,14 @@ def _debootstrap_base(build_dir: Path, progress: Progress) -> None:
             ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
         )
         assert tar.stdout is not None
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        cmd = ["import", "--change", f"ENV PATH={path}", "--change", "ENV LANG=C.UTF-8",
+               "--change", 'CMD ["python3"]',
+               "--message", f"debootstrap --variant=minbase {DEBIAN_SUITE} + python3",
+               "-", BASE_IMAGE]  # fmt: skip
         try:
             _checked(
-                ["import",
-                 "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                 "--change", "ENV LANG=C.UTF-8",
-                 "--change", 'CMD ["python3"]',
-                 "--message", f"debootstrap --variant=minbase {DEBIAN_SUITE} + python3",
-                 "-", BASE_IMAGE],  # fmt: skip
+                cmd,
                 timeout=1800,
                 stdin=tar.stdout.fileno(),
                 what="docker import of the bootstrapped base",
@@ -304,7 +309,9 @@ def _check_base(progress: Progress) -> None:
     )
     found = out.decode().strip()
     if found != PYTHON_VERSION:
-        raise SandboxUnavailable(f"{BASE_IMAGE} has Python {found}, the wheels need {PYTHON_VERSION}")
+        raise SandboxUnavailable(
+            f"{BASE_IMAGE} has Python {found}, the wheels need {PYTHON_VERSION}"
+        )
 
 
 def ensure_base(
@@ -345,7 +352,32 @@ def ensure_base(
     return new_id
 
 
-def _pip_download(env: str, dest: Path, cache: Path, offline: bool) -> subprocess.CompletedProcess:
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _torch_index(env: str, progress: Progress) -> str | None:
+    """The +cpu torch index to add for ``env``, if it has torch and the index answers.
+
+    Asked once up front: pip would otherwise retry an unreachable index for every
+    single package it resolves (minutes, on a machine that sees only a PyPI mirror).
+    """
+    index = os.environ.get("DLGRADE_TORCH_INDEX", TORCH_CPU_INDEX)
+    if not index or not any(r.startswith("torch") for r in ENVIRONMENTS[env]):
+        return None
+    if index.startswith(("http://", "https://")) and not _reachable(index.rstrip("/") + "/"):
+        progress(f"{env}: {index} does not answer; relying on pip's own indexes for torch")
+        return None
+    return index
+
+
+def _pip_download(
+    env: str, dest: Path, cache: Path, *, torch_index: str | None = None, offline: bool
+) -> subprocess.CompletedProcess:
     arch = platform.machine()
     platforms = [f"manylinux_2_{minor}_{arch}" for minor in range(BASE_GLIBC_MINOR, 16, -1)]
     platforms += [f"manylinux2014_{arch}", f"linux_{arch}"]
@@ -356,10 +388,8 @@ def _pip_download(env: str, dest: Path, cache: Path, offline: bool) -> subproces
         cmd += ["--platform", tag]
     if offline:
         cmd.append("--no-index")
-    else:
-        torch_index = os.environ.get("DLGRADE_TORCH_INDEX", TORCH_CPU_INDEX)
-        if torch_index and any(r.startswith("torch") for r in ENVIRONMENTS[env]):
-            cmd += ["--extra-index-url", torch_index]
+    elif torch_index:
+        cmd += ["--extra-index-url", torch_index]
     cmd += requirements(env)
     return subprocess.run(cmd, capture_output=True, check=False)
 
@@ -377,7 +407,8 @@ def download_wheels(env: str, dest: Path, progress: Progress = _stderr) -> list[
         progress(f"{env}: downloading wheels for {' '.join(requirements(env))}")
         shutil.rmtree(dest)
         dest.mkdir()
-        done = _pip_download(env, dest, cache, offline=False)
+        index = _torch_index(env, progress)
+        done = _pip_download(env, dest, cache, torch_index=index, offline=False)
         if done.returncode != 0:
             raise SandboxUnavailable(f"pip download for '{env}' failed: {_tail(done.stderr)}")
     wheels = sorted(dest.glob("*.whl"))
@@ -409,9 +440,10 @@ def _verify_image(env: str, tag: str) -> None:
         "    import torch as t; torch = t.__version__\n"
         "print(json.dumps({'exe': sys.executable, 'numpy': numpy.__version__, 'torch': torch}))\n"
     )
+    cmd = ["run", "--rm", "--network", "none", "--pull", "never", "--user", SANDBOX_USER,
+           tag, "python3", "-c", probe]  # fmt: skip
     out = _checked(
-        ["run", "--rm", "--network", "none", "--pull", "never", "--user", SANDBOX_USER, tag,
-         "python3", "-c", probe],  # fmt: skip
+        cmd,
         timeout=300,
         what=f"checking the '{env}' image",
     )
@@ -427,6 +459,17 @@ def _verify_image(env: str, tag: str) -> None:
         problems.append(f"torch {found['torch']}, wanted {TORCH_VERSION}")
     if problems:
         raise SandboxUnavailable(f"the '{env}' image is wrong: " + "; ".join(problems))
+
+
+def _remove_superseded(repo: str, keep: set[str]) -> None:
+    """Untag earlier builds of ``repo`` (a gigabyte each for torch).
+
+    Plain ``docker rmi``: an image that a container still uses stays.
+    """
+    listing = docker_cli(["images", repo, "--format", "{{.Tag}}"], timeout=30)
+    old = [f"{repo}:{t}" for t in listing.stdout.decode().split() if t not in keep]
+    if old:
+        docker_cli(["rmi", *old], timeout=300)
 
 
 def build_env_image(
@@ -455,23 +498,29 @@ def build_env_image(
         (context / "requirements.txt").write_text("\n".join(reqs) + "\n")
         started = time.monotonic()
         progress(f"{env}: building {tag} from {len(wheels)} wheels")
+        cmd = ["build", "--network", "none", "--build-arg", f"BASE={BASE_IMAGE}",
+               "--label", f"{LABEL_ENV}={env}", "--label", f"{LABEL_HASH}={content_hash}",
+               "--label", f"{LABEL_RECIPE}={recipe_hash(env)}",
+               "--tag", tag, "--tag", f"{repo}:current", str(context)]  # fmt: skip
         _checked(
-            ["build", "--network", "none", "--build-arg", f"BASE={BASE_IMAGE}",
-             "--label", f"{LABEL_ENV}={env}", "--label", f"{LABEL_HASH}={content_hash}",
-             "--label", f"{LABEL_RECIPE}={recipe_hash(env)}",
-             "--tag", tag, "--tag", f"{repo}:current", str(context)],  # fmt: skip
+            cmd,
             timeout=3600,
             env=_docker_build_env(),
             what=f"docker build of the '{env}' image",
         )
         _verify_image(env, tag)
+        _remove_superseded(repo, keep={content_hash, "current"})
         progress(
-            f"{env}: built {tag} in {time.monotonic() - started:.1f}s, "
-            f"{image_size_mb(tag):.0f} MB"
+            f"{env}: built {tag} in {time.monotonic() - started:.1f}s, {image_size_mb(tag):.0f} MB"
         )
         return tag
     finally:
         shutil.rmtree(context, ignore_errors=True)
+        # The build stage (wheels + a second venv, over a GB for torch) is only cache
+        # for a build that the content hash would skip anyway.
+        docker_cli(
+            ["image", "prune", "--force", "--filter", f"label={LABEL_STAGE}=build"], timeout=300
+        )
 
 
 def build_images(
@@ -491,7 +540,9 @@ def build_images(
     for env in envs:
         requirements(env)  # unknown names fail before anything slow starts
     if docker_cli(["info", "--format", "{{.ServerVersion}}"], timeout=30).returncode != 0:
-        raise SandboxUnavailable("the Docker engine does not answer; start it with scripts/start_docker.sh")
+        raise SandboxUnavailable(
+            "the Docker engine does not answer; start it with scripts/start_docker.sh"
+        )
     with _build_lock(data_dir() / "build"):
         base_id = ensure_base(rebuild=rebuild_base, source=base_source, progress=progress)
         return {env: build_env_image(env, base_id, force=force, progress=progress) for env in envs}

@@ -2,10 +2,11 @@
 
 bubblewrap gives the runner its own user, PID, network, IPC and mount
 namespaces: it sees /usr read-only, the prepared /sandbox folder read-only, its
-environment at /opt/env, and a size-capped private /tmp; no network at all, no
-repository, no host environment. Because the runner is PID 1's child in its
-own PID namespace, killing bubblewrap takes every process the submission
-started with it, double-forked daemons included.
+environment at /opt/env, and size-capped private /tmp and /dev/shm (the only
+writable places); no network at all, no repository, no host environment.
+Because the runner is PID 1's child in its own PID namespace, killing
+bubblewrap takes every process the submission started with it, double-forked
+daemons included.
 
 Without bubblewrap this is only rlimits, a process group and a scrubbed
 environment. That is NOT a security boundary, and it says so loudly.
@@ -151,8 +152,13 @@ class LocalSandbox(Sandbox):
                 cmd += ["--ro-bind", str(host), f"/{top}"]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         cmd += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+        cmd += ["--size", str(tmp_bytes), "--tmpfs", "/dev/shm"]
         cmd += ["--ro-bind", str(self.spec.root), SANDBOX_ROOT]
         cmd += ["--ro-bind", str(self.env), "/opt/env"]
+        # bwrap builds / and /dev on tmpfs without a size cap, writable by the sandbox
+        # user: left so, they hold as many files as host memory allows, whatever the
+        # /tmp cap. Only /tmp and /dev/shm (both capped) stay writable.
+        cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]
         cmd += ["--chdir", "/tmp", "--clearenv"]
         for key, value in self._env().items():
             cmd += ["--setenv", key, value]

@@ -9,7 +9,6 @@ tests at the end need neither.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import secrets
@@ -136,7 +135,8 @@ def test_no_network_at_all(images, sandbox_root: Path) -> None:
                     results[host] = "connected"
                 except OSError as exc:
                     results[host] = errno.errorcode.get(exc.errno, str(exc))
-            print(json.dumps({{"connect": results, "interfaces": sorted(os.listdir("/sys/class/net"))}}))
+            interfaces = sorted(os.listdir("/sys/class/net"))
+            print(json.dumps({{"connect": results, "interfaces": interfaces}}))
             """,
         )
         with pytest.raises(TimeoutError):
@@ -156,12 +156,13 @@ def test_identity_capabilities_and_rlimits(images, sandbox_root: Path) -> None:
         sandbox_root,
         """
         import json, os, resource
-        status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines()
-                      if ":\\t" in line)
+        CAPS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+        lines = open("/proc/self/status").read().splitlines()
+        status = dict(line.split(":\\t", 1) for line in lines if ":\\t" in line)
         print(json.dumps({
             "ids": [os.getuid(), os.geteuid(), os.getgid(), os.getegid()],
             "groups": os.getgroups(),
-            "caps": {k: int(status[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
+            "caps": {k: int(status[k], 16) for k in CAPS},
             "no_new_privs": int(status["NoNewPrivs"]),
             "seccomp": int(status["Seccomp"]),
             "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),
@@ -265,7 +266,8 @@ def test_environment_is_scrubbed(
     environ = json.loads(out)
     assert secret.encode() not in out
     allowed = {"PATH", "HOME", "HOSTNAME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
-               "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}  # fmt: skip
+               "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "MKL_NUM_THREADS"}  # fmt: skip
     assert set(environ) <= allowed, set(environ) - allowed
     assert environ["HOME"] == "/tmp"
     assert environ["PATH"].startswith("/opt/venv/bin:")
@@ -372,11 +374,11 @@ def test_kill_removes_daemons_and_the_container(images, sandbox_root: Path) -> N
         # The host sees the container's processes: the daemon is one of them (the
         # docker client's command line carries the marker too).
         assert len(host_processes_with(marker)) >= 3
-        inspected = json.loads(
+        container = json.loads(
             subprocess.run(
                 ["docker", "inspect", labelled(label)[0]], capture_output=True, check=True
             ).stdout
-        )[0]["HostConfig"]
+        )[0]
     finally:
         box.kill()
     assert proc.returncode is not None
@@ -385,7 +387,13 @@ def test_kill_removes_daemons_and_the_container(images, sandbox_root: Path) -> N
     box.kill()  # idempotent
     box.close()
 
-    # Seen from outside, the engine holds the container to the spec's limits.
+    # Seen from outside, the engine holds the container to the spec's limits, and
+    # its labels let the reaper find it.
+    labels = container["Config"]["Labels"]
+    assert labels["dlgrade.sandbox"] == "1"
+    assert labels["dlgrade.label"] == label
+    assert abs(int(labels["dlgrade.started"]) - time.time()) < RUN_TIMEOUT_S
+    inspected = container["HostConfig"]
     mib = 1024 * 1024
     assert inspected["Memory"] == SMALL.memory_mb * mib
     assert inspected["MemorySwap"] in (SMALL.memory_mb * mib, 0)  # 0: no swap accounting
@@ -423,10 +431,11 @@ def test_reap_orphans_removes_only_old_containers(images) -> None:
     names = {"old": f"dlgrade-reap-old-{secrets.token_hex(4)}",
              "fresh": f"dlgrade-reap-fresh-{secrets.token_hex(4)}"}  # fmt: skip
     for age, started in (("old", now - 3600), ("fresh", now)):
+        cmd = ["docker", "create", "--name", names[age], "--network", "none",
+               "--label", "dlgrade.sandbox=1", "--label", f"dlgrade.label={label}",
+               "--label", f"dlgrade.started={started}", images["numpy"], "true"]  # fmt: skip
         subprocess.run(
-            ["docker", "create", "--name", names[age], "--network", "none",
-             "--label", "dlgrade.sandbox=1", "--label", f"dlgrade.label={label}",
-             "--label", f"dlgrade.started={started}", images["numpy"], "true"],  # fmt: skip
+            cmd,
             capture_output=True,
             check=True,
         )
@@ -434,11 +443,23 @@ def test_reap_orphans_removes_only_old_containers(images) -> None:
         reaped = reap_orphans(600)
         assert names["old"] in reaped
         assert names["fresh"] not in reaped
-        remaining = subprocess.run(
-            ["docker", "ps", "-a", "--format", "{{.Names}}", "--filter", f"label=dlgrade.label={label}"],
-            capture_output=True,
-            check=True,
-        ).stdout.decode().split()
+        remaining = (
+            subprocess.run(
+                [
+                    "docker",
+                    "ps",
+                    "-a",
+                    "--format",
+                    "{{.Names}}",
+                    "--filter",
+                    f"label=dlgrade.label={label}",
+                ],
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split()
+        )
         assert remaining == [names["fresh"]]
     finally:
         subprocess.run(["docker", "rm", "-f", *names.values()], capture_output=True, check=False)
@@ -509,3 +530,18 @@ def test_missing_image_message_names_the_build_command(monkeypatch: pytest.Monke
     with pytest.raises(SandboxUnavailable) as caught:
         image_for("numpy")
     assert BUILD_COMMAND in str(caught.value)
+
+
+def test_image_from_another_recipe_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.sandbox import images
+
+    stale = {images.LABEL_RECIPE: "0" * 16, images.LABEL_HASH: "abc", images.LABEL_ENV: "numpy"}
+    monkeypatch.setattr(images, "image_labels", lambda ref: stale)
+    with pytest.raises(SandboxUnavailable, match="rebuild"):
+        image_for("numpy")
+    monkeypatch.setattr(
+        images,
+        "image_labels",
+        lambda ref: {**stale, images.LABEL_RECIPE: images.recipe_hash("numpy")},
+    )
+    assert image_for("numpy") == "dlgrade-sandbox-numpy:abc"
