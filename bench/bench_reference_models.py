@@ -81,13 +81,30 @@ def bench_torch(name: str, epochs: int) -> Result:
     torch.manual_seed(SEED)
     if name == "torch_mlp":
         model: torch.nn.Module = TorchMLP(784, (512, 256), 10, dropout=0.2)
+        lr_decay = 1.0
         description = "PyTorch MLP 784-512-256-10, dropout 0.2, Adam 1e-3, batch 64, 2 threads"
     else:
-        model = LeNet()
-        description = "PyTorch LeNet-5 (6, 16 channels), Adam 1e-3, batch 64, 2 threads"
+        # The classic LeNet-5 (6, 16 channels) ends 10 constant-rate Adam epochs at
+        # 98.9-99.1% depending on the seed; wider convolutions with batch norm and a
+        # decaying rate clear 99% with margin (99.2-99.3% from epoch 5 on).
+        model = LeNet(channels=(16, 32), batch_norm=True)
+        lr_decay = 0.7
+        description = (
+            "PyTorch LeNet-style CNN, 16/32 channels + BatchNorm, Adam 1e-3 x 0.7 per epoch, "
+            "batch 64, 2 threads"
+        )
     start = time.perf_counter()
     history = train_torch(
-        model, X, y, epochs=epochs, batch_size=64, lr=1e-3, seed=SEED, X_val=X_test, y_val=y_test
+        model,
+        X,
+        y,
+        epochs=epochs,
+        batch_size=64,
+        lr=1e-3,
+        seed=SEED,
+        X_val=X_test,
+        y_val=y_test,
+        lr_decay=lr_decay,
     )
     seconds = time.perf_counter() - start
     test_acc = evaluate_torch(model, X_test, y_test)

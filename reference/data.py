@@ -402,11 +402,17 @@ def _load_cache(cache: Path) -> dict[str, np.ndarray] | None:
 
 
 def _save_cache(cache: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only data dir (a sandbox, say) still serves the verified arrays
     for key in ARRAY_KEYS:
         final = cache / f"{key}.npy"
         # Write then rename, so a concurrent reader sees the old file or the new, never half.
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=cache)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=cache)
+        except OSError:
+            return
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, np.ascontiguousarray(arrays[key]), allow_pickle=False)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 (the PyTorch idiom)
 
 from reference.gradcheck import eval_numerical_gradient, rel_error
 from reference.networks import MLP, TrainingHistory, accuracy, train_mlp
@@ -47,7 +47,7 @@ def torch_mlp_loss(
     loss = loss + 0.5 * reg * sum((t[f"W{i}"] ** 2).sum() for i in range(1, n_layers + 1))
     loss.backward()
     grads = {k: v.grad.numpy() for k, v in t.items()}
-    return float(loss), grads, scores.detach().numpy()
+    return float(loss.detach()), grads, scores.detach().numpy()
 
 
 def require_mnist():
@@ -252,7 +252,8 @@ def test_mlp_smoke_on_genuine_mnist() -> None:
     X, y = mnist.train_float()
     X_test, y_test = mnist.test_float()
     model = MLP([784, 128, 10], rng=np.random.default_rng(0))
-    train_mlp(model, X[:10000], y[:10000], epochs=1, batch_size=64, learning_rate=0.1, rng=1)
+    # 625 SGD steps; seeds 0-3 gave 91.5-92.3% when this threshold was set.
+    train_mlp(model, X[:20000], y[:20000], epochs=1, batch_size=32, learning_rate=0.1, rng=1)
     assert accuracy(model.predict(X_test), y_test) >= 0.90
 
 
@@ -275,6 +276,7 @@ def test_torch_models_output_shapes(shape: tuple[int, ...]) -> None:
     assert TorchMLP(784, (32,), 7, dropout=0.0)(x).shape == (5, 7)
     assert LeNet()(x).shape == (5, 10)
     assert LeNet(num_classes=3, channels=(4, 8))(x).shape == (5, 3)
+    assert LeNet(channels=(4, 8), batch_norm=True)(x).shape == (5, 10)
 
 
 def test_model_architectures() -> None:
@@ -282,6 +284,11 @@ def test_model_architectures() -> None:
 
     # LeNet-5 with padded first conv: 156 + 2416 + 48120 + 10164 + 850 parameters.
     assert sum(p.numel() for p in LeNet().parameters()) == 61706
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in LeNet().modules())
+    wide = LeNet(channels=(16, 32), batch_norm=True)
+    norms = [m for m in wide.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [m.num_features for m in norms] == [16, 32]
+    assert wide.classifier[1].in_features == 32 * 5 * 5
     mlp = TorchMLP(784, (512, 256), 10, dropout=0.2)
     assert sum(p.numel() for p in mlp.parameters()) == 784 * 512 + 512 + 512 * 256 + 256 + 2570
     assert sum(isinstance(m, torch.nn.Dropout) for m in mlp.modules()) == 2
@@ -291,9 +298,14 @@ def test_model_architectures() -> None:
 def test_a_few_adam_steps_reduce_the_loss(which: str, one_thread: None) -> None:
     from reference.networks import LeNet, TorchMLP, train_torch
 
+    # A learnable task: class k is faint noise plus a bright 4x4 square in the k-th position.
     gen = torch.Generator().manual_seed(0)
-    X = torch.rand(64, 1, 28, 28, generator=gen).numpy()
-    y = torch.randint(0, 10, (64,), generator=gen).numpy()
+    y = torch.randint(0, 10, (64,), generator=gen)
+    X = 0.1 * torch.rand(64, 1, 28, 28, generator=gen)
+    for i, k in enumerate(y.tolist()):
+        row, col = divmod(k, 5)
+        X[i, 0, 4 + 10 * row : 8 + 10 * row, 2 + 5 * col : 6 + 5 * col] = 1.0
+    X, y = X.numpy(), y.numpy()
     torch.manual_seed(0)
     model = TorchMLP(dropout=0.0) if which == "mlp" else LeNet()
 
@@ -303,10 +315,11 @@ def test_a_few_adam_steps_reduce_the_loss(which: str, one_thread: None) -> None:
             return float(F.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y)))
 
     before = eval_loss()
-    history = train_torch(model, X, y, epochs=5, batch_size=16, lr=1e-3, seed=0)
-    assert history.epochs_run == 5 and len(history.batch_loss) == 20
+    history = train_torch(model, X, y, epochs=10, batch_size=16, lr=1e-3, seed=0)
+    assert history.epochs_run == 10 and len(history.batch_loss) == 40
     assert model.training  # train_torch leaves train mode on
-    assert eval_loss() < 0.8 * before
+    # Measured when written: mlp 2.30 -> 0.003, lenet 2.30 -> 0.63.
+    assert eval_loss() < 0.5 * before
 
 
 def test_train_torch_is_deterministic_and_evaluates(one_thread: None) -> None:
@@ -335,3 +348,23 @@ def test_train_torch_is_deterministic_and_evaluates(one_thread: None) -> None:
     assert acc == pytest.approx(expected, abs=1e-12)
     evaluate_torch(model, X, y)
     assert model.training
+
+
+def test_lr_decay_scales_the_rate_after_each_epoch(one_thread: None) -> None:
+    from reference.networks import TorchMLP, train_torch
+
+    gen = torch.Generator().manual_seed(2)
+    X = torch.randn(32, 784, generator=gen).numpy()
+    y = torch.randint(0, 10, (32,), generator=gen).numpy()
+    weights = []
+    for epochs in (1, 3):
+        torch.manual_seed(5)
+        model = TorchMLP(784, (16,), 10, dropout=0.0)
+        # Decay 0 makes every epoch after the first a no-op: Adam's step is lr times a ratio.
+        train_torch(model, X, y, epochs=epochs, batch_size=8, seed=6, lr_decay=0.0)
+        weights.append(model.net[0].weight.detach().clone())
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+    torch.manual_seed(5)
+    model = TorchMLP(784, (16,), 10, dropout=0.0)
+    train_torch(model, X, y, epochs=3, batch_size=8, seed=6)
+    assert not torch.equal(model.net[0].weight, weights[0])
