@@ -23,3 +23,13 @@ def require(available: bool, what: str, how: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
+
+
+def require_dataset(name: str = "mnist"):
+    """The genuine dataset ``name`` (verified), or skip/fail naming the fetch script."""
+    from reference.data import DatasetError, load_mnist
+
+    try:
+        return load_mnist(name)
+    except DatasetError as exc:
+        require(False, f"the {name} dataset ({exc})", "scripts/fetch_data.sh")

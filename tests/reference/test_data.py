@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import shutil
 import stat
 import struct
@@ -29,6 +28,7 @@ from reference.data import (
     train_val_split,
     verify_arrays,
 )
+from tests.conftest import require_dataset
 
 # The install commands a refusal must name, so that a user knows what to run.
 INSTALL_WORDS = (
@@ -42,17 +42,6 @@ MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 MNIST_PIXEL_MEAN, MNIST_PIXEL_STD = 0.1307, 0.3081
 QUOTED_4DP_ATOL = 5e-5 + 1e-12  # DATA.md rounds to 4 decimals
-
-
-def require_dataset(name: str) -> data.MnistSplits:
-    """Load a genuine dataset, or skip (fail under CI=true) naming the fetch script."""
-    try:
-        return load_mnist(name)
-    except DatasetError as exc:
-        msg = f"{name} data unavailable ({exc}); run scripts/fetch_data.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 def genuine_arrays(splits: data.MnistSplits) -> dict[str, np.ndarray]:

@@ -5,7 +5,6 @@ its SGD trainer, and the PyTorch models.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch idiom)
 
 from reference.gradcheck import eval_numerical_gradient, rel_error
 from reference.networks import MLP, TrainingHistory, accuracy, train_mlp
+from tests.conftest import require_dataset
 
 TORCH_RTOL = 1e-10  # same float64 maths in a different order: agreement to ~1e-14 expected
 NUMERIC_REL_ERROR = 1e-6  # centred differences, h = 1e-5, float64
@@ -48,18 +48,6 @@ def torch_mlp_loss(
     loss.backward()
     grads = {k: v.grad.numpy() for k, v in t.items()}
     return float(loss.detach()), grads, scores.detach().numpy()
-
-
-def require_mnist():
-    from reference.data import DatasetError, load_mnist
-
-    try:
-        return load_mnist("mnist")
-    except DatasetError as exc:
-        msg = f"mnist data unavailable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 # ---------------------------------------------------------------------------
@@ -248,7 +236,7 @@ def test_training_is_deterministic_and_stops_early() -> None:
 
 @pytest.mark.mnist
 def test_mlp_smoke_on_genuine_mnist() -> None:
-    mnist = require_mnist()
+    mnist = require_dataset("mnist")
     X, y = mnist.train_float()
     X_test, y_test = mnist.test_float()
     model = MLP([784, 128, 10], rng=np.random.default_rng(0))
