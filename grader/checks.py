@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.messages import CheckStatus
 from grader.session import RunnerSession, StudentError
 
 __all__ = [
@@ -133,17 +134,21 @@ class Student:
         handle = self._request(
             {"op": "new", "name": name, "args": list(args), "kwargs": kwargs}, timeout
         )
-        return RemoteObject(self, int(handle), name)
+        return RemoteObject(self, _handle(handle), name)
 
     def trained(self, timeout: float | None = None) -> RemoteObject:
-        """For script-style homework: the object the script left behind (a network)."""
+        """The network a script (or a module that trains at import) left in a global."""
         result = self._session.ensure_loaded()
         if not isinstance(result, dict) or result.get("handle") is None:
             raise CheckFailed(
                 "your script finished without leaving a network object (an object with a "
                 "forward() method) in a global variable"
             )
-        return RemoteObject(self, int(result["handle"]), str(result.get("global")))
+        return RemoteObject(self, _handle(result["handle"]), str(result.get("global")))
+
+    def get(self, name: str, timeout: float | None = None) -> Any:
+        """A module-level value of the submission, e.g. a constant (plain data only)."""
+        return self._request({"op": "get", "name": name}, timeout)
 
     def names(self) -> list[str]:
         result = self._session.ensure_loaded()
@@ -155,6 +160,16 @@ class Student:
         if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+
+def _handle(value: Any) -> int:
+    """An object handle from the sandbox: an int, or the reply was broken (or forged)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise StudentError(
+        CheckStatus.CRASH,
+        f"the submission's process sent a malformed object handle ({type(value).__name__})",
+    )
 
 
 class RemoteObject:
@@ -174,6 +189,11 @@ class RemoteObject:
             },
             timeout,
         )
+
+    @property
+    def label(self) -> str:
+        """What the object is: the class it was made from, or the global it was found in."""
+        return self._label
 
     def get(self, attribute: str) -> Any:
         """Read an attribute's value (plain data only)."""
@@ -238,7 +258,13 @@ def _as_numeric(value: Any, name: str) -> np.ndarray:
     elif isinstance(value, bool | int | float) or (
         isinstance(value, list | tuple) and _all_numbers(value)
     ):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except (ValueError, OverflowError):
+            # Ragged nested lists: the student's mistake, never the grader's error.
+            raise CheckFailed(
+                f"{name}: the nested lists returned are ragged (rows of different lengths)"
+            ) from None
     else:
         raise CheckFailed(f"{name}: expected a NumPy array, got {type(value).__name__}")
     if arr.dtype.kind not in "biuf":

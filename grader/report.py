@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from grader.messages import CheckStatus, GradeReport
 
 _MARK = {
@@ -15,7 +17,13 @@ _MARK = {
 }
 
 
+# Output and error messages are the student's text: shown, never obeyed. A raw escape
+# sequence could move the terminal's cursor up and repaint the verdicts above it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _indent(text: str, pad: str = "      ") -> str:
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
     return "\n".join(pad + line for line in text.splitlines())
 
 

@@ -59,9 +59,10 @@ class Runner:
         path = os.path.join(WORK, req["file"])
         if req.get("mode", "import") == "script":
             return self.load_script(path, req.get("global_name"))
-        return self.load_module(path, req["module"])
+        return self.load_module(path, req["module"], req.get("global_name"))
 
-    def load_module(self, path: str, name: str) -> list[str]:
+    def load_module(self, path: str, name: str, global_name: str | None = None) -> dict:
+        """Import the submission as a module (``if __name__ == "__main__"`` blocks stay idle)."""
         with open(path, "rb") as fh:
             source = fh.read()
         code = compile(source, path, "exec")
@@ -71,9 +72,8 @@ class Runner:
         exec(code, module.__dict__)
         self.module = module
         self.namespace = module.__dict__
-        return sorted(
-            k for k, v in module.__dict__.items() if callable(v) and not k.startswith("_")
-        )
+        # A homework that trains at import leaves its network in a global, as a script does.
+        return self.loaded(global_name)
 
     def load_script(self, path: str, global_name: str | None) -> dict:
         """Run a script-style homework as __main__, then find the object it trained."""
@@ -83,12 +83,17 @@ class Runner:
         namespace: dict = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
         exec(code, namespace)
         self.namespace = namespace
+        return self.loaded(global_name)
+
+    def loaded(self, global_name: str | None) -> dict:
+        """What a load reports: the public callables, and the network left in a global, if any."""
+        namespace = self.namespace
         found = None
         if global_name and global_name in namespace:
             found = global_name
         else:
             for key, value in list(namespace.items()):
-                if not isinstance(value, type) and callable(getattr(value, "forward", None)):
+                if not isinstance(value, type) and _has_forward(value):
                     found = key
                     break
         handle = None
@@ -195,6 +200,14 @@ class Runner:
             sys.stdout.flush()
             sys.stderr.flush()
             codec.write_frame(self.proto_out, payload)
+
+
+def _has_forward(value: object) -> bool:
+    """Whether a global looks like a network; an object whose lookups raise is not one."""
+    try:
+        return callable(getattr(value, "forward", None))
+    except Exception:  # a lazy proxy, or a hostile __getattr__
+        return False
 
 
 def to_plain(value: object) -> object:

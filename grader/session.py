@@ -192,7 +192,9 @@ class RunnerSession:
     def _died(self, why: BaseException | None = None) -> Any:
         proc = self.proc
         code = None
-        if proc is not None:
+        # Malformed data says all there is to say, and the process may well be alive:
+        # waiting for its exit status would only add seconds to the call's limit.
+        if proc is not None and not isinstance(why, codec.CodecError):
             try:
                 code = proc.wait(timeout=5)
             except Exception:

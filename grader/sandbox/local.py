@@ -3,7 +3,9 @@
 bubblewrap gives the runner its own user, PID, network, IPC and mount
 namespaces: it sees /usr read-only, the prepared /sandbox folder read-only, its
 environment at /opt/env, and size-capped private /tmp and /dev/shm (the only
-writable places); no network at all, no repository, no host environment.
+writable places); no network at all, no repository, no host environment, and
+no user namespaces of its own (bubblewrap 0.8 or later; older ones are flagged
+as no boundary).
 Because the runner is PID 1's child in its own PID namespace, killing
 bubblewrap takes every process the submission started with it, double-forked
 daemons included.
@@ -15,19 +17,25 @@ environment. That is NOT a security boundary, and it says so loudly.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import resource
 import shutil
 import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
 from grader.config import data_dir
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
 
-NOBODY = 65534
+# As root, each sandbox runs as a uid of its own: this base plus the pid of its
+# bubblewrap process (unique among live processes). The process cap counts every
+# process of a uid on the host, so under one shared uid (nobody) a fork bomb in
+# one grading would stop a concurrent grading from starting at all.
+SANDBOX_UID_BASE = 1 << 30
 ENV_PACKAGES = {"numpy": ["numpy"], "torch": ["numpy", "torch==2.13.0"]}
 # Debian's interpreter lives under /usr, which the sandbox can see; a pyenv one under /root cannot.
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -35,6 +43,16 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 
 class UnsafeSandboxWarning(UserWarning):
     pass
+
+
+@functools.cache
+def bwrap_can_disable_userns(bwrap: str) -> bool:
+    """Whether this bubblewrap (0.8 or later) can forbid user namespaces inside the sandbox."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return b"--disable-userns" in done.stdout + done.stderr
 
 
 def bwrap_path() -> str | None:
@@ -92,6 +110,34 @@ def ensure_env(environment: str) -> Path:
     return target
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (state first); [] when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _running(pid: int, started: str) -> bool:
+    """Whether ``pid`` is still the process that started at ``started``, and not yet dead."""
+    fields = _stat(pid)
+    return len(fields) > 19 and fields[19] == started and fields[0] not in ("Z", "X")
+
+
 class LocalSandbox(Sandbox):
     name = "local"
 
@@ -102,6 +148,18 @@ class LocalSandbox(Sandbox):
         self.name = "local-bwrap" if self.bwrap else "local-rlimits"
         self.env = ensure_env(spec.environment)
         self.procs: list[subprocess.Popen[bytes]] = []
+        # A user namespace of its own would make the submission root there, free to
+        # mount a tmpfs with no size cap: every limit on disk and memory gone.
+        self.userns_disabled = bool(self.bwrap) and bwrap_can_disable_userns(self.bwrap)
+        if self.bwrap and not self.userns_disabled:
+            self.is_security_boundary = False
+            warnings.warn(
+                "this bubblewrap is older than 0.8 and cannot stop submissions from creating "
+                "user namespaces (and mounting unlimited tmpfs): NOT a security boundary. "
+                "Upgrade bubblewrap or use --sandbox docker.",
+                UnsafeSandboxWarning,
+                stacklevel=2,
+            )
         if not self.bwrap:
             warnings.warn(
                 "bubblewrap is not installed: the local sandbox is only rlimits and a process "
@@ -121,10 +179,11 @@ class LocalSandbox(Sandbox):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         if os.getuid() == 0:
-            # As root the process cap means nothing; as nobody it is real.
+            # As root the process cap means nothing; as an unprivileged uid it is real.
+            uid = SANDBOX_UID_BASE + os.getpid()
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(uid)
+            os.setuid(uid)
             resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
 
     def _env(self) -> dict[str, str]:
@@ -143,6 +202,8 @@ class LocalSandbox(Sandbox):
     def _bwrap_argv(self, argv: list[str]) -> list[str]:
         tmp_bytes = self.spec.limits.tmpfs_mb * 1024 * 1024
         cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        if self.userns_disabled:
+            cmd += ["--unshare-user", "--disable-userns"]
         cmd += ["--ro-bind", "/usr", "/usr"]
         for top in ("bin", "lib", "lib64", "sbin"):
             host = Path("/") / top
@@ -197,9 +258,18 @@ class LocalSandbox(Sandbox):
         return proc
 
     def kill(self) -> None:
+        # bwrap's child is PID 1 of the sandbox's PID namespace. It dies with bwrap,
+        # but asynchronously; only once it has exited has the kernel killed and
+        # reaped every other process in the namespace. So kill it too, and wait.
+        inits: list[tuple[int, str]] = []
         for proc in self.procs:
+            mine = [(pid, _start_time(pid)) for pid in _children(proc.pid)] if self.bwrap else []
+            inits += mine
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
+            for pid, _ in mine:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
@@ -209,6 +279,10 @@ class LocalSandbox(Sandbox):
                 except OSError:
                     pass
         self.procs.clear()
+        deadline = time.monotonic() + 10
+        for pid, started in inits:
+            while _running(pid, started) and time.monotonic() < deadline:
+                time.sleep(0.002)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -1,0 +1,888 @@
+"""Red-team tests: hostile submissions against the whole grader, in every sandbox.
+
+Each attack in tests/grader/redteam/attacks/ is a submission to the tiny fixture
+assignment in tests/grader/redteam/assignment/ (square, add, center, total, and
+a hidden square; 6 points; limits of 3 s per call, 256 MB, 32 processes, a
+16 MiB tmpfs, 8 KiB of output). Every test asserts the exact score and each
+check's status and message, and every grading is followed by the same host
+inspection (``Host.assert_untouched``): no process the grading started is still
+running, no planted file exists outside the sandbox, the test's network
+listener saw nothing, and the secrets planted in this process's environment
+appear nowhere in the report.
+
+Attack files hold ``@@NAME@@`` placeholders for host facts (the repository's
+path, the listener's port, ...) that a determined student could learn or
+guess; ``attack()`` fills them in. The hostile archives and the unloadable
+sources (a syntax error, Latin-1 bytes, an empty file) are built here, where
+their bytes can be read.
+
+Sandboxes: "local" needs bubblewrap (without it the local sandbox is only
+rlimits and says it is no boundary), "docker" needs the engine and the images.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.assignment import Assignment, load_assignment
+from grader.engine import grade, prepare_root
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.report import render_text
+from grader.sandbox import SandboxSpec, docker_ready, make_sandbox
+from grader.sandbox.local import bwrap_path
+from grader.session import RunnerSession, StudentError
+from tests.conftest import require
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+FIXTURE = HERE / "redteam" / "assignment"
+ATTACKS = HERE / "redteam" / "attacks"
+
+MAX_SCORE = 6.0
+CALL_SECONDS = 3.0
+TMPFS_MIB = 16
+OUTPUT_BYTES = 8 * 1024
+PIDS = 32
+# Strings that live only on the trusted side: in checks.py and in the solution.
+FIXTURE_SECRETS = ("dlgrade-redteam-secret-checks-8c41f0", "dlgrade-redteam-secret-solution-27d9e3")
+# Planted in this process's environment before every grading (the service's secrets).
+ENV_SECRETS = {
+    "DLGRADE_SECRET_TOKEN": "tok-redteam-3f9a1c7e5b",
+    "DATABASE_URL": "postgresql://grader:pw-redteam-77d2e0@db.internal:5432/dlgrade",
+}
+# Command-line markers of the processes that attacks leave behind (see the attack files),
+# made unique to this test run so that a concurrent run's processes are not counted.
+RUN_ID = secrets.token_hex(4)
+PROCESS_MARKERS = {
+    "daemon": f"dlgrade-redteam-daemon-{RUN_ID}",
+    "forkbomb": f"dlgrade-redteam-forkbomb-{RUN_ID}",
+}
+ESCAPED_NAMES = (
+    "dlgrade-redteam-escaped-write",
+    "dlgrade-redteam-escaped-write-via-symlink",
+    "dlgrade-redteam-results.json",
+    "dlgrade-redteam-reduce-ran",
+    "dlgrade-redteam-zipslip.py",
+    "dlgrade-redteam-zipslip-abs.py",
+)
+# No attack here costs more than one call's time limit plus a few runner starts;
+# a grading that takes longer means a limit was not enforced.
+GRADING_BOUND_S = 15.0
+
+PASSED, FAILED, ERROR = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.ERROR
+TIMEOUT, MEMORY, CRASH = CheckStatus.TIMEOUT, CheckStatus.MEMORY, CheckStatus.CRASH
+ALL_PASS = {
+    "square": (PASSED, "square(x): all 12 values within"),
+    "add": (PASSED, "add(a, b): all 6 values within"),
+    "center": (PASSED, "center(x): all 6 values within"),
+    "total": (PASSED, "total(x): all 1 values within"),
+    "square_hidden": (PASSED, "square(x): all 7 values within"),
+}
+
+SANDBOXES = [
+    pytest.param("local", marks=pytest.mark.bwrap),
+    pytest.param("docker", marks=pytest.mark.docker),
+]
+
+
+# -- the host side -------------------------------------------------------------------
+
+
+def _stat_fields(pid: str) -> list[str]:
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rpartition(")")[2].split()
+
+
+def _processes() -> dict[int, tuple[int, str, bytes]]:
+    """Every live (non-zombie) process: pid -> (parent pid, start time, command line)."""
+    out = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat_fields(entry.name)
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+        except OSError:
+            continue
+        if fields[0] in ("Z", "X"):
+            continue
+        out[int(entry.name)] = (int(fields[1]), fields[19], cmdline)
+    return out
+
+
+def processes_with(marker: str) -> list[int]:
+    return [
+        pid
+        for pid, (_, _, cmd) in _processes().items()
+        if marker.encode() in cmd and pid != os.getpid()
+    ]
+
+
+def _host_ip() -> str:
+    """This machine's address on its default route (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.2"
+
+
+class Listener:
+    """A TCP and a UDP socket on all interfaces, one port: records whatever reaches them."""
+
+    def __init__(self) -> None:
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("0.0.0.0", 0))
+        self.tcp.listen(16)
+        self.port = self.tcp.getsockname()[1]
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("0.0.0.0", self.port))
+        self.heard: list[str] = []
+        self.open = True
+        for target in (self._accept, self._receive):
+            threading.Thread(target=target, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                conn, addr = self.tcp.accept()
+            except OSError:
+                return
+            self.heard.append(f"tcp from {addr}")
+            conn.close()
+
+    def _receive(self) -> None:
+        while self.open:
+            try:
+                data, addr = self.udp.recvfrom(4096)
+            except OSError:
+                return
+            self.heard.append(f"udp from {addr}: {data[:40]!r}")
+
+    def close(self) -> None:
+        self.open = False
+        self.tcp.close()
+        self.udp.close()
+
+
+@dataclass
+class Host:
+    """What a grading must leave as it found: processes, files, network, secrets."""
+
+    dir: Path
+    listener: Listener
+    seen: dict[int, str] = field(default_factory=dict)  # pid -> start time, during grading
+    marker_counts: list[dict[str, int]] = field(default_factory=list)
+
+    def subs(self) -> dict[str, str]:
+        return {
+            "REPO": str(REPO),
+            "FIXTURE": str(FIXTURE),
+            "HOME": os.path.expanduser("~"),
+            "HOST_DIR": str(self.dir),
+            "PORT": str(self.listener.port),
+            "HOST_IP": _host_ip(),
+            "RUN": RUN_ID,
+        }
+
+    def snapshot(self, *_: object) -> None:
+        """Called as each check starts: note this process's descendants and marked processes."""
+        procs = _processes()
+        me = os.getpid()
+        for pid, (ppid, started, cmd) in procs.items():
+            chain, up = set(), ppid
+            while up not in (0, 1, me) and up in procs and up not in chain:
+                chain.add(up)
+                up = procs[up][0]
+            if up == me or any(m.encode() in cmd for m in PROCESS_MARKERS.values()):
+                self.seen[pid] = started
+        self.marker_counts.append(
+            {
+                k: sum(m.encode() in c for _, _, c in procs.values())
+                for k, m in PROCESS_MARKERS.items()
+            }
+        )
+
+    def assert_untouched(self, report: GradeReport) -> None:
+        procs = _processes()
+        survivors = [
+            (pid, procs[pid][2][:120]) for pid, started in self.seen.items()
+            if pid in procs and procs[pid][1] == started
+        ]  # fmt: skip
+        assert not survivors, f"processes of the grading still running: {survivors}"
+        for marker in PROCESS_MARKERS.values():
+            assert not processes_with(marker), f"a '{marker}' process survived grading"
+        places = [Path("/tmp"), REPO, FIXTURE, FIXTURE / "solution", Path.home(), self.dir]
+        escaped = [str(p / n) for p in places for n in ESCAPED_NAMES if (p / n).exists()]
+        assert not escaped, f"files written outside the sandbox: {escaped}"
+        assert not self.listener.heard, f"the network listener was reached: {self.listener.heard}"
+        text = json.dumps(report.to_dict())
+        for secret in (*ENV_SECRETS.values(), *FIXTURE_SECRETS, "pw-redteam-77d2e0"):
+            assert secret not in text, f"secret {secret!r} leaked into the report"
+
+
+@pytest.fixture(scope="module")
+def assignment() -> Assignment:
+    return load_assignment(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def listener():
+    lis = Listener()
+    yield lis
+    lis.close()
+
+
+@pytest.fixture
+def host(tmp_path: Path, listener: Listener, monkeypatch: pytest.MonkeyPatch) -> Host:
+    for key, value in ENV_SECRETS.items():
+        monkeypatch.setenv(key, value)
+    listener.heard.clear()
+    place = tmp_path / "host"
+    place.mkdir()
+    return Host(dir=place, listener=listener)
+
+
+@pytest.fixture(params=SANDBOXES)
+def sandbox(request: pytest.FixtureRequest) -> str:
+    kind = request.param
+    if kind == "local":
+        # Without bubblewrap the local sandbox is rlimits only and says it is no boundary.
+        require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    else:
+        require(
+            docker_ready("numpy"),
+            "Docker engine and sandbox images",
+            "scripts/start_docker.sh && .venv/bin/dlgrade images build",
+        )
+    return kind
+
+
+def attack(name: str, host: Host, **extra: str) -> Path:
+    """The attack file with its @@PLACEHOLDERS@@ filled in, written next to the test's files."""
+    text = (ATTACKS / f"{name}.py").read_text()
+    for key, value in {**host.subs(), "HOLD": "0.2", **extra}.items():
+        text = text.replace(f"@@{key}@@", value)
+    assert not re.search(r"@@[A-Z_]+@@", text), f"{name}.py has an unknown placeholder"
+    path = host.dir.parent / "upload" / f"{name}.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Graded:
+    report: GradeReport
+    seconds: float
+
+    @property
+    def checks(self) -> dict[str, tuple[CheckStatus, str]]:
+        return {c.name: (c.status, c.message) for c in self.report.checks}
+
+
+def grade_within(
+    assignment: Assignment, submission: Path, sandbox: str, host: Host, seconds: float
+) -> Graded:
+    """Grade in a thread, so that a grading that never ends fails the test instead of hanging it."""
+    done: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            done["report"] = grade(
+                assignment, submission, sandbox=sandbox, on_progress=host.snapshot
+            )
+        except BaseException as exc:  # re-raised in the test's thread
+            done["error"] = exc
+
+    started = time.monotonic()
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"grading did not end within {seconds:g} s"
+    if "error" in done:
+        raise done["error"]  # type: ignore[misc]
+    return Graded(done["report"], time.monotonic() - started)  # type: ignore[arg-type]
+
+
+def run(assignment: Assignment, submission: Path, sandbox: str, host: Host) -> Graded:
+    graded = grade_within(assignment, submission, sandbox, host, GRADING_BOUND_S)
+    host.assert_untouched(graded.report)
+    return graded
+
+
+def expect(graded: Graded, score: float, checks: dict[str, tuple[CheckStatus, str]]) -> None:
+    """The exact score, and each check's status and the start of its message."""
+    report = graded.report
+    assert [c.name for c in report.checks] == list(ALL_PASS)
+    assert report.max_score == MAX_SCORE
+    got = {name: (status, message[: len(checks[name][1])]) for name, (status, message) in
+           graded.checks.items()}  # fmt: skip
+    assert got == checks, "\n" + "\n".join(f"{k}: {v}" for k, v in graded.checks.items())
+    for c in report.checks:
+        assert c.score == (c.max_score if c.status == PASSED else 0.0)
+    assert report.score == score
+    assert report.status == ReportStatus.GRADED
+
+
+def test_solution_full_marks_starter_none(assignment: Assignment, sandbox: str, host: Host) -> None:
+    """The fixture is sound: the solution scores 6, the starter 0; hidden checks are marked."""
+    graded = run(assignment, FIXTURE / "solution" / "redteam.py", sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    assert [c.hidden for c in graded.report.checks] == [False, False, False, False, True]
+    starter = run(assignment, FIXTURE / "starter" / "redteam.py", sandbox, host)
+    expect(starter, 0.0, {name: (ERROR, "NotImplementedError") for name in ALL_PASS})
+
+
+# -- output and results files are information, never a verdict ----------------------------
+
+
+def _zeros_fail() -> dict[str, tuple[CheckStatus, str]]:
+    return {
+        "square": (FAILED, "square(x): 12 of 12 values differ"),
+        "add": (FAILED, "add(a, b): 6 of 6 values differ"),
+        "center": (FAILED, "center(x): 6 of 6 values differ"),
+        "total": (FAILED, "total(x): 1 of 1 values differ"),
+        "square_hidden": (FAILED, "square(x): 7 of 7 values differ"),
+    }
+
+
+def test_forged_output_is_only_output(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("forged_stdout", host), sandbox, host)
+    expect(graded, 0.0, _zeros_fail())
+    # It was captured and shown, and believed by nobody.
+    assert '"score": 100' in graded.report.output
+    assert "redteam: 6 / 6 points (graded)" in graded.report.output
+    # In a terminal it is shown as text: no escape sequence or carriage return reaches
+    # the screen to repaint the verdicts above it.
+    text = render_text(graded.report)
+    assert text.splitlines()[0] == "redteam: 0 / 6 points (graded)"
+    assert "\\x1b[2J\\x1b[H" in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+
+
+def test_forged_output_cli_json_is_one_object(sandbox: str, host: Host) -> None:
+    """`dlgrade grade --json` prints exactly one JSON object, whatever the submission prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "grade", str(FIXTURE),
+         str(attack("forged_stdout", host)), "--sandbox", sandbox, "--json"],
+        capture_output=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert (report["score"], report["status"]) == (0.0, "graded")
+    assert [c["status"] for c in report["checks"]] == ["failed"] * 5
+
+
+def test_fake_results_files_are_ignored(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("fake_results", host), sandbox, host)
+    expect(graded, 0.0, _zeros_fail())
+    out = graded.report.output
+    assert f"could not write {host.dir}/dlgrade-redteam-results.json" in out
+    assert f"could not write {REPO}/dlgrade-redteam-results.json" in out
+    assert "could not write /sandbox/results.json" in out
+
+
+def test_writes_outside_the_sandbox_fail(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("write_outside", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    out = graded.report.output
+    for place in (host.dir, REPO, FIXTURE, Path.home(), "/sandbox", "/sandbox/runner", "/usr"):
+        assert f"refused {place}/dlgrade-redteam-escaped-write" in out
+    assert "refused symlink" in out
+
+
+# -- exits, signals and crashes cost only the checks they touch ----------------------------
+
+
+def test_exit_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("exit_at_import", host), sandbox, host)
+    message = "could not load redteam.py: the process exited during the call (exit status 0)"
+    expect(graded, 0.0, {name: (CRASH, message) for name in ALL_PASS})
+    assert graded.report.message == message
+    assert graded.report.environment["runner_starts"] == 1  # a failed load is not retried
+
+
+def test_exit_inside_a_call(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("exit_in_call", host), sandbox, host)
+    expect(graded, 5.0, {
+        **ALL_PASS, "add": (CRASH, "the process exited during the call (exit status 0)"),
+    })  # fmt: skip
+    assert graded.report.environment["runner_starts"] == 2
+
+
+def test_system_exit_inside_calls(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("systemexit_in_call", host), sandbox, host)
+    expect(graded, 1.0, {
+        "square": (ERROR, "SystemExit: 0"),
+        "add": (ERROR, "SystemExit: bye"),
+        "center": (ERROR, "KeyboardInterrupt"),
+        "total": ALL_PASS["total"],
+        "square_hidden": (ERROR, "SystemExit: 0"),
+    })  # fmt: skip
+
+
+def test_sys_exit_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("sys_exit_at_import", host), sandbox, host)
+    message = "could not load redteam.py: SystemExit: 0"
+    expect(graded, 0.0, {name: (ERROR, message) for name in ALL_PASS})
+
+
+def test_deep_recursion(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("deep_recursion", host), sandbox, host)
+    # SIGSEGV: -11 seen from a bare process, 139 (128 + 11) through an init.
+    expect(graded, 2.0, {
+        "square": (ERROR, "RecursionError: maximum recursion depth exceeded"),
+        "add": (CRASH, "the process exited during the call (exit status "),
+        "center": ALL_PASS["center"],
+        "total": ALL_PASS["total"],
+        "square_hidden": (ERROR, "RecursionError: maximum recursion depth exceeded"),
+    })  # fmt: skip
+    assert graded.checks["add"][1].endswith(("(exit status 139)", "(exit status -11)"))
+
+
+# -- the comparison happens outside: nothing inside can rig it -------------------------------
+
+
+def test_monkeypatching_the_sandbox_changes_nothing(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    graded = run(assignment, attack("monkeypatch", host), sandbox, host)
+    expect(graded, 0.0, {
+        "square": (FAILED, "square(x): 12 of 12 values differ"),
+        "add": (FAILED, "add(a, b): 6 of 6 values differ"),
+        "center": (FAILED, "center(x): 6 of 6 values differ"),
+        "total": (FAILED, "total(x): 1 of 1 values differ"),
+        "square_hidden": (FAILED, "square(x): 7 of 7 values differ"),
+    })  # fmt: skip
+    assert not np.allclose(0.0, 1.0) and abs(-1) == 1  # this process's numpy and builtins
+
+
+def test_lying_objects_are_read_as_data(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("lying_objects", host), sandbox, host)
+    expect(graded, 0.0, {
+        "square": (FAILED, "square(x): 12 of 12 values differ"),
+        "add": (ERROR, "TypeError: the value returned cannot be graded: cannot send a value "
+                       "of type redteam.Shapeshifter"),
+        "center": (FAILED, "center(x): 6 of 6 values differ"),
+        "total": (FAILED, "total(x): 1 of 1 values differ"),
+        "square_hidden": (FAILED, "square(x): 7 of 7 values differ"),
+    })  # fmt: skip
+    for name in ("square", "center", "total"):
+        assert "got 0," in graded.checks[name][1]  # the zeros the objects really held
+
+
+def test_pickle_payloads_never_cross(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("reduce_payload", host), sandbox, host)
+    refused = "TypeError: the value returned cannot be graded: cannot send "
+    expect(graded, 0.0, {
+        "square": (ERROR, refused + "an array of dtype object"),
+        "add": (ERROR, refused + "a value of type redteam.Payload"),
+        "center": (ERROR, refused + "a value of type redteam.Payload"),
+        "total": (ERROR, refused + "a value of type redteam.Payload"),
+        "square_hidden": (ERROR, refused + "an array of dtype object"),
+    })  # fmt: skip
+    assert not (host.dir / "dlgrade-redteam-reduce-ran").exists()
+
+
+def test_values_that_are_not_data(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("weird_returns", host), sandbox, host)
+    refused = "TypeError: the value returned cannot be graded: cannot send a value of type "
+    expect(graded, 0.0, {
+        "square": (ERROR, refused + "set"),
+        "add": (ERROR, refused + "function"),
+        "center": (ERROR, refused + "generator"),
+        "total": (ERROR, refused + "complex"),
+        "square_hidden": (ERROR, refused + "set"),
+    })  # fmt: skip
+
+
+def test_inputs_are_copies(assignment: Assignment, sandbox: str, host: Host) -> None:
+    """center and total would pass if the reference saw the inputs the student zeroed."""
+    graded = run(assignment, attack("mutate_inputs", host), sandbox, host)
+    expect(graded, 4.0, {
+        **ALL_PASS,
+        "center": (FAILED, "center(x): 6 of 6 values differ"),
+        "total": (FAILED, "total(x): 1 of 1 values differ"),
+    })  # fmt: skip
+
+
+def test_introspection_finds_no_answers(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("introspection", host), sandbox, host)
+    expect(graded, 0.0, {
+        "square": (FAILED, "square(x): 12 of 12 values differ"),
+        "add": (FAILED, "add(a, b): "),
+        "center": (FAILED, "center(x): 6 of 6 values differ"),
+        "total": (FAILED, "total(x): 1 of 1 values differ"),
+        "square_hidden": (FAILED, "square(x): 7 of 7 values differ"),
+    })  # fmt: skip
+    # Not even the trusted side's modules are there to look into.
+    assert "modules: ['numpy.lib._type_check_impl']" in graded.report.output
+
+
+# -- secrets never enter the sandbox --------------------------------------------------------
+
+
+def test_checks_solution_and_reference_are_out_of_reach(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    graded = run(assignment, attack("read_secrets", host), sandbox, host)
+    expect(graded, 0.0, _zeros_fail() | {"center": (FAILED, "center(x): ")})
+    out = graded.report.output
+    assert "walk complete" in out  # the whole file system was searched, in time
+    assert "found 0 secret file(s)" in out
+    assert "FOUND" not in out
+
+
+def test_service_environment_is_out_of_reach(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    graded = run(assignment, attack("read_env", host), sandbox, host)
+    expect(graded, 0.0, {
+        "square": (FAILED, "square(x): expected a NumPy array, got dict"),
+        "add": (FAILED, "add(a, b): expected a NumPy array, got dict"),
+        "center": (FAILED, "center(x): expected a NumPy array, got str"),
+        "total": (FAILED, "total(x): expected a NumPy array, got list"),
+        "square_hidden": (FAILED, "square(x): expected a NumPy array, got dict"),
+    })  # fmt: skip
+    out = graded.report.output
+    assert out.startswith("environment: {") and "'HOME': '/tmp'" in out
+    for key in ENV_SECRETS:
+        assert key not in out  # not even the names
+
+
+def test_no_network(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("network", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    out = graded.report.output
+    assert f"no connection to ('127.0.0.1', {host.listener.port})" in out
+    assert "no connection to ('1.1.1.1', 53)" in out
+    assert "no connection to /var/run/docker.sock" in out
+    assert "no DNS" in out
+    assert "CONNECTED" not in out and "RESOLVED" not in out
+
+
+# -- limits are enforced from outside; one hang costs only its checks ------------------------
+
+
+def test_fork_bomb(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("fork_bomb", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    assert "fork refused after" in graded.report.output
+    during = max(c["forkbomb"] for c in host.marker_counts)
+    assert 0 < during <= PIDS  # it ran, within the process limit; and is gone (run())
+
+
+def test_fork_bomb_spares_a_concurrent_grading(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """While one submission holds every process it may have, another is graded as usual."""
+    bomb = attack("fork_bomb", host, HOLD="2.5")
+    bombing: dict[str, Graded] = {}
+    thread = threading.Thread(
+        target=lambda: bombing.update(graded=grade_within(assignment, bomb, sandbox, host, 20)),
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not processes_with(PROCESS_MARKERS["forkbomb"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert processes_with(PROCESS_MARKERS["forkbomb"]), "the fork bomb never went off"
+    honest = grade_within(assignment, FIXTURE / "solution" / "redteam.py", sandbox, host, 20)
+    assert processes_with(PROCESS_MARKERS["forkbomb"]), "the bomb ended before the honest grading"
+    thread.join(GRADING_BOUND_S)
+    expect(honest, MAX_SCORE, ALL_PASS)
+    expect(bombing["graded"], MAX_SCORE, ALL_PASS)
+    host.assert_untouched(honest.report)
+    host.assert_untouched(bombing["graded"].report)
+
+
+def test_daemon_is_gone_after_grading(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("daemon", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    # Seen on the host while grading ran (so the attack worked); gone now (run()).
+    assert host.marker_counts[-1]["daemon"] == 1
+
+
+def test_memory_hog(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("memory_hog", host), sandbox, host)
+    # In-process (MemoryError, local rlimit) or killed from outside (Docker's cgroup).
+    expect(graded, 5.0, {**ALL_PASS, "add": (MEMORY, "")})
+    assert "memory" in graded.checks["add"][1].lower()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            "local",
+            marks=[
+                pytest.mark.bwrap,
+                pytest.mark.xfail(
+                    strict=True,
+                    reason="the local sandbox limits memory per process (RLIMIT_AS), not per "
+                    "submission: it has no memory cgroup",
+                ),
+            ],
+        ),
+        pytest.param("docker", marks=pytest.mark.docker),
+    ],
+)
+def test_memory_limit_covers_all_processes(assignment: Assignment, kind: str, host: Host) -> None:
+    if kind == "local":
+        require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    else:
+        require(
+            docker_ready("numpy"),
+            "Docker engine and sandbox images",
+            "scripts/start_docker.sh && .venv/bin/dlgrade images build",
+        )
+    graded = run(assignment, attack("memory_children", host), kind, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    held = re.search(r"holding (\d+) x 160 MiB", graded.report.output)
+    assert held is not None
+    assert int(held.group(1)) * 160 <= 256  # the submission's processes together
+
+
+def test_disk_fill_is_capped(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("disk_fill", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    filled = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"filled (\S+): (\d+) MiB", graded.report.output)
+    }
+    assert len(filled) == 9
+    assert all(mib <= TMPFS_MIB for mib in filled.values()), filled
+    # Only the capped /tmp and /dev/shm take anything; everything else is read-only.
+    assert {k for k, v in filled.items() if v} <= {"/tmp", "/dev/shm"}, filled
+
+
+def test_no_namespace_of_its_own(assignment: Assignment, sandbox: str, host: Host) -> None:
+    """Root of a new user namespace could mount a tmpfs with no cap: it must not get one."""
+    graded = run(assignment, attack("nested_namespace", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    out = graded.report.output
+    assert out.startswith("unshare: 1 ") and "unshare failed" in out
+    assert "NESTED-WROTE" not in out
+
+
+def test_output_flood_is_truncated(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("output_flood", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    out = graded.report.output
+    shown, note = out.rsplit("\n[output truncated: ", 1)
+    assert len(shown.encode()) <= OUTPUT_BYTES
+    # Counted in full though not kept: 2048 lines of 1021 bytes at import, and 4096
+    # more in each of the two calls of square().
+    assert note == f"{(2048 + 2 * 4096) * 1021} bytes printed, first {len(shown)} shown]"
+
+
+def test_infinite_loop_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("import_loop", host), sandbox, host)
+    message = f"could not load redteam.py: took longer than the {CALL_SECONDS:g} s limit"
+    expect(graded, 0.0, {name: (TIMEOUT, message) for name in ALL_PASS})
+    # One load's time limit, not one per check: the later checks fail at once.
+    assert graded.seconds < CALL_SECONDS + 5
+    assert graded.report.environment["runner_starts"] == 1
+
+
+@pytest.mark.parametrize("name", ["sleep_forever", "sigterm_ignore"])
+def test_hanging_call_costs_only_its_check(
+    assignment: Assignment, sandbox: str, host: Host, name: str
+) -> None:
+    graded = run(assignment, attack(name, host), sandbox, host)
+    message = f"took longer than the {CALL_SECONDS:g} s limit"
+    expect(graded, 5.0, {**ALL_PASS, "add": (TIMEOUT, message)})
+    assert graded.seconds < CALL_SECONDS + 5
+    assert graded.report.environment["runner_starts"] == 2  # a fresh runner after the hang
+
+
+def test_runner_that_stops_reading(assignment: Assignment, sandbox: str, host: Host) -> None:
+    """total's 768 KB request cannot be written to a runner that reads nothing: it times out."""
+    graded = run(assignment, attack("stall_protocol", host), sandbox, host)
+    message = f"took longer than the {CALL_SECONDS:g} s limit"
+    expect(graded, 5.0, {**ALL_PASS, "total": (TIMEOUT, message)})
+    assert graded.seconds < CALL_SECONDS + 5
+
+
+def test_flooded_channel_does_not_fill_the_grader(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """Frames nobody asked for stay in the pipe, not in the trusted process's memory.
+
+    Driven through a session directly, to hold the trusted side busy (a slow
+    reference) while the submission floods: a grading of this fixture is too
+    quick to leave it that window.
+    """
+    # Like the engine's, in /tmp: the sandbox user must be able to reach it.
+    work = Path(tempfile.mkdtemp(prefix="dlgrade-redteam-"))
+    root = prepare_root(assignment, attack("flood_protocol", host), work)
+    box = make_sandbox(sandbox, SandboxSpec(root=root, limits=assignment.limits))
+    session = RunnerSession(box, assignment.load, output_limit=OUTPUT_BYTES)
+    try:
+        x = np.arange(3.0)
+        call = {"op": "call", "name": "add", "args": [x, x], "kwargs": {}}
+        session.request(call, CALL_SECONDS)  # loaded and answering
+        session.request({**call, "name": "square", "args": [x]}, CALL_SECONDS)  # starts it
+        time.sleep(1.0)  # the trusted side is busy; each frame is 1 MiB
+        # Two frames read (the flood happened), and then no more (it was stopped).
+        assert session.responses.qsize() == 2
+        with pytest.raises(StudentError) as err:
+            session.request(call, CALL_SECONDS)
+        assert err.value.status == CRASH
+    finally:
+        session.close()
+        box.close()
+        shutil.rmtree(work)
+
+
+# -- wrong answers get diagnoses, not crashes of the grader ----------------------------------
+
+
+def test_non_finite_answers(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("nan_inf", host), sandbox, host)
+    expect(graded, 0.0, {
+        "square": (FAILED, "square(x): 12 non-finite value(s); first at index [0, 0]: got "),
+        "add": (FAILED, "add(a, b): 6 non-finite value(s); first at index [0, 0]: got "),
+        "center": (FAILED, "center(x): 1 non-finite value(s); first at index [2]: got "),
+        "total": (FAILED, "total(x): 1 non-finite value(s); first at index []: got "),
+        "square_hidden": (FAILED, "square(x): 7 non-finite value(s); first at index [0]: "),
+    })  # fmt: skip
+
+
+def test_wrong_shapes_and_types(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("wrong_shapes", host), sandbox, host)
+    expect(graded, 2.0, {
+        "square": (FAILED, "square(x): shape (3, 4), expected (4, 3)"),
+        "add": (FAILED, "add(a, b): float16 results are too imprecise to grade"),
+        # Ragged lists are the student's mistake, never a platform error.
+        "center": (FAILED, "center(x): the nested lists returned are ragged"),
+        "total": (FAILED, "total(x): expected a NumPy array, got str"),
+        "square_hidden": ALL_PASS["square_hidden"],  # 1-D: the transpose is the answer
+    })  # fmt: skip
+
+
+def test_missing_function(assignment: Assignment, sandbox: str, host: Host) -> None:
+    graded = run(assignment, attack("missing_function", host), sandbox, host)
+    expect(graded, 5.0, {
+        **ALL_PASS, "center": (ERROR, "LookupError: your code does not define 'center'"),
+    })  # fmt: skip
+
+
+BROKEN_SOURCES = {
+    "syntax_error": (
+        b"def square(x):\n    return x *\n",
+        "could not load redteam.py: SyntaxError: invalid syntax",
+    ),
+    # Latin-1 in a string literal (Python lets bad bytes pass in comments).
+    "non_utf8": (
+        b'GREETING = "caf\xe9"\n\ndef square(x):\n    return x * x\n',
+        "could not load redteam.py: SyntaxError: (unicode error) 'utf-8' codec can't decode",
+    ),
+    "empty": (b"", "LookupError: your code does not define '"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_SOURCES))
+def test_unloadable_sources(
+    assignment: Assignment, sandbox: str, host: Host, tmp_path: Path, name: str
+) -> None:
+    source, message = BROKEN_SOURCES[name]
+    path = tmp_path / "redteam.py"
+    path.write_bytes(source)
+    graded = run(assignment, path, sandbox, host)
+    expect(graded, 0.0, {n: (ERROR, message) for n in ALL_PASS})
+    if name == "empty":
+        assert graded.checks["add"][1] == "LookupError: your code does not define 'add'"
+    else:
+        assert graded.report.environment["runner_starts"] == 1
+
+
+def test_differently_written_correct_answers(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """float32, a list, a strided big-endian view, a 0-d array: values are what is graded."""
+    graded = run(assignment, attack("honest_variants", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+
+
+# -- hostile archives are rejected before anything runs ------------------------------------
+
+
+def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _symlink(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3  # unix: the high 16 bits of external_attr are st_mode
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+SOLUTION_SOURCE = (FIXTURE / "solution" / "redteam.py").read_bytes()
+ARCHIVES: dict[str, tuple[Callable[[], bytes], str]] = {
+    "zip_slip": (
+        lambda: _zip([("redteam.py", SOLUTION_SOURCE),
+                      ("../../../../../../tmp/dlgrade-redteam-zipslip.py", b"x = 1\n")]),
+        "entry '../../../../../../tmp/dlgrade-redteam-zipslip.py' escapes the submission folder",
+    ),
+    "zip_absolute": (
+        lambda: _zip([("redteam.py", SOLUTION_SOURCE),
+                      ("/tmp/dlgrade-redteam-zipslip-abs.py", b"x = 1\n")]),
+        "entry '/tmp/dlgrade-redteam-zipslip-abs.py' is an absolute path",
+    ),
+    "zip_symlink": (
+        lambda: _zip([(_symlink("redteam.py"), str(FIXTURE / "solution" / "redteam.py").encode())]),
+        "entry 'redteam.py' is a symbolic link",
+    ),
+    "zip_bomb": (
+        lambda: _zip([("redteam.py", SOLUTION_SOURCE), ("data.bin", bytes(20 * 1024 * 1024))]),
+        "entry 'data.bin' expands from ",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(ARCHIVES))
+def test_hostile_archives_are_rejected(
+    assignment: Assignment, host: Host, tmp_path: Path, name: str
+) -> None:
+    build, message = ARCHIVES[name]
+    upload = tmp_path / f"{name}.zip"
+    upload.write_bytes(build())
+    # Rejected while unpacking, before any sandbox exists: the kind does not matter.
+    report = grade(assignment, upload, sandbox="local")
+    host.assert_untouched(report)
+    assert report.status == ReportStatus.REJECTED
+    assert report.message.startswith(message)
+    assert report.score == 0.0 and report.max_score == MAX_SCORE
+    assert [(c.status, c.message) for c in report.checks] == [(ERROR, report.message)] * 5
+    if name == "zip_bomb":
+        assert "(a zip bomb?)" in report.message
