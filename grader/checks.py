@@ -321,7 +321,7 @@ def compare(
         return Verdict(
             False,
             f"{name}: {count} non-finite value(s); first at index {_fmt_index(idx)}: "
-            f"got {a[idx]!r}, expected {exp[idx]:.10g}",
+            f"got {float(a[idx])}, expected {exp[idx]:.10g}",
         )
     same_inf = np.isinf(exp) & (a == exp)
     with np.errstate(invalid="ignore", over="ignore"):

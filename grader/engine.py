@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import shutil
 import tempfile
 import time
@@ -52,7 +51,8 @@ def _rejected(assignment: Assignment, message: str) -> GradeReport:
 def _place_submission(assignment: Assignment, src: Path, dest: Path) -> list[str]:
     """Unpack the upload; a lone .py file takes the name the assignment expects."""
     if src.is_file() and src.suffix == ".py" and len(assignment.student_files) == 1:
-        staging = dest.parent / "upload"
+        # Staged beside the sandbox root, not inside it: the sandbox sees one copy only.
+        staging = dest.parent.parent / "upload"
         staging.mkdir()
         shutil.copyfile(src, staging / assignment.student_files[0])
         src = staging
@@ -206,7 +206,6 @@ def grade(
     started = time.monotonic()
     submission = Path(submission)
     work = Path(tempfile.mkdtemp(prefix="dlgrade-"))
-    rusage_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     try:
         try:
             root = prepare_root(assignment, submission, work)
@@ -264,15 +263,14 @@ def grade(
         output, printed = session.output()
         if printed > len(output.encode()):
             output += f"\n[output truncated: {printed} bytes printed, first {len(output)} shown]"
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        loaded = session.load_result if isinstance(session.load_result, dict) else {}
         environment = {
             **_versions(),
             **box.describe(),
+            "sandbox_versions": loaded.get("versions", {}),
             "seed": seed,
             "wall_seconds": round(time.monotonic() - started, 3),
-            "peak_memory_mb": round(max(peak_kb, rusage_before) / 1024, 1)
-            if peak_kb > rusage_before
-            else None,
+            "peak_memory_mb": round(session.peak_kb / 1024, 1) if session.peak_kb else None,
             "runner_starts": session.starts,
         }
         broken = any(r.status == CheckStatus.PLATFORM_ERROR for r in results)

@@ -100,7 +100,11 @@ class Runner:
         if found is not None:
             handle = self.new_handle(namespace[found])
         names = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
-        return {"global": found, "handle": handle, "names": names}
+        numpy = sys.modules.get("numpy")
+        versions = {"python": sys.version.split()[0]}
+        if numpy is not None:
+            versions["numpy"] = str(getattr(numpy, "__version__", "?"))
+        return {"global": found, "handle": handle, "names": names, "versions": versions}
 
     # -- serving -----------------------------------------------------------------
     def new_handle(self, obj: object) -> int:
@@ -194,9 +198,11 @@ class Runner:
             try:
                 op = getattr(self, "op_" + str(req["op"]))
                 value = to_plain(op(req))
-                payload = codec.encode({"id": rid, "ok": True, "value": value})
+                payload = codec.encode({"id": rid, "ok": True, "value": value, "rss_kb": peak_kb()})
             except BaseException as exc:
-                payload = codec.encode({"id": rid, "ok": False, "error": describe(exc)})
+                payload = codec.encode(
+                    {"id": rid, "ok": False, "error": describe(exc), "rss_kb": peak_kb()}
+                )
             sys.stdout.flush()
             sys.stderr.flush()
             codec.write_frame(self.proto_out, payload)
@@ -208,6 +214,13 @@ def _has_forward(value: object) -> bool:
         return callable(getattr(value, "forward", None))
     except Exception:  # a lazy proxy, or a hostile __getattr__
         return False
+
+
+def peak_kb() -> int:
+    """This process's peak resident memory: reported for the report, never judged."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def to_plain(value: object) -> object:

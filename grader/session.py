@@ -86,6 +86,7 @@ class RunnerSession:
         # check at once with the same message instead of paying for it again.
         self.load_failure: StudentError | None = None
         self.starts = 0
+        self.peak_kb = 0  # as the runner reports it: shown in the report, never a verdict
 
     # -- process management ----------------------------------------------------------
     def _start(self) -> None:
@@ -185,6 +186,9 @@ class RunnerSession:
                 raise StudentError(
                     CheckStatus.CRASH, "the submission's process wrote into the grader's channel"
                 )
+            rss = reply.get("rss_kb")
+            if isinstance(rss, int) and not isinstance(rss, bool):
+                self.peak_kb = max(self.peak_kb, rss)  # informational only
             if reply.get("ok") is True:
                 return reply.get("value")
             raise StudentError(*_describe_error(reply.get("error")))
