@@ -83,10 +83,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sandbox", choices=KINDS, default=None)
     d.set_defaults(func=_demo)
 
-    i = sub.add_parser("images", help="build the Docker sandbox images")
+    i = sub.add_parser("images", help="the Docker sandbox images")
+    i.add_argument("action", choices=["build"], help="build the images (see 'images build -h')")
     i.add_argument("rest", nargs=argparse.REMAINDER)
     i.set_defaults(func=_images)
+
+    _plugin_commands(sub)
     return parser
+
+
+def _plugin_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands of the packages above the engine (worker, web), found by entry point.
+
+    Each ``dlgrade.cli`` entry point names a ``register(subparsers)`` function:
+    the engine never imports those packages by name. One that cannot be
+    imported (its dependencies missing) leaves its commands out.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="dlgrade.cli"):
+        try:
+            register = entry.load()
+        except ImportError as err:
+            print(f"dlgrade: commands of {entry.value} unavailable: {err}", file=sys.stderr)
+            continue
+        register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,6 +207,13 @@ class RunnerSession:
         if isinstance(why, codec.CodecError):
             raise StudentError(CheckStatus.CRASH, f"the submission sent malformed data ({why})")
         if code in (-signal.SIGKILL, 137):
+            if self.sandbox.oom_kills() > 0:
+                mb = self.sandbox.spec.limits.memory_mb
+                raise StudentError(
+                    CheckStatus.MEMORY,
+                    f"killed: together, your code's processes went past the memory limit "
+                    f"of {mb} MB",
+                )
             raise StudentError(
                 CheckStatus.MEMORY, "the process was killed (most likely the memory limit)"
             )

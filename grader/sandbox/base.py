@@ -74,6 +74,10 @@ class Sandbox(abc.ABC):
     def kill(self) -> None:
         """Kill every process the submission started (daemons included). Idempotent."""
 
+    def oom_kills(self) -> int:
+        """How many of the submission's processes the kernel killed for memory (0 if unknown)."""
+        return 0
+
     def close(self) -> None:
         """Release everything; after close nothing of the submission runs or remains."""
         self.kill()

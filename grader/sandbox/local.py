@@ -10,14 +10,22 @@ Because the runner is PID 1's child in its own PID namespace, killing
 bubblewrap takes every process the submission started with it, double-forked
 daemons included.
 
-Without bubblewrap this is only rlimits, a process group and a scrubbed
-environment. That is NOT a security boundary, and it says so loudly.
+Memory and processes are limited per submission (all its processes together)
+by a cgroup made for each runner start, when this process can manage cgroups
+(root, or a delegated cgroup v2 subtree): v1's memory and pids controllers or
+v2's. Elsewhere they fall back to rlimits, which hold per process (RLIMIT_AS)
+and per uid (RLIMIT_NPROC); ``describe()`` says which is in force.
+
+Without bubblewrap this is only rlimits (and cgroups where available), a
+process group and a scrubbed environment. That is NOT a security boundary, and
+it says so loudly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import resource
 import shutil
@@ -29,12 +37,27 @@ import warnings
 from pathlib import Path
 
 from grader.config import data_dir
-from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
+from grader.sandbox.base import (
+    SANDBOX_ROOT,
+    Sandbox,
+    SandboxSpec,
+    SandboxUnavailable,
+)
+from grader.sandbox.cgroups import (
+    SubmissionCgroup,
+    cgroup_layout,
+    process_children,
+    process_running,
+    process_start_time,
+)
+
+log = logging.getLogger(__name__)
 
 # As root, each sandbox runs as a uid of its own: this base plus the pid of its
-# bubblewrap process (unique among live processes). The process cap counts every
-# process of a uid on the host, so under one shared uid (nobody) a fork bomb in
-# one grading would stop a concurrent grading from starting at all.
+# bubblewrap process (unique among live processes). The rlimit process cap (used
+# without a pids cgroup) counts every process of a uid on the host, so under one
+# shared uid (nobody) a fork bomb in one grading would stop a concurrent grading
+# from starting at all.
 SANDBOX_UID_BASE = 1 << 30
 ENV_PACKAGES = {"numpy": ["numpy"], "torch": ["numpy", "torch==2.13.0"]}
 # Debian's interpreter lives under /usr, which the sandbox can see; a pyenv one under /root cannot.
@@ -110,44 +133,37 @@ def ensure_env(environment: str) -> Path:
     return target
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(p) for p in fh.read().split()]
-    except (OSError, ValueError):
-        return []
-
-
-def _stat(pid: int) -> list[str]:
-    """Fields of /proc/PID/stat after the command name (state first); [] when gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()
-    except OSError:
-        return []
-
-
-def _start_time(pid: int) -> str:
-    fields = _stat(pid)
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _running(pid: int, started: str) -> bool:
-    """Whether ``pid`` is still the process that started at ``started``, and not yet dead."""
-    fields = _stat(pid)
-    return len(fields) > 19 and fields[19] == started and fields[0] not in ("Z", "X")
+# Address space is not memory: torch maps ~600 MB at import with ~250 MB resident,
+# glibc reserves 64 MiB arenas per thread. With a memory cgroup in force, RLIMIT_AS
+# is set this far above the limit only so that an allocation that could never fit
+# fails at once with a MemoryError and a traceback naming the line, rather than an
+# OOM kill that names nothing.
+ADDRESS_SPACE_FACTOR = 2
+ADDRESS_SPACE_HEADROOM = 1 << 30
 
 
 class LocalSandbox(Sandbox):
+    """bubblewrap (else rlimits) around the runner; cgroup limits per submission where possible.
+
+    ``use_cgroups=False`` forces the rlimit fallback (for tests and comparisons).
+    """
+
     name = "local"
 
-    def __init__(self, spec: SandboxSpec) -> None:
+    def __init__(self, spec: SandboxSpec, *, use_cgroups: bool = True) -> None:
         super().__init__(spec)
         self.bwrap = bwrap_path()
         self.is_security_boundary = self.bwrap is not None
         self.name = "local-bwrap" if self.bwrap else "local-rlimits"
         self.env = ensure_env(spec.environment)
         self.procs: list[subprocess.Popen[bytes]] = []
+        layout, why = cgroup_layout() if use_cgroups else (None, "cgroups not asked for")
+        self.cgroup_layout = layout
+        self.cgroup_unavailable = why
+        self.groups: list[SubmissionCgroup] = []  # one per runner start not yet killed
+        self.last_group: SubmissionCgroup | None = None
+        self.oom_kills_total = 0
+        self.peak_bytes = 0
         # A user namespace of its own would make the submission root there, free to
         # mount a tmpfs with no size cap: every limit on disk and memory gone.
         self.userns_disabled = bool(self.bwrap) and bwrap_can_disable_userns(self.bwrap)
@@ -168,11 +184,21 @@ class LocalSandbox(Sandbox):
                 stacklevel=2,
             )
 
-    def _drop_privileges_and_limit(self) -> None:
+    def _address_space_bytes(self) -> int:
+        memory = self.spec.limits.memory_mb * 1024 * 1024
+        if self.cgroup_layout is None:
+            return memory  # the only memory limit there is, per process
+        return ADDRESS_SPACE_FACTOR * memory + ADDRESS_SPACE_HEADROOM
+
+    def _drop_privileges_and_limit(self, join_fds: list[int]) -> None:
         """Runs in the child between fork and exec."""
+        # Into the submission's cgroup first: before bubblewrap, before anything of the
+        # student's can run, every process of this sandbox is born inside it.
+        for fd in join_fds:
+            os.write(fd, b"0")
         lim = self.spec.limits
-        mem = lim.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        address_space = self._address_space_bytes()
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
         disk = lim.tmpfs_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
@@ -184,7 +210,10 @@ class LocalSandbox(Sandbox):
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
+            if self.cgroup_layout is None:
+                # Checked before the cgroup's pids.max at fork, so set only without one:
+                # the limit in force is then the one describe() names.
+                resource.setrlimit(resource.RLIMIT_NPROC, (lim.pids, lim.pids))
 
     def _env(self) -> dict[str, str]:
         threads = str(max(1, int(self.spec.limits.cpus)))
@@ -244,26 +273,65 @@ class LocalSandbox(Sandbox):
                 "TMPDIR": str(private_tmp),
             }
             cwd = str(private_tmp)
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=self._drop_privileges_and_limit,
-        )
+        group, join_fds = self._new_group()
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=functools.partial(self._drop_privileges_and_limit, join_fds),
+            )
+        except BaseException as exc:
+            if group is not None:
+                group.destroy()
+            if isinstance(exc, subprocess.SubprocessError):  # raised in the child before exec
+                raise SandboxUnavailable(f"could not start the sandbox: {exc}") from None
+            raise
+        finally:
+            for fd in join_fds:
+                os.close(fd)
         self.procs.append(proc)
+        if group is not None:
+            self.groups.append(group)
+            self.last_group = group
         return proc
 
+    def _new_group(self) -> tuple[SubmissionCgroup | None, list[int]]:
+        """A fresh cgroup for the next runner and the descriptors its child joins through."""
+        if self.cgroup_layout is None:
+            return None, []
+        group = None
+        try:
+            group = SubmissionCgroup.create(self.cgroup_layout, self.spec.limits)
+            return group, group.join_fds()
+        except OSError as exc:
+            if group is not None:
+                group.destroy()
+            raise SandboxUnavailable(f"could not make the sandbox's cgroup: {exc}") from None
+
     def kill(self) -> None:
+        # The cgroup holds every process the submission started, daemons and
+        # escapees from the process group included: kill them all, wait until they
+        # have exited, remove the group.
+        for group in self.groups:
+            group.destroy()
+            self.oom_kills_total += group.oom_kills()
+            self.peak_bytes = max(self.peak_bytes, group.peak_bytes())
+        self.groups.clear()
         # bwrap's child is PID 1 of the sandbox's PID namespace. It dies with bwrap,
         # but asynchronously; only once it has exited has the kernel killed and
         # reaped every other process in the namespace. So kill it too, and wait.
         inits: list[tuple[int, str]] = []
         for proc in self.procs:
-            mine = [(pid, _start_time(pid)) for pid in _children(proc.pid)] if self.bwrap else []
+            mine = (
+                [(pid, process_start_time(pid)) for pid in process_children(proc.pid)]
+                if self.bwrap
+                else []
+            )
             inits += mine
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -281,11 +349,30 @@ class LocalSandbox(Sandbox):
         self.procs.clear()
         deadline = time.monotonic() + 10
         for pid, started in inits:
-            while _running(pid, started) and time.monotonic() < deadline:
+            while process_running(pid, started) and time.monotonic() < deadline:
                 time.sleep(0.002)
 
+    def oom_kills(self) -> int:
+        """Processes of the latest runner that the kernel killed for the memory limit.
+
+        0 without a memory cgroup (an rlimit shows as a MemoryError instead).
+        Still answers after ``kill()``, so that a runner found dead can be
+        told apart: killed for memory, or for something else.
+        """
+        return self.last_group.oom_kills() if self.last_group is not None else 0
+
     def describe(self) -> dict[str, object]:
-        return {
+        facts: dict[str, object] = {
             **super().describe(),
             "security_boundary": self.is_security_boundary,
         }
+        if self.cgroup_layout is not None:
+            facts["memory_limit"] = facts["process_limit"] = self.cgroup_layout.mechanism
+            facts["oom_kills"] = self.oom_kills_total
+            facts["cgroup_peak_memory_mb"] = round(self.peak_bytes / 2**20, 1) or None
+        else:
+            facts["memory_limit"] = "per-process rlimit"
+            # Unprivileged, RLIMIT_NPROC would count the whole user's processes: not set.
+            facts["process_limit"] = "per-uid rlimit" if os.getuid() == 0 else "none"
+            facts["cgroup_unavailable"] = self.cgroup_unavailable
+        return facts

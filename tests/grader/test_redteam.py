@@ -48,6 +48,7 @@ from grader.engine import grade, prepare_root
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 from grader.report import render_text
 from grader.sandbox import SandboxSpec, docker_ready, make_sandbox
+from grader.sandbox.cgroups import cgroups_available
 from grader.sandbox.local import bwrap_path
 from grader.session import RunnerSession, StudentError
 from tests.conftest import require
@@ -637,23 +638,19 @@ def test_memory_hog(assignment: Assignment, sandbox: str, host: Host) -> None:
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "local",
-            marks=[
-                pytest.mark.bwrap,
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="the local sandbox limits memory per process (RLIMIT_AS), not per "
-                    "submission: it has no memory cgroup",
-                ),
-            ],
-        ),
+        pytest.param("local", marks=pytest.mark.bwrap),
         pytest.param("docker", marks=pytest.mark.docker),
     ],
 )
 def test_memory_limit_covers_all_processes(assignment: Assignment, kind: str, host: Host) -> None:
     if kind == "local":
         require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+        # Without a memory cgroup the local sandbox has only RLIMIT_AS, which holds per process.
+        require(
+            cgroups_available(),
+            "memory cgroup",
+            "run as root on a machine with cgroup v1 memory controller or cgroup v2",
+        )
     else:
         require(
             docker_ready("numpy"),
@@ -665,6 +662,8 @@ def test_memory_limit_covers_all_processes(assignment: Assignment, kind: str, ho
     held = re.search(r"holding (\d+) x 160 MiB", graded.report.output)
     assert held is not None
     assert int(held.group(1)) * 160 <= 256  # the submission's processes together
+    if kind == "local":
+        assert str(graded.report.environment["memory_limit"]).startswith("cgroup v")
 
 
 def test_disk_fill_is_capped(assignment: Assignment, sandbox: str, host: Host) -> None:

@@ -1,0 +1,391 @@
+"""Per-submission cgroups: memory and process limits that hold for all of a submission's
+processes together, and a kill that reaches every one of them.
+
+rlimits hold per process: four processes of 200 MB each pass a 256 MB RLIMIT_AS.
+A memory cgroup holds them together, and its pids limit counts them together.
+Used by the local sandbox when this process can manage cgroups (root, or a
+delegated cgroup v2 subtree); Docker does the same for its containers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.sandbox.base import SandboxLimits
+
+log = logging.getLogger(__name__)
+
+
+def process_children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def process_stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (state first); [] when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
+def process_start_time(pid: int) -> str:
+    fields = process_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def process_running(pid: int, started: str) -> bool:
+    """Whether ``pid`` is still the process that started at ``started``, and not yet dead."""
+    fields = process_stat(pid)
+    return len(fields) > 19 and fields[19] == started and fields[0] not in ("Z", "X")
+
+
+# -- per-submission cgroups ------------------------------------------------------------------
+#
+# rlimits hold per process: four processes of 200 MB each pass a 256 MB RLIMIT_AS.
+# A memory cgroup holds all of a submission's processes together, and its pids
+# limit counts them together too. Each runner start gets a fresh group in a
+# folder named CGROUP_PARENT, under this process's own cgroup where the kernel
+# allows it (cgroup v1: so whatever limits the service runs under still hold for
+# its sandboxes; cgroup v2: see _v2_parent).
+
+CGROUP_PARENT = "dlgrade"
+CGROUP_REMOVE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class CgroupLayout:
+    """Where this process makes its sandboxes' groups.
+
+    ``parents`` holds one CGROUP_PARENT folder per hierarchy used: cgroup v2's
+    unified hierarchy, or cgroup v1's memory and pids hierarchies (in that order).
+    """
+
+    version: int
+    parents: tuple[Path, ...]
+
+    @property
+    def mechanism(self) -> str:
+        return f"cgroup v{self.version}"
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def _write_if_present(path: Path, text: str) -> bool:
+    """Write ``text`` when the kernel offers the file (swap accounting, cgroup.kill); else False."""
+    try:
+        _write(path, text)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read_key(path: Path, key: str) -> int:
+    """The number after ``key`` in a flat-keyed cgroup file (memory.events); 0 if none."""
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _read_int(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def _cgroup_mounts() -> dict[str, tuple[Path, str]]:
+    """'memory', 'pids' (v1 hierarchies) and '' (cgroup2) -> (mount point, cgroup shown at it)."""
+    mounts: dict[str, tuple[Path, str]] = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        mount = (Path(fields[4].replace("\\040", " ")), fields[3])
+        if tail[0] == "cgroup2":
+            mounts.setdefault("", mount)
+        elif tail[0] == "cgroup":
+            for option in tail[2].split(","):
+                if option in ("memory", "pids"):
+                    mounts.setdefault(option, mount)
+    return mounts
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup path per v1 controller, and under '' its cgroup v2 path."""
+    own: dict[str, str] = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            own[controller] = path
+    return own
+
+
+def _folder_of(mount: tuple[Path, str], cgroup: str) -> Path:
+    """The folder of ``cgroup`` under ``mount``: the mount's top where it does not show it."""
+    point, shown = mount
+    relative = os.path.relpath(cgroup, shown)
+    return point if relative.startswith("..") else point / relative
+
+
+def _enable_v2_controllers(folder: Path) -> None:
+    """Let the children of ``folder`` have memory and pids limits (cgroup v2)."""
+    enabled = (folder / "cgroup.subtree_control").read_text().split()
+    if not {"memory", "pids"} <= set(enabled):
+        # EBUSY where the folder holds processes of its own (v2's no-internal-process rule).
+        _write(folder / "cgroup.subtree_control", "+memory +pids")
+
+
+def _v2_parent(mount: tuple[Path, str], own: str) -> Path:
+    top = mount[0]
+    offered = set((top / "cgroup.controllers").read_text().split())
+    if not {"memory", "pids"} <= offered:
+        raise OSError(f"cgroup v2 at {top} offers no memory and pids controllers")
+    failures = []
+    # v2 lets a cgroup hand memory and pids to its children only while it holds no
+    # process itself (the root excepted), and this process is in its own cgroup. So
+    # under our own cgroup only where that is the root; else at the top of the
+    # hierarchy, beyond the limits of whatever service this runs in (each
+    # sandbox's own limits hold all the same).
+    for base in dict.fromkeys([_folder_of(mount, own), top]):
+        try:
+            _enable_v2_controllers(base)
+            parent = base / CGROUP_PARENT
+            parent.mkdir(exist_ok=True)
+            _enable_v2_controllers(parent)
+            return parent
+        except OSError as exc:
+            failures.append(f"{base}: {exc.strerror or exc}")
+    raise OSError("; ".join(failures))
+
+
+@functools.cache
+def cgroup_layout() -> tuple[CgroupLayout | None, str]:
+    """The cgroups this process can make for its sandboxes, or None and the reason why not.
+
+    Decided once per process, by making and removing a probe group: it takes
+    write access (root, or a delegated v2 subtree), cgroup v1's memory and pids
+    controllers or cgroup v2 with both enabled.
+    """
+    try:
+        mounts, own = _cgroup_mounts(), _own_cgroups()
+        if "memory" in mounts and "pids" in mounts:
+            parents = tuple(
+                _folder_of(mounts[c], own.get(c, "/")) / CGROUP_PARENT for c in ("memory", "pids")
+            )
+            for parent in parents:
+                parent.mkdir(exist_ok=True)
+            layout = CgroupLayout(1, parents)
+        elif "" in mounts:
+            layout = CgroupLayout(2, (_v2_parent(mounts[""], own.get("", "/")),))
+        else:
+            return None, "no cgroup memory and pids controllers are mounted"
+        SubmissionCgroup.create(layout, SandboxLimits()).destroy()
+    except (OSError, ValueError) as exc:
+        return None, f"cannot manage cgroups here ({exc})"
+    return layout, ""
+
+
+def cgroups_available() -> bool:
+    """Whether the local sandbox can limit memory and processes per submission with cgroups."""
+    return cgroup_layout()[0] is not None
+
+
+class SubmissionCgroup:
+    """One runner's cgroup: a memory and a process limit for all of its processes together.
+
+    Its name says who made it and when (``OWNERPID-OWNERSTART-UNIXTIME-RANDOM``),
+    so that ``reap_cgroups`` can tell an orphan from a group in use.
+    """
+
+    def __init__(self, layout: CgroupLayout, name: str) -> None:
+        self.layout = layout
+        self.name = name
+        self.dirs = tuple(parent / name for parent in layout.parents)
+        self.removed = False
+        # Read just before removal, for the report and for telling an OOM kill apart.
+        self._oom_kills = 0
+        self._peak_bytes = 0
+
+    @classmethod
+    def create(cls, layout: CgroupLayout, limits: SandboxLimits) -> SubmissionCgroup:
+        me = os.getpid()
+        name = f"{me}-{process_start_time(me)}-{int(time.time())}-{secrets.token_hex(4)}"
+        group = cls(layout, name)
+        try:
+            for folder in group.dirs:
+                folder.mkdir()
+            group._set_limits(limits)
+        except OSError:
+            group.destroy(seconds=1.0)
+            raise
+        return group
+
+    @property
+    def _memory(self) -> Path:
+        return self.dirs[0]
+
+    def _set_limits(self, limits: SandboxLimits) -> None:
+        memory = str(limits.memory_mb * 1024 * 1024)
+        if self.layout.version == 2:
+            _write(self._memory / "memory.max", memory)
+            _write_if_present(self._memory / "memory.swap.max", "0")
+        else:
+            _write(self._memory / "memory.limit_in_bytes", memory)
+            # Memory plus swap capped at the same value: swap cannot extend the limit.
+            _write_if_present(self._memory / "memory.memsw.limit_in_bytes", memory)
+        _write(self.dirs[-1] / "pids.max", str(limits.pids))
+
+    def join_fds(self) -> list[int]:
+        """Open cgroup.procs of each folder: a child that writes b"0" to each is in the group.
+
+        Opened here, by the trusted side, so that the child between fork and exec
+        only has to write (no allocation, no import).
+        """
+        fds: list[int] = []
+        try:
+            for folder in self.dirs:
+                fds.append(os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
+
+    def members(self) -> list[int]:
+        pids: set[int] = set()
+        for folder in self.dirs:
+            with contextlib.suppress(OSError, ValueError):
+                pids.update(int(p) for p in (folder / "cgroup.procs").read_text().split())
+        return sorted(pids)
+
+    def _kill_members(self) -> None:
+        if self.layout.version == 2 and _write_if_present(self._memory / "cgroup.kill", "1"):
+            return
+        for pid in self.members():
+            # Signal through a pidfd, and only after seeing the pid still in the group
+            # with the pidfd open: a pid that died and was reused meanwhile is not ours.
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError:
+                continue
+            try:
+                if pid in self.members():
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+            finally:
+                os.close(pidfd)
+
+    def oom_kills(self) -> int:
+        """Processes the kernel killed for exceeding this group's memory limit."""
+        if self.removed:
+            return self._oom_kills
+        events = "memory.events" if self.layout.version == 2 else "memory.oom_control"
+        return _read_key(self._memory / events, "oom_kill")
+
+    def peak_bytes(self) -> int:
+        """The most memory the group's processes held together (0 where the kernel does not say)."""
+        if self.removed:
+            return self._peak_bytes
+        peak = "memory.peak" if self.layout.version == 2 else "memory.max_usage_in_bytes"
+        return _read_int(self._memory / peak)
+
+    def destroy(self, seconds: float = CGROUP_REMOVE_SECONDS) -> bool:
+        """Kill every process in the group, then remove it; True once it is gone. Idempotent.
+
+        Waits until every process that was in it has exited, at most
+        ``seconds``; what is left then is for ``reap_cgroups``.
+        """
+        if self.removed:
+            return True
+        deadline = time.monotonic() + seconds
+        seen: dict[int, str] = {}
+        while time.monotonic() < deadline:
+            members = self.members()
+            if not members:
+                break
+            for pid in members:
+                seen.setdefault(pid, process_start_time(pid))
+            self._kill_members()
+            time.sleep(0.002)
+        # A dying process leaves its cgroup before it has finished exiting: out of
+        # the group is not yet gone.
+        for pid, started in seen.items():
+            while started and process_running(pid, started) and time.monotonic() < deadline:
+                time.sleep(0.002)
+        self._oom_kills, self._peak_bytes = self.oom_kills(), self.peak_bytes()
+        for folder in reversed(self.dirs):
+            while True:
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        log.warning("cgroup %s is still busy; left for reap_cgroups", folder)
+                        return False
+                    self._kill_members()
+                    time.sleep(0.005)
+        self.removed = True
+        return True
+
+
+def _owner_of(name: str) -> tuple[int, str, float] | None:
+    """(owner pid, owner start time, made at) from a group's name; None when not one of ours."""
+    parts = name.split("-")
+    if len(parts) != 4 or not (parts[0].isdigit() and parts[2].isdigit()):
+        return None
+    return int(parts[0]), parts[1], float(parts[2])
+
+
+def reap_cgroups(max_age_s: float, layout: CgroupLayout | None = None) -> list[str]:
+    """Kill and remove sandbox cgroups nobody will clean up; return their names.
+
+    For the worker's periodic reaper, like ``docker.reap_orphans``: a group goes
+    when the process that made it has exited (a worker that crashed mid-grading),
+    or when it was made more than ``max_age_s`` ago (older than any job can be).
+    Only groups under this process's own cgroup are seen (``layout``, by default
+    this process's), so run it in the workers' service.
+    """
+    layout = layout or cgroup_layout()[0]
+    if layout is None:
+        return []
+    names: set[str] = set()
+    for parent in layout.parents:
+        with contextlib.suppress(OSError):
+            names.update(entry.name for entry in os.scandir(parent) if entry.is_dir())
+    reaped = []
+    now = time.time()
+    for name in sorted(names):
+        owner = _owner_of(name)
+        if owner is None:
+            continue
+        pid, started, made = owner
+        if process_running(pid, started) and now - made <= max_age_s:
+            continue
+        if SubmissionCgroup(layout, name).destroy():
+            reaped.append(name)
+    return reaped
