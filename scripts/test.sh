@@ -11,6 +11,9 @@ if scripts/start_docker.sh; then
 else
   echo "test: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
 fi
+if ! scripts/start_services.sh; then
+  echo "test: Redis/PostgreSQL did not start; worker tests will skip (or fail under CI=true)" >&2
+fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -1,0 +1,6 @@
+def add(x, y):
+    return x - y
+
+
+def scale(x, a):
+    return a * x

@@ -1,0 +1,188 @@
+"""``dlgrade submit | status | worker | db``: the queue's commands.
+
+Registered into grader's command line through the ``dlgrade.cli`` entry point
+(see pyproject.toml), so ``grader`` never imports ``worker``. Heavy imports
+(Celery, SQLAlchemy) wait until a command runs: ``dlgrade grade`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+EXIT_REFUSED = 3
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from worker.config import load_settings
+
+    # kombu's SQLAlchemy transport uses a loader SQLAlchemy 2.1 deprecates; not ours to fix.
+    warnings.filterwarnings("ignore", message=".*noload.*", module="kombu")
+    warnings.filterwarnings("ignore", message=".*``noload``.*")
+
+    return load_settings()
+
+
+def _ready_settings():  # type: ignore[no-untyped-def]
+    from worker.migrate import ensure_schema
+
+    settings = _settings()
+    ensure_schema(settings.database_url)
+    return settings
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from grader.assignment import load_assignment
+    from worker.app import publisher
+    from worker.storage import UploadTooLarge
+    from worker.submit import SubmissionRefused, submit
+
+    settings = _ready_settings()
+    spec = load_assignment(args.assignment)
+    try:
+        accepted = submit(spec, args.file, args.student, settings, publisher(settings))
+    except (SubmissionRefused, UploadTooLarge) as err:
+        print(f"dlgrade: refused: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"stored {accepted.filename}: {accepted.size} bytes, sha256 {accepted.sha256}")
+    when = "LATE" if accepted.late else "on time"
+    print(f"{args.student} -> {spec.slug} v{spec.version} ({when}), queue {accepted.queue}")
+    print("dispatched to a worker" if accepted.dispatched else accepted.note)
+    print(accepted.submission_id)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from grader.messages import GradeReport
+    from grader.report import render_text
+    from worker.status import submission_status
+
+    info = submission_status(_ready_settings(), args.id)
+    if info is None:
+        print(f"dlgrade: no submission {args.id}", file=sys.stderr)
+        return 2
+    report = info.pop("report", None)
+    if args.json:
+        if args.report:
+            info["report"] = report
+        sys.stdout.write(json.dumps(info) + "\n")
+        return 0
+    score = "" if info["score"] is None else f" {info['score']:g}/{info['max_score']:g}"
+    print(f"submission {info['id']}: {info['status']}{score}")
+    for key in ("assignment", "student", "submitted_at", "late", "attempts", "reports"):
+        print(f"  {key}: {info[key]}")
+    for key in ("progress", "error"):
+        if info[key]:
+            print(f"  {key}: {info[key]}")
+    if report is not None and args.report:
+        print(render_text(GradeReport.from_dict(report)))
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if args.sandbox:
+        os.environ["DLGRADE_SANDBOX"] = args.sandbox
+    settings = _ready_settings()
+    from worker.tasks import app
+
+    queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
+    argv = [
+        "worker",
+        "--queues",
+        queues,
+        "--concurrency",
+        str(args.concurrency),
+        "--loglevel",
+        args.loglevel,
+        "--pool",
+        "prefork",
+        # Peers are found through the database, not gossip; these only slow start-up.
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        args.name or f"dlgrade-{os.getpid()}@%h",
+    ]
+    print(
+        f"dlgrade worker: queues {queues}, concurrency {args.concurrency}, "
+        f"sandbox {settings.sandbox or 'auto'}, broker {_redact(settings.broker_url)}",
+        flush=True,
+    )
+    app.worker_main(argv)
+    return 0
+
+
+def _redact(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, creds = head.partition("://")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}"
+
+
+def _db(args: argparse.Namespace) -> int:
+    from worker.db import get_engine
+    from worker.migrate import current, head, upgrade
+
+    settings = _settings()
+    if args.action == "upgrade":
+        rev = upgrade(settings.database_url, args.revision)
+        print(f"database {_redact(settings.database_url)} at revision {rev}")
+    else:
+        rev = current(get_engine(settings.database_url))
+        print(f"database {_redact(settings.database_url)} at revision {rev} (head {head()})")
+    return 0
+
+
+def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Platform troubles (database away, schema behind) as one line and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import OperationalError
+
+        from worker.db import DatabaseUnavailable
+        from worker.migrate import SchemaOutOfDate
+
+        try:
+            return fn(args)
+        except (SchemaOutOfDate, DatabaseUnavailable, OperationalError) as err:
+            print(f"dlgrade: {str(err).splitlines()[0]}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def register(sub: Any) -> None:
+    """Add this package's commands to ``dlgrade``'s subparsers."""
+    s = sub.add_parser("submit", help="store a submission and queue it for grading")
+    s.add_argument("assignment", help="assignment folder, e.g. assignments/activations")
+    s.add_argument("file", help="a .py file, a folder or a .zip")
+    s.add_argument("--student", required=True, help="the student's user name")
+    s.set_defaults(func=_guarded(_submit))
+
+    st = sub.add_parser("status", help="where a submission stands (the id submit printed)")
+    st.add_argument("id", type=int)
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    st.add_argument("--report", action="store_true", help="include the full report")
+    st.set_defaults(func=_guarded(_status))
+
+    w = sub.add_parser("worker", help="grade queued submissions (a Celery worker)")
+    w.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu (default cpu)")
+    w.add_argument("--concurrency", type=int, default=1, help="gradings at once (default 1)")
+    w.add_argument("--sandbox", choices=("docker", "local"), default=None)
+    w.add_argument("--loglevel", default="INFO")
+    w.add_argument("--name", default=None, help="Celery node name (default dlgrade-PID@host)")
+    w.set_defaults(func=_guarded(_worker))
+
+    d = sub.add_parser("db", help="the database schema")
+    dsub = d.add_subparsers(dest="action", required=True)
+    up = dsub.add_parser("upgrade", help="migrate the database to this version of dlgrade")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(func=_guarded(_db))
+    cur = dsub.add_parser("current", help="the database's schema revision")
+    cur.set_defaults(func=_guarded(_db))

@@ -1,0 +1,253 @@
+"""One grading, from a run id to a stored report: claim, stage, grade with a heartbeat, finish.
+
+Nothing here knows Celery; ``worker.tasks`` wraps ``execute_run`` in a task.
+
+Outcomes and what they mean for the run:
+
+- the run is done, held by a live worker, or backing off: ``skipped`` (a
+  redelivered or duplicate message; nothing happens),
+- the engine produced a verdict (whatever the student's code did: wrong,
+  crashed, timed out, ran out of memory): ``graded``, one report,
+- the engine could not finish through no fault of the student (sandbox could
+  not start, a check's own error, a host error): ``retry``, the run goes back
+  to the queue with a growing delay; the last allowed attempt stores its report
+  as it is (``error`` to the student's eye),
+- the assignment itself cannot be loaded, or the attempts ran out: ``error``,
+- the lease was lost meanwhile (the reaper gave the run to another worker):
+  ``lost``, the report is discarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.assignment import Assignment as AssignmentSpec
+from grader.assignment import load_assignment
+from grader.messages import GradeReport, ReportStatus
+from worker.config import Settings
+from worker.db import is_unavailable, with_retry
+from worker.runs import Claim, GradeQueue, Publish, staged_name
+from worker.storage import copy_verified
+
+log = logging.getLogger(__name__)
+
+CLAIM_DB_WAIT_S = 2.0
+
+
+def worker_name() -> str:
+    """Who holds a claim: host and process (a pool process, not the whole worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Heartbeat(threading.Thread):
+    """Extends the run's lease while the engine grades, and writes its progress.
+
+    Never raises into the grading: a database that is briefly away costs a few
+    missed beats, which the lease absorbs.
+    """
+
+    TICK_S = 0.5
+
+    def __init__(self, grade_queue: GradeQueue, claim: Claim) -> None:
+        super().__init__(name=f"heartbeat-run-{claim.run_id}", daemon=True)
+        self.grade_queue = grade_queue
+        self.claim = claim
+        self.progress = "starting"
+        self.lost = False
+        self._stop_event = threading.Event()
+
+    def on_progress(self, k: int, n: int, text: str) -> None:
+        self.progress = f"check {k}/{n}: {text}" if text else f"check {k}/{n}"
+
+    def run(self) -> None:
+        every = self.grade_queue.settings.heartbeat_seconds
+        written, last = "", time.monotonic()
+        while not self._stop_event.wait(self.TICK_S):
+            progress = self.progress
+            if progress == written and time.monotonic() - last < every:
+                continue
+            try:
+                ok = self.grade_queue.heartbeat(self.claim, progress)
+            except Exception as err:
+                level = logging.WARNING if is_unavailable(err) else logging.ERROR
+                log.log(level, "heartbeat of run %s failed: %s", self.claim.run_id, err)
+                continue
+            if not ok:
+                self.lost = True
+                log.warning("run %s attempt %s is no longer ours", *_ids(self.claim))
+                return
+            written, last = progress, time.monotonic()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+
+_cache: dict[str, tuple[tuple[int, int], AssignmentSpec]] = {}
+
+
+def load_cached(path: str) -> AssignmentSpec:
+    """The assignment at ``path``, imported once per process while its files are unchanged."""
+    root = Path(path)
+    stamp = tuple((root / name).stat().st_mtime_ns for name in ("assignment.toml", "checks.py"))
+    hit = _cache.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    spec = load_assignment(root)
+    _cache[path] = (stamp, spec)  # type: ignore[assignment]
+    return spec
+
+
+def _stage(settings: Settings, claim: Claim, work: Path) -> Path:
+    """Copy the stored upload out, named after the run and attempt (see ``staged_name``)."""
+    name = staged_name(claim.run_id, claim.attempt, claim.filename)
+    if name.endswith((".py", ".zip")):
+        dest = work / name
+    else:
+        (work / name).mkdir()
+        dest = work / name / Path(claim.filename).name
+    copy_verified(settings.data_dir, claim.sha256, dest)
+    return work / name
+
+
+@dataclass(frozen=True)
+class Graded:
+    report: GradeReport
+    manifest_hash: str  # of the checks that actually graded it
+    engine_seconds: float
+
+
+def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded | str:
+    """The engine's report, or an error message when the assignment is unusable (no retry)."""
+    from grader.engine import grade
+
+    try:
+        spec = load_cached(claim.assignment_path)
+    except OSError:
+        raise  # the folder may be back soon (a network file system): retried
+    except Exception as err:
+        # AssignmentError or checks.py raising on import: the instructor's to fix.
+        where = claim.assignment_path
+        return f"the assignment at {where} cannot be loaded: {type(err).__name__}: {err}"
+    if spec.manifest_hash != claim.manifest_hash:
+        log.warning(
+            "assignment %s changed since run %s was submitted; grading with the current checks",
+            claim.slug,
+            claim.run_id,
+        )
+    work = Path(tempfile.mkdtemp(prefix=f"dlgrade-run-{claim.run_id}-"))
+    beat = Heartbeat(grade_queue, claim)
+    beat.start()
+    try:
+        staged = _stage(settings, claim, work)
+        t0 = time.monotonic()
+        report = grade(
+            spec,
+            staged,
+            sandbox=settings.sandbox,
+            seed=claim.submission_id,
+            on_progress=beat.on_progress,
+        )
+    finally:
+        beat.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return Graded(report, spec.manifest_hash, time.monotonic() - t0)
+
+
+def _is_platform_fault(report: GradeReport) -> bool:
+    return report.status == ReportStatus.PLATFORM_ERROR
+
+
+def execute_run(run_id: int, settings: Settings, publish: Publish | None) -> str:
+    """Grade run ``run_id`` at most once; return the outcome (see the module's docstring).
+
+    Raises DatabaseUnavailable when the database stayed away longer than
+    ``settings.db_wait`` (the caller retries the message later).
+    """
+    started = time.monotonic()
+    grade_queue = GradeQueue(settings)
+    me = worker_name()
+    # Brief: nothing is held yet, so a longer outage is better waited out in the broker
+    # (the task retries with a countdown) than in a pool process.
+    claim = with_retry(
+        lambda: grade_queue.claim(run_id, me), budget_s=CLAIM_DB_WAIT_S, what="claim"
+    )
+    if claim is None:
+        return "skipped"
+
+    def persist(step, what: str):  # type: ignore[no-untyped-def]
+        return with_retry(step, budget_s=settings.db_wait, what=what)
+
+    if claim.attempt > settings.max_attempts:
+        persist(
+            lambda: grade_queue.fail(
+                claim,
+                f"gave up after {claim.attempt - 1} attempts; last: {claim.previous_error}",
+            ),
+            "give up",
+        )
+        outcome = "error"
+    else:
+        try:
+            result: Graded | str = _grade(settings, grade_queue, claim)
+        except Exception as err:
+            # The engine reports student faults itself; an exception is ours (disk, a bug).
+            log.exception("grading run %s raised", run_id)
+            result = f"the grader failed: {type(err).__name__}: {err}"
+            if claim.attempt < settings.max_attempts:
+                delay = grade_queue.backoff(claim.attempt)
+                persist(lambda: grade_queue.release(claim, result, delay), "release")  # type: ignore[arg-type]
+                return _after(grade_queue, claim, publish, "retry", started)
+        if isinstance(result, str):
+            persist(lambda: grade_queue.fail(claim, result), "fail")  # type: ignore[arg-type]
+            outcome = "error"
+        else:
+            report, manifest_hash = result.report, result.manifest_hash
+            if _is_platform_fault(report) and claim.attempt < settings.max_attempts:
+                delay = grade_queue.backoff(claim.attempt)
+                message = f"attempt {claim.attempt}: {report.message or 'platform error'}"
+                persist(lambda: grade_queue.release(claim, message, delay), "release")
+                outcome = "retry"
+            else:
+                stored = persist(
+                    lambda: grade_queue.finish(claim, report.to_dict(), manifest_hash, publish),
+                    "store the report",
+                )
+                outcome = (
+                    ("error" if _is_platform_fault(report) else "graded") if stored else "lost"
+                )
+                # finish has dispatched the student's next run in its own transaction
+                return _after(grade_queue, claim, None, outcome, started, result.engine_seconds)
+    return _after(grade_queue, claim, publish, outcome, started)
+
+
+def _after(
+    grade_queue: GradeQueue,
+    claim: Claim,
+    publish: Publish | None,
+    outcome: str,
+    started: float | None = None,
+    engine_s: float | None = None,
+) -> str:
+    """The student's window has room again: dispatch their next run (the reaper would, later)."""
+    if publish is not None:
+        try:
+            grade_queue.dispatch(claim.user_id, claim.queue, publish)
+        except Exception as err:
+            log.warning("could not dispatch after run %s: %s", claim.run_id, err)
+    took = f" in {time.monotonic() - started:.3f}s" if started else ""
+    inner = f" (engine {engine_s:.3f}s)" if engine_s is not None else ""
+    log.info("run %s attempt %s: %s%s%s", claim.run_id, claim.attempt, outcome, took, inner)
+    return outcome
+
+
+def _ids(claim: Claim) -> tuple[int, int]:
+    return claim.run_id, claim.attempt

@@ -1,0 +1,225 @@
+"""The database: people, courses, assignments, submissions, grading runs and their reports.
+
+Shared with the portal. Times are naive UTC everywhere (``utcnow``): SQLite has
+no time zones, and one convention on both back ends keeps comparisons in SQL
+(``lease_expires_at < :now``) meaning the same thing.
+
+The life of one grading (a ``GradeRun``)::
+
+    queued --dispatch--> dispatched --claim--> running --finish--> done   (a GradeReport row)
+       ^                     |                    |  \\--fail-----> error  (no report)
+       |                     |                    |
+       +--- redispatch ------+                    +-- lease expired (reaper) / infrastructure
+            (message lost?)                           failure (backoff) --> queued
+
+Exactly-once effect: a run is claimed by a conditional UPDATE that bumps
+``attempt``; heartbeats, the finish and releases are all conditional on that
+attempt still holding the run (a fencing token), and ``GradeReport.run_id`` is
+unique. A worker that lost its lease (paused, cut off from the database, killed)
+can never write a second report.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints, so migrations name them the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def as_utc_naive(when: datetime | None) -> datetime | None:
+    """A manifest's deadline (aware or naive-meaning-UTC) in the columns' convention."""
+    if when is None or when.tzinfo is None:
+        return when
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    TA = "ta"
+    INSTRUCTOR = "instructor"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"  # waiting in the database (fairness window full, or backing off)
+    DISPATCHED = "dispatched"  # a message for it is in the broker
+    RUNNING = "running"  # claimed by a worker that holds a lease
+    DONE = "done"  # its GradeReport exists
+    ERROR = "error"  # given up (attempts exhausted, assignment broken); no report
+
+
+IN_FLIGHT = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Enrollment(Base):
+    """A user's role in one course: student, ta or instructor."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id"),
+        CheckConstraint("role IN ('student', 'ta', 'instructor')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()
+
+
+class Assignment(Base):
+    """One version of an assignment folder, identified by the hash of its manifest and checks.
+
+    Editing checks.py makes a new row, so every submission records exactly
+    which checks it was submitted against.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("slug", "manifest_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    queue: Mapped[str] = mapped_column(String(16), default="cpu")
+    path: Mapped[str] = mapped_column(Text)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Celery's soft limit for one grading: the manifest's time limits plus a margin.
+    time_limit_s: Mapped[float] = mapped_column(Float, default=600.0)
+    due: Mapped[datetime | None] = mapped_column(DateTime)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(Base):
+    """What a student handed in: immutable once written (the bytes live content-addressed)."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_user_assignment", "user_id", "assignment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(255))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    assignment: Mapped[Assignment] = relationship()
+    user: Mapped[User] = relationship()
+
+
+@event.listens_for(Submission, "before_update")
+def _submissions_are_immutable(mapper: Any, connection: Any, target: Submission) -> None:
+    raise ValueError(f"submission {target.id} is immutable; grade it again instead")
+
+
+class GradeRun(Base):
+    """One request to grade a submission (the first grading, or a regrade later)."""
+
+    __tablename__ = "grade_runs"
+    __table_args__ = (
+        Index("ix_grade_runs_status_lease", "status", "lease_expires_at"),
+        Index("ix_grade_runs_user_queue_status", "user_id", "queue", "status"),
+        CheckConstraint(
+            "status IN ('queued', 'dispatched', 'running', 'done', 'error')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    # The submitter, copied here so fairness queries need no join.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    queue: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    submission: Mapped[Submission] = relationship()
+
+
+class GradeReport(Base):
+    """The engine's report of one run (``GradeReport.to_dict()``); at most one per run."""
+
+    __tablename__ = "grade_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("grade_runs.id"), unique=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    worker: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
