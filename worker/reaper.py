@@ -12,7 +12,8 @@ in step):
    infrastructure failure, those requeued above, those whose submitter could
    not reach the broker),
 4. now and then: Docker sandboxes older than any job could be
-   (``reap_orphans``), and, with the embedded broker, delivered messages.
+   (``reap_orphans``) or, for local sandboxes, cgroups of dead workers
+   (``reap_cgroups``), and, with the embedded broker, delivered messages.
 
 Every step is a conditional update, so any number of workers may run it at
 once.
@@ -98,6 +99,14 @@ def reap_once(
                 counts["orphans"] = len(reap_orphans(orphan_age_s(settings)))
             except Exception as err:
                 log.warning("could not reap orphaned sandboxes: %s", err)
+        else:
+            # Local sandboxes of a worker that died leave empty cgroups behind.
+            from grader.sandbox.cgroups import reap_cgroups
+
+            try:
+                counts["orphans"] = len(reap_cgroups(orphan_age_s(settings)))
+            except Exception as err:
+                log.warning("could not reap orphaned cgroups: %s", err)
         if settings.embedded_broker:
             from worker.broker import purge_delivered
 
