@@ -13,4 +13,6 @@ lint:
 
 bench:
 	.venv/bin/python bench/bench_conv.py
+	.venv/bin/python bench/bench_grading.py --mnist
+	.venv/bin/python bench/bench_workers.py
 	.venv/bin/python bench/bench_reference_models.py
