@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,11 @@ from grader.checks import (
     grad_check,
 )
 from reference import activations as ref_act
+from reference import layers as ref_layers
 from reference import losses as ref_loss
+from reference import optim as ref_optim
 from reference.data import load_mnist
+from reference.networks import MLP
 
 RTOL, ATOL = 1e-7, 1e-9
 # A loss may clip or add an epsilon up to ~1e-7 inside the log: the inputs keep
@@ -81,15 +85,9 @@ def public_data(dest: Path) -> None:
     """Write the in-sandbox data under dest/mnist/ (see DATA_README); no genuine test image."""
     splits = load_mnist("mnist")
     x, y = _pixels(splits.X_train), splits.y_train.astype(np.int64)
-    order = np.random.default_rng(SPLIT_SEED).permutation(x.shape[0])
-    parts = {
-        "train": order[:N_TRAIN],
-        "val": order[N_TRAIN : N_TRAIN + N_VAL],
-        "test": order[N_TRAIN + N_VAL : N_TRAIN + N_VAL + N_PRACTICE],
-    }
     out = Path(dest) / "mnist"
     out.mkdir(parents=True, exist_ok=True)
-    for name, rows in parts.items():
+    for name, rows in _split_rows().items():
         np.save(out / f"X_{name}.npy", x[rows], allow_pickle=False)
         np.save(out / f"y_{name}.npy", y[rows], allow_pickle=False)
     (out / "README.txt").write_text(DATA_README)
@@ -518,6 +516,53 @@ def step_gradient_other_sizes(student, rng):
 
 
 # -- training on MNIST -------------------------------------------------------------------
+#
+# Nothing the sandbox says about training is taken on trust. The grader reads the
+# network's float array attributes and computes on its own side, with reference/:
+#
+# 1. Predictions follow from the parameters. Some of the arrays must reproduce
+#    forward() as softmax(relu(x W1 + b1) W2 + b2) (either orientation, biases of
+#    any vector shape, or none); the accuracy is computed here from those arrays,
+#    and forward() must agree with them on every test image. A forward() that
+#    looks test images up, or asks another classifier, fails.
+# 2. Training starts at chance. Before the first epoch the arrays must classify
+#    the test set no better than random weights do: trained weights loaded by
+#    __init__ fail.
+# 3. Every epoch is SGD. The grader repeats each epoch itself, from the arrays it
+#    read before it, on the same batches with the student's learning rate; the
+#    arrays after the epoch must land near that result: weights swapped in, or
+#    moved by anything but (roughly) SGD, fail. The same arrays are followed from
+#    start to end, so a second set kept aside cannot take over later.
+#
+# A network trained at import (the script form) gets only 1: the grader did not
+# watch that training and cannot tell trained weights from shipped ones.
+
+# A freshly initialised network's test accuracy (He, LeCun, Xavier, uniform or
+# 0.01-scaled weights, zero or random biases, hidden 8 to 512): mean 10.0%, standard
+# deviation 2.7%, highest 22.9% in 2,520 draws.
+CHANCE_LIMIT = 0.30
+# How far (in units of the epoch's own SGD change) the arrays after an epoch may
+# land from the grader's float64 repeat of it. Honest float64 training lands
+# within 1e-13. float32 training is chaotic at large learning rates: a rounding
+# difference can grow to 0.35 (lr 0.5 to 1) and once to 0.71 (lr 1, 64 hidden
+# units) in one epoch. Below 1 an epoch must still be closer to SGD's result than
+# standing still is, so neither a no-op step() nor a jump to other weights passes.
+SGD_DRIFT_LIMIT = 0.9
+# Chaos changes where SGD goes, not how far each weight travels: every parameter that
+# carries PACE_SHARE of the epoch's SGD change must move PACE_RANGE times as far as it
+# does in the repeat (measured: 0.94 to 1.01, chaotic float32 epochs included). A layer
+# left untrained (random features under a trained read-out) or trained at another rate
+# fails here even when its share of the change is small enough to slip under the drift.
+PACE_SHARE = 0.2
+PACE_RANGE = (0.5, 2.0)
+PROBE_IMAGES = 50  # training images on which forward() is matched with the arrays
+MAX_HIDDEN = 4096  # wider first layers are not searched for (the trusted side pays)
+MAX_LAYOUTS = 256  # ways of reading the arrays as W1, b1, W2, b2 tried at most
+# forward() against the trusted network: probabilities within PROBABILITY_ATOL, or
+# scores (logits, log-probabilities: compared up to a constant per row) within
+# SCORE_ATOL + SCORE_RTOL * |score|. float32 forward passes differ by ~1e-6.
+PROBABILITY_ATOL = 1e-3
+SCORE_ATOL, SCORE_RTOL = 1e-3, 1e-4
 
 
 def _constant(student, name: str, default: object) -> tuple[object, bool]:
@@ -548,6 +593,494 @@ def _left_in_global(student) -> RemoteObject | None:
         return None
 
 
+# -- the trusted network -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which of a network's arrays are W1, b1, W2, b2 (a missing bias is zero), and how
+    they lie: a transposed weight is stored (fan_out, fan_in)."""
+
+    w1: str
+    w1_t: bool
+    b1: str | None
+    w2: str
+    w2_t: bool
+    b2: str | None
+    hidden: int
+
+    def params(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        """W1 (D, H), b1 (H,), W2 (H, C), b2 (C,) in float64, or None if an array is
+        gone or no longer has the shape it had."""
+        w1, w2 = arrays.get(self.w1), arrays.get(self.w2)
+        if w1 is None or w2 is None or w1.ndim != 2 or w2.ndim != 2:
+            return None
+        w1 = (w1.T if self.w1_t else w1).astype(np.float64)
+        w2 = (w2.T if self.w2_t else w2).astype(np.float64)
+        if w1.shape[1] != self.hidden or w2.shape[0] != self.hidden:
+            return None
+        b1 = _bias(arrays, self.b1, self.hidden)
+        b2 = _bias(arrays, self.b2, w2.shape[1])
+        if b1 is None or b2 is None:
+            return None
+        return {"W1": w1, "b1": b1, "W2": w2, "b2": b2}
+
+    def name_of(self, key: str) -> str:
+        """The student's name for W1, b1, W2 or b2."""
+        names = {"W1": self.w1, "b1": self.b1, "W2": self.w2, "b2": self.b2}
+        return names[key] or f"{key} (absent)"
+
+    def low_precision(self, arrays: dict[str, np.ndarray]) -> bool:
+        names = (self.w1, self.b1, self.w2, self.b2)
+        return any(arrays[n].dtype.itemsize < 8 for n in names if n is not None and n in arrays)
+
+    def describe(self) -> str:
+        """How the arrays are read, e.g. 'W1 = weights_hidden.T, b1, W2, no b2'."""
+        parts = []
+        for key, name, transposed in (
+            ("W1", self.w1, self.w1_t),
+            ("b1", self.b1, False),
+            ("W2", self.w2, self.w2_t),
+            ("b2", self.b2, False),
+        ):
+            if name is None:
+                parts.append(f"no {key}")
+            elif name == key and not transposed:
+                parts.append(key)
+            else:
+                parts.append(f"{key} = {name}{'.T' if transposed else ''}")
+        return ", ".join(parts)
+
+
+def _bias(arrays: dict[str, np.ndarray], name: str | None, size: int) -> np.ndarray | None:
+    if name is None:
+        return np.zeros(size)
+    b = arrays.get(name)
+    if b is None or not _is_vector(b, size):
+        return None
+    return b.reshape(size).astype(np.float64)
+
+
+def _is_vector(a: np.ndarray, size: int) -> bool:
+    """A bias of `size` entries: shape (size,), (1, size) or (size, 1)."""
+    return a.size == size and (a.ndim == 1 or (a.ndim == 2 and 1 in a.shape))
+
+
+def _layouts(
+    arrays: dict[str, np.ndarray], inputs: int = INPUTS, classes: int = CLASSES
+) -> list[_Layout]:
+    """Every way of reading the arrays as the course's network, most likely first:
+    biases present before absent ones, then names in alphabetical order."""
+    usable = {
+        name: a
+        for name, a in sorted(arrays.items())
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and 1 <= a.ndim <= 2
+        if a.size > 0 and np.isfinite(a).all()
+    }
+    matrices = {name: a for name, a in usable.items() if a.ndim == 2}
+
+    def weights(rows: int, cols: int | None) -> list[tuple[str, bool, int]]:
+        found = []
+        for name, a in matrices.items():
+            for transposed, (r, c) in ((False, a.shape), (True, a.shape[::-1])):
+                if r == rows and (c == cols if cols else c <= MAX_HIDDEN):
+                    found.append((name, transposed, c))
+        return found
+
+    def biases(size: int) -> list[str | None]:
+        return [name for name, a in usable.items() if _is_vector(a, size)] + [None]
+
+    layouts = []
+    for w1, w1_t, hidden in weights(inputs, None):
+        for w2, w2_t, _ in weights(hidden, classes):
+            for b1 in biases(hidden):
+                for b2 in biases(classes):
+                    layouts.append(_Layout(w1, w1_t, b1, w2, w2_t, b2, hidden))
+    layouts.sort(key=lambda lay: (lay.b1 is None) + (lay.b2 is None))
+    return layouts
+
+
+def _scores(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """relu(x W1 + b1) W2 + b2 (N, C) in float64, by reference/'s layers, in chunks."""
+    out = []
+    for start in range(0, x.shape[0], PREDICT_CHUNK):
+        part = x[start : start + PREDICT_CHUNK]
+        hidden, _ = ref_layers.affine_forward(part, params["W1"], params["b1"])
+        active, _ = ref_layers.relu_forward(hidden)
+        scores, _ = ref_layers.affine_forward(active, params["W2"], params["b2"])
+        out.append(scores)
+    return np.concatenate(out)
+
+
+def _looks_like_probabilities(out: np.ndarray) -> bool:
+    return bool(
+        out.min() >= -1e-6 and out.max() <= 1 + 1e-6 and np.abs(out.sum(axis=1) - 1).max() < 1e-3
+    )
+
+
+def _disagreement(out: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per row, forward()'s distance from the trusted network in units of the tolerance
+    (above 1: they disagree). Probabilities are compared with softmax(scores); any other
+    output as scores up to a constant per row (logits, log-probabilities)."""
+    out = out.astype(np.float64)
+    if _looks_like_probabilities(out):
+        return np.max(np.abs(out - ref_act.softmax(scores, axis=-1)), axis=1) / PROBABILITY_ATOL
+    got = out - out.mean(axis=1, keepdims=True)
+    want = scores - scores.mean(axis=1, keepdims=True)
+    return np.max(np.abs(got - want) / (SCORE_ATOL + SCORE_RTOL * np.abs(want)), axis=1)
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """The network's parameters as the grader reads them: the values (float64, W1 (D, H),
+    b1 (H,), W2 (H, C), b2 (C,)) and every layout that reads exactly these values from
+    the arrays (a zero bias and an absent one, say), most likely first."""
+
+    layouts: tuple[_Layout, ...]
+    params: dict[str, np.ndarray]
+
+    def describe(self) -> str:
+        return self.layouts[0].describe()
+
+
+def _best_reading(
+    layouts: list[_Layout], arrays: dict[str, np.ndarray], x: np.ndarray, out: np.ndarray
+) -> tuple[_Weights | None, float, _Layout | None]:
+    """The layouts whose trusted network reproduces forward()'s `out` for x best, if that
+    is within the tolerance; and the best distance (in tolerances) with its layout.
+
+    Only the best reading, and the layouts that read the same values, are kept: a
+    reading that agrees within the tolerance but less well (a tiny bias left out) would
+    only stop agreeing later on.
+    """
+    best: tuple[float, _Layout, dict[str, np.ndarray]] | None = None
+    readings = []
+    hidden_cache: dict[tuple, np.ndarray] = {}
+    for layout in layouts:
+        params = layout.params(arrays)
+        if params is None:
+            continue
+        key = (layout.w1, layout.w1_t, layout.b1)
+        if key not in hidden_cache:
+            hidden_cache[key] = ref_layers.relu_forward(
+                ref_layers.affine_forward(x, params["W1"], params["b1"])[0]
+            )[0]
+        scores = ref_layers.affine_forward(hidden_cache[key], params["W2"], params["b2"])[0]
+        distance = float(_disagreement(out, scores).max())
+        readings.append((layout, params))
+        if best is None or distance < best[0]:
+            best = (distance, layout, params)
+    if best is None:
+        return None, math.inf, None
+    distance, layout, params = best
+    if not distance <= 1.0:
+        return None, distance, layout
+    same = tuple(lay for lay, p in readings if all(np.array_equal(p[k], params[k]) for k in params))
+    return _Weights(same, params), distance, layout
+
+
+def _output(out: object, n: int, what: str) -> np.ndarray:
+    """forward()'s result as a finite (n, C) array, or CheckFailed saying what is wrong."""
+    if not isinstance(out, np.ndarray) or out.dtype.kind not in "iuf":
+        raise CheckFailed(f"{what} returned {type(out).__name__}, expected a NumPy float array")
+    if out.shape != (n, CLASSES):
+        raise CheckFailed(f"{what} returned shape {out.shape}, expected ({n}, {CLASSES})")
+    if not np.isfinite(out).all():
+        raise CheckFailed(
+            f"{what} returned NaN or inf (training diverged? a learning rate too large for "
+            f"your loss's scale does that)"
+        )
+    return out
+
+
+def _read_arrays(net: RemoteObject) -> dict[str, np.ndarray]:
+    arrays = net.arrays()
+    if not isinstance(arrays, dict):
+        raise CheckFailed("the network's arrays could not be read (a malformed reply)")
+    return {str(k): v for k, v in arrays.items() if isinstance(v, np.ndarray)}
+
+
+def _inventory(arrays: dict[str, np.ndarray]) -> str:
+    shown = [f"{name} {a.shape}" for name, a in sorted(arrays.items())][:12]
+    return ", ".join(shown) or "none"
+
+
+def _identify(net: RemoteObject, x: np.ndarray, what: str) -> _Weights:
+    """The network's weights: the arrays that reproduce its forward() on x best."""
+    out = _output(net.forward(x), x.shape[0], f"{what}: forward(x) for {x.shape[0]} images")
+    arrays = _read_arrays(net)
+    layouts = _layouts(arrays)
+    formula = "softmax(relu(x W1 + b1) W2 + b2)"
+    if not layouts:
+        raise CheckFailed(
+            f"{what}: the grader computes predictions from the network's weights, as "
+            f"{formula}, but found no float array attributes shaped like W1 ({INPUTS}, H) and "
+            f"W2 (H, {CLASSES}) (either orientation); arrays found: {_inventory(arrays)}. Keep "
+            f"the weights and biases as NumPy array attributes (self.W1, self.b1, ...)"
+        )
+    if len(layouts) > MAX_LAYOUTS:
+        raise CheckFailed(
+            f"{what}: {len(layouts)} ways to read the network's float arrays as W1, b1, W2, b2 "
+            f"are too many to try; keep fewer float array attributes ({_inventory(arrays)})"
+        )
+    weights, distance, closest = _best_reading(layouts, arrays, x, out)
+    if weights is None:
+        assert closest is not None
+        raise CheckFailed(
+            f"{what}: forward() does not follow from the network's weights. The grader "
+            f"computes predictions itself, as {formula}, from float array attributes of the "
+            f"network, but no way of reading them ({len(layouts)} tried among "
+            f"{_inventory(arrays)}) reproduces forward() on {x.shape[0]} training images "
+            f"(closest: {closest.describe()}, off by {distance * PROBABILITY_ATOL:.3g} in "
+            f"probability). forward() must compute the network's output from those arrays"
+        )
+    return weights
+
+
+def _at_chance(weights: _Weights, what: str) -> None:
+    """CheckFailed unless the weights classify the test images no better than random ones."""
+    x_test, y_test = _genuine_test()
+    acc = float(np.mean(np.argmax(_scores(weights.params, x_test), axis=1) == y_test))
+    if acc >= CHANCE_LIMIT:
+        raise CheckFailed(
+            f"before any training, {what} already classifies {acc:.2%} of the test images "
+            f"correctly (computed from its weights: {weights.describe()}); random weights "
+            f"give about 10% (at most {CHANCE_LIMIT:.0%} accepted). The grade measures what "
+            f"{EPOCHS} epochs of your step() make of a random initialisation, so __init__ must "
+            f"not start from trained weights"
+        )
+
+
+# -- the grader's own SGD ----------------------------------------------------------------
+
+
+def _split_rows() -> dict[str, np.ndarray]:
+    """Rows of MNIST's training set in each public split (fixed by SPLIT_SEED)."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(N_TRAIN + N_VAL + N_PRACTICE)
+    return {
+        "train": order[:N_TRAIN],
+        "val": order[N_TRAIN : N_TRAIN + N_VAL],
+        "test": order[N_TRAIN + N_VAL :],
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _public_train() -> tuple[np.ndarray, np.ndarray]:
+    """The training split exactly as the sandbox's mnist/X_train.npy and y_train.npy hold it."""
+    splits = load_mnist("mnist")
+    rows = _split_rows()["train"]
+    return _pixels(splits.X_train)[rows], splits.y_train.astype(np.int64)[rows]
+
+
+def _epoch_order(seed: int, n: int) -> np.ndarray:
+    # The batches RemoteObject.train_epoch makes (grader/runner.py, op_epoch).
+    return np.random.default_rng(seed).permutation(n)
+
+
+def _sgd_epoch(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    labels: np.ndarray,
+    order: np.ndarray,
+    lr: float,
+    summed: bool,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, np.ndarray]:
+    """One epoch of plain SGD on the cross-entropy of the reference MLP, batches taken
+    from x in `order`; the loss is averaged over each batch, or summed if `summed`."""
+    w1, w2 = params["W1"], params["W2"]
+    mlp = MLP((w1.shape[0], w1.shape[1], w2.shape[1]), rng=0)
+    mlp.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        _, grads = mlp.loss(x[rows], labels[rows])
+        config = {"learning_rate": lr * (len(rows) if summed else 1.0)}
+        for name, grad in grads.items():
+            mlp.params[name], _ = ref_optim.sgd(mlp.params[name], grad, config)
+    return mlp.params
+
+
+def _norm(params: dict[str, np.ndarray], other: dict[str, np.ndarray] | None = None) -> float:
+    return math.sqrt(
+        sum(float(np.sum((v - (other[k] if other else 0.0)) ** 2)) for k, v in params.items())
+    )
+
+
+@dataclass(frozen=True)
+class _Drift:
+    """Where an epoch left the arrays, against where the grader's SGD took them."""
+
+    ratio: float  # |after - replayed| / |replayed - before|
+    worst: str  # the parameter that accounts for most of the difference
+    hint: str
+    off_pace: str = ""  # a parameter that travelled much more or less than in the repeat
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= SGD_DRIFT_LIMIT and not self.off_pace
+
+    @staticmethod
+    def of(before: dict, after: dict, replayed: dict, layout: _Layout) -> _Drift:
+        if not all(np.isfinite(v).all() for v in replayed.values()):
+            hint = "the grader's SGD from your weights diverged at this learning rate"
+            return _Drift(math.inf, layout.name_of("W1"), hint)
+        sgd = _norm(replayed, before)
+        off = _norm(after, replayed)
+        ratio = off / sgd if sgd > 0 else (0.0 if off == 0 else math.inf)
+        worst = layout.name_of(
+            max(after, key=lambda k: float(np.sum((after[k] - replayed[k]) ** 2)))
+        )
+        moved = _norm(after, before)
+        along = sum(
+            float(np.sum((after[k] - before[k]) * (replayed[k] - before[k]))) for k in after
+        )
+        hint = ""
+        if moved == 0:
+            hint = "your weights did not change during the epoch"
+        elif sgd > 0 and along > 0.9 * moved * sgd:
+            hint = (
+                f"they moved along SGD's path but {along / sgd**2:.3g} times as far: check the "
+                f"learning rate and the 1/N factor"
+            )
+        elif sgd > 0 and moved > 3 * sgd:
+            hint = (
+                f"they moved {moved / sgd:.3g} times as far as SGD moves them in this epoch: a "
+                f"gradient or learning rate far too large, or weights put in place by other "
+                f"means (loaded, copied, trained elsewhere), which are not accepted"
+            )
+        elif sgd > 0 and along < 0.5 * moved * sgd:
+            hint = (
+                "they moved in another direction than SGD: step() does not follow the gradient "
+                "of the cross-entropy (the step checks show where)"
+            )
+        return _Drift(ratio, worst, hint, _off_pace(before, after, replayed, sgd, layout))
+
+
+def _off_pace(before: dict, after: dict, replayed: dict, sgd: float, layout: _Layout) -> str:
+    """The first parameter carrying PACE_SHARE of SGD's change that travelled outside
+    PACE_RANGE times as far as in the repeat, said for the student; '' if none did."""
+    lo, hi = PACE_RANGE
+    for key in after:
+        share = float(np.linalg.norm(replayed[key] - before[key]))
+        if sgd == 0 or share < PACE_SHARE * sgd:
+            continue
+        pace = float(np.linalg.norm(after[key] - before[key])) / share
+        if not lo <= pace <= hi:
+            return (
+                f"{layout.name_of(key)} travelled {pace:.3g} times as far as the grader's SGD "
+                f"takes it in this epoch (it carries {share / sgd:.0%} of the epoch's change; "
+                f"{lo:g} to {hi:g} times accepted): a layer that does not learn, or learns at "
+                f"another rate"
+            )
+    return ""
+
+
+class _SgdAudit:
+    """Repeats each epoch with reference/'s SGD and follows the arrays through training."""
+
+    def __init__(self, lr: float, probe: np.ndarray) -> None:
+        self.lr = lr
+        self.probe = probe
+        self.conventions = [False, True]  # averaged, summed: the one that fits goes first
+
+    def epoch(
+        self, epoch: int, weights: _Weights, after: dict[str, np.ndarray], out: np.ndarray
+    ) -> _Weights:
+        """The weights after `epoch`, read from `after` (the arrays once it ended) by the
+        layouts that read `weights` before it; `out`: forward() of the probe images then.
+        CheckFailed unless forward() still follows them and they are where SGD leads."""
+        layouts = []
+        for layout in weights.layouts:
+            params = layout.params(after)
+            if params is None:
+                continue
+            if not all(np.isfinite(v).all() for v in params.values()):
+                raise CheckFailed(
+                    f"after epoch {epoch}/{EPOCHS} the weights ({layout.describe()}) contain "
+                    f"NaN or inf: training diverged (a learning rate too large for your loss's "
+                    f"scale does that)"
+                )
+            layouts.append(layout)
+        now, _, _ = _best_reading(layouts, after, self.probe, out)
+        if now is None:
+            raise CheckFailed(
+                f"after epoch {epoch}/{EPOCHS}, forward() no longer follows from the arrays that "
+                f"were the network's weights before training ({weights.describe()}): they are "
+                f"gone, changed shape, or forward() now computes from something else. The "
+                f"grader follows the same weights from the random start to the end"
+            )
+        x, labels = _public_train()
+        order = _epoch_order(epoch, x.shape[0])
+        reported: _Drift | None = None
+        for summed in list(self.conventions):
+            with np.errstate(all="ignore"):  # a repeat at a learning rate that diverges
+                replayed = _sgd_epoch(weights.params, x, labels, order, self.lr, summed)
+            drift = _Drift.of(weights.params, now.params, replayed, now.layouts[0])
+            if drift.passed:
+                self.conventions.sort(key=lambda s: s != summed)
+                return now
+            # The convention that fitted before (at first: averaged) explains a failure
+            # best; the other one's repeat often diverges and says nothing.
+            reported = reported or drift
+        assert reported is not None
+        return self._fail(epoch, reported, now.layouts[0], now.layouts[0].low_precision(after))
+
+    def _fail(self, epoch: int, drift: _Drift, layout: _Layout, low: bool) -> _Weights:
+        head = (
+            f"epoch {epoch}/{EPOCHS} did not change the weights the way SGD does. The grader "
+            f"repeats every epoch itself from your weights before it ({layout.describe()}; "
+            f"the same batches, lr={self.lr:g}, the cross-entropy averaged over each batch, or "
+            f"summed)"
+        )
+        if drift.ratio <= SGD_DRIFT_LIMIT:
+            hint = f"; all of them: {drift.hint}" if drift.hint else ""
+            raise CheckFailed(f"{head}, and {drift.off_pace}{hint}")
+        ratio = "an unbounded" if math.isinf(drift.ratio) else f"{drift.ratio:.3g} times the"
+        text = (
+            f"{head}, and your weights after it are {ratio} epoch's SGD change away from that "
+            f"result (at most {SGD_DRIFT_LIMIT:g} accepted; most of the difference is in "
+            f"{drift.worst})"
+        )
+        if drift.hint:
+            text += f": {drift.hint}"
+        if low and drift.ratio < 2:
+            text += (
+                ". float32 arithmetic at a large learning rate can drift this far from the "
+                "grader's float64 repeat; keep the parameters in float64"
+            )
+        raise CheckFailed(text)
+
+
+# -- the check ---------------------------------------------------------------------------
+
+
+def _train(net: RemoteObject, ctx, probe: np.ndarray, lr: float, label: str) -> _Weights:
+    """Train `net` for EPOCHS epochs in the sandbox, auditing each; the weights at the end."""
+    what = f"the untrained {label}"
+    weights = _identify(net, probe, what)
+    _at_chance(weights, what)
+    audit = _SgdAudit(lr, probe)
+    for epoch in range(1, EPOCHS + 1):
+        ctx.progress(f"training epoch {epoch}/{EPOCHS}")
+        try:
+            net.train_epoch(
+                "mnist/X_train.npy",
+                "mnist/y_train.npy",
+                batch_size=BATCH_SIZE,
+                seed=epoch,
+                one_hot=CLASSES,
+            )
+        except StudentError as err:
+            raise StudentError(
+                err.status, f"training epoch {epoch}/{EPOCHS}: {err.message}"
+            ) from None
+        what = f"{label} after epoch {epoch}/{EPOCHS}"
+        out = _output(net.forward(probe), probe.shape[0], f"{what}: forward(x)")
+        ctx.progress(f"checking epoch {epoch}/{EPOCHS} against the grader's SGD")
+        weights = audit.epoch(epoch, weights, _read_arrays(net), out)
+    return weights
+
+
 def _predict(net: RemoteObject, x: np.ndarray) -> np.ndarray:
     chunks = []
     for start in range(0, x.shape[0], PREDICT_CHUNK):
@@ -559,56 +1092,79 @@ def _predict(net: RemoteObject, x: np.ndarray) -> np.ndarray:
                 f"forward(x) for {part.shape[0]} test images returned {shape}, expected "
                 f"({part.shape[0]}, {CLASSES}) class probabilities"
             )
+        if out.dtype.kind not in "iuf":
+            raise CheckFailed(f"forward(x) returned an array of {out.dtype}, expected floats")
         chunks.append(out)
     return np.concatenate(chunks)
 
 
+def _follows(out: np.ndarray, weights: _Weights, x: np.ndarray) -> np.ndarray:
+    """The trusted scores of the weights for x, or CheckFailed where forward()'s `out` is
+    not what they give."""
+    scores = _scores(weights.params, x)
+    far = _disagreement(out, scores) > 1.0
+    if far.any():
+        other = np.argmax(out, axis=1) != np.argmax(scores, axis=1)
+        raise CheckFailed(
+            f"forward() does not compute the network's output from its weights: on "
+            f"{int(far.sum()):,} of the {x.shape[0]:,} test images it differs from "
+            f"softmax(relu(x W1 + b1) W2 + b2) of the network's own arrays "
+            f"({weights.describe()}), and it names another class for {int(other.sum()):,} of "
+            f"them. The grade is computed from the weights, so forward() must be that network; "
+            f"a forward() that looks answers up or asks another classifier cannot pass"
+        )
+    return scores
+
+
 @check(points=10, timeout=EPOCH_SECONDS)
 def mnist_accuracy(student, rng, ctx):
-    """10 epochs of batch-64 SGD, then >= 94% accuracy on the genuine MNIST test set."""
+    """10 epochs of batch-64 SGD, then >= 94% accuracy on the genuine MNIST test set.
+
+    The accuracy is that of the network's weights, computed by the grader; forward()
+    must agree with them on every test image. When the grader trains the network, the
+    untrained weights must be at chance and every epoch must be the SGD the grader
+    repeats itself. A network the file trained at import is checked for the first only:
+    that training happened out of the grader's sight.
+    """
     x_test, y_test = _genuine_test()
+    x_train, _ = _public_train()
+    probe = x_train[np.sort(rng.choice(x_train.shape[0], PROBE_IMAGES, replace=False))]
     net = _left_in_global(student)
     if net is not None:
         how = (
-            f"the network your file trained when it was loaded (global '{net.label}'); "
-            f"the grader did not train it"
+            f"the network your file trained when it was loaded (global '{net.label}'); the "
+            f"grader did not train it, and checked only that its predictions follow from its "
+            f"weights"
         )
         seconds = None
+        weights = _identify(net, probe, f"your network '{net.label}'")
     else:
         hidden, lr = _hyperparameters(student)
+        label = f"Network({INPUTS}, {hidden}, {CLASSES}, lr={lr:g})"
         net = student.new("Network", INPUTS, hidden, CLASSES, lr=lr)
         how = (
-            f"after {EPOCHS} epochs of batch-{BATCH_SIZE} SGD of Network({INPUTS}, {hidden}, "
-            f"{CLASSES}, lr={lr:g}) on the {N_TRAIN:,} training images, trained by the grader"
+            f"after {EPOCHS} epochs of batch-{BATCH_SIZE} SGD of {label} on the {N_TRAIN:,} "
+            f"training images, trained by the grader (each epoch checked against the grader's "
+            f"own SGD, from a random start)"
         )
         started = time.monotonic()
-        for epoch in range(1, EPOCHS + 1):
-            ctx.progress(f"training epoch {epoch}/{EPOCHS}")
-            try:
-                net.train_epoch(
-                    "mnist/X_train.npy",
-                    "mnist/y_train.npy",
-                    batch_size=BATCH_SIZE,
-                    seed=epoch,
-                    one_hot=CLASSES,
-                )
-            except StudentError as err:
-                raise StudentError(
-                    err.status, f"training epoch {epoch}/{EPOCHS}: {err.message}"
-                ) from None
+        weights = _train(net, ctx, probe, lr, label)
         seconds = time.monotonic() - started
     ctx.progress("predicting the 10,000 test images")
-    scores = _predict(net, x_test)
-    broken = int(np.sum(~np.isfinite(scores).all(axis=1)))
+    out = _predict(net, x_test)
+    broken = int(np.sum(~np.isfinite(out).all(axis=1)))
     if broken:
-        verdict = Verdict(
+        return Verdict(
             False,
             f"forward() returned NaN or inf for {broken} of {len(y_test)} test images (training "
             f"diverged? a learning rate too large for your loss's scale does that)",
         )
-    else:
-        verdict = accuracy(scores, y_test, THRESHOLD, name="MNIST test")
-    message = f"{verdict.message}, {how}"
+    scores = _follows(out, weights, x_test)
+    verdict = accuracy(scores, y_test, THRESHOLD, name="MNIST test")
+    message = (
+        f"{verdict.message} (computed from the weights {weights.describe()}, which forward() "
+        f"follows), {how}"
+    )
     if not verdict.passed:
         # Time only on failure: a passing report must read the same on every run.
         if seconds is not None:

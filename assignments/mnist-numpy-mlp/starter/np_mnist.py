@@ -30,12 +30,21 @@ How you are graded.
   any names, either orientation) that forward() reads and step() updates.
 - Training: the grader builds Network(784, HIDDEN_SIZE, 10, lr=LEARNING_RATE),
   calls step(x_batch, y_batch) for 10 epochs of batches of 64 shuffled training
-  images (y_batch one-hot, float (64, 10)), then needs >= 94% test accuracy from
-  forward(). Change the two constants below if you like.
+  images (y_batch one-hot, float (64, 10)), then needs >= 94% test accuracy.
+  Change the two constants below if you like. So that a grade can only come
+  from a network that learned:
+  * the accuracy is computed by the grader from your weights (a two-layer
+    network, relu then softmax), and forward() must give exactly that
+    network's output;
+  * a new Network must start from random weights (about 10% accuracy);
+  * the grader repeats every epoch of plain SGD from the weights you had
+    before it, and your weights must end where that repeat ends (so step()
+    must be plain SGD: no momentum, no Adam, no weight decay).
 - Alternatively your file may train at import (module level, not inside
   `if __name__ == "__main__":`) and leave the trained network in a global
   variable, e.g. `net`: then the grader tests that network instead of training
-  one. The block at the bottom of this file is NOT run by the grader.
+  one (checking that its predictions follow from its weights). The block at the
+  bottom of this file is NOT run by the grader.
 """
 
 import numpy as np
