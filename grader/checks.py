@@ -218,12 +218,15 @@ class RemoteObject:
         seed: int = 0,
         one_hot: int | None = None,
         method: str = "step",
+        order: np.ndarray | None = None,
         timeout: float | None = None,
     ) -> int:
         """One epoch of ``method(x_batch, y_batch)`` over public data files in the sandbox.
 
         x, y: paths of .npy files under the sandbox's data/ folder. Returns the
-        number of examples seen. Shuffling is seeded, so runs are reproducible.
+        number of examples seen. Shuffling is seeded, so runs are reproducible;
+        ``order`` (a permutation of the example indices, chosen on the trusted
+        side) replaces the seeded shuffle where a check must know the batches.
         """
         return self._student._request(
             {
@@ -235,6 +238,7 @@ class RemoteObject:
                 "batch_size": batch_size,
                 "seed": seed,
                 "one_hot": one_hot,
+                "order": order,
             },
             timeout,
         )

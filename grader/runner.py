@@ -169,7 +169,13 @@ class Runner:
         x = self.array(req["x"])
         y = self.array(req["y"])
         step = getattr(self.handles[req["handle"]], req.get("method", "step"))
-        order = np.random.default_rng(req.get("seed", 0)).permutation(len(x))
+        if req.get("order") is not None:
+            # The trusted side chose the batches (so it can replay them exactly).
+            order = np.asarray(req["order"], dtype=np.int64)
+            if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= len(x))):
+                raise ValueError("the batch order does not index the training data")
+        else:
+            order = np.random.default_rng(req.get("seed", 0)).permutation(len(x))
         batch = int(req.get("batch_size", 64))
         classes = req.get("one_hot")
         eye = np.eye(int(classes)) if classes else None
