@@ -10,9 +10,16 @@ activations assignment (45 checks) graded for its solution and its mutants.
 
 1. Bare grading: ``grader.engine.grade`` called in this process, one
    submission after another, no queue: the mean time t of one grading.
+   Then WORKERS such loops side by side, in processes of their own: plain ones
+   (the grader alone) and ones carrying a worker's imports (Celery, SQLAlchemy,
+   Alembic), whose every sandbox start forks that much more memory. Each is
+   measured before and after the rush, which brackets the machine's drift.
 2. Rush: STUDENTS x EACH submissions enqueued at once; throughput in gradings
    per minute from the first submit to the last report, against the ideal
-   2 workers / t. Every submission must end with exactly one report.
+   2 workers / t and against the side-by-side loops. Every submission must end
+   with exactly one report. Where a grading's time went, from the workers' own
+   log lines: the engine, the queue's work around it in the task (claim, stage,
+   report, dispatch), and Celery's between tasks (ack, fetch, hand-off).
 3. Fairness: a busy student submits 50, then a quiet one submits 1; the quiet
    one's wait (submit to report) with the fair window (2 per student) and with
    plain FIFO (an unbounded window), in gradings of mean length.
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -157,8 +165,10 @@ SIDE_BY_SIDE = """
 import statistics, sys, time
 from grader.assignment import load_assignment
 from grader.engine import grade
+if sys.argv[4] == "worker-weight":
+    import worker.migrate, worker.tasks  # noqa: F401  (what a worker process holds)
 spec = load_assignment(sys.argv[1])
-files = sys.argv[4:]
+files = sys.argv[5:]
 grade(spec, files[0], sandbox=sys.argv[3])
 times = []
 for k in range(int(sys.argv[2])):
@@ -169,8 +179,13 @@ print(statistics.mean(times))
 """
 
 
-def side_by_side(files: list[Path], n: int, processes: int, sandbox: str) -> float:
-    """Mean bare grading time with ``processes`` grading loops running at once."""
+def side_by_side(
+    files: list[Path], n: int, processes: int, sandbox: str, weight: str = "plain"
+) -> float:
+    """Mean bare grading time with ``processes`` grading loops running at once.
+
+    ``weight`` "worker-weight" makes each loop's process import what a worker's does.
+    """
     procs = [
         subprocess.Popen(
             [
@@ -180,6 +195,7 @@ def side_by_side(files: list[Path], n: int, processes: int, sandbox: str) -> flo
                 str(ACTIVATIONS),
                 str(n),
                 sandbox,
+                weight,
                 *map(str, files),
             ],
             stdout=subprocess.PIPE,
@@ -188,6 +204,17 @@ def side_by_side(files: list[Path], n: int, processes: int, sandbox: str) -> flo
         for _ in range(processes)
     ]
     return statistics.mean(float(p.communicate()[0]) for p in procs)
+
+
+RUN_LINE = re.compile(rb"run \d+ attempt \d+: \w+ in ([\d.]+)s \(engine ([\d.]+)s\)")
+
+
+def worker_timings(logs: list[Path]) -> tuple[float, float, int]:
+    """Mean seconds of a task's grading call and of its engine, from the workers' logs."""
+    found = [tuple(map(float, m)) for log in logs for m in RUN_LINE.findall(log.read_bytes())]
+    if not found:
+        return float("nan"), float("nan"), 0
+    return statistics.mean(t for t, _ in found), statistics.mean(e for _, e in found), len(found)
 
 
 def rows(settings, ids: list[int]) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -291,12 +318,18 @@ def run(args, work: Path, data: Path, services: Services) -> None:  # type: igno
         )  # fmt: skip
         return env
 
-    # 1 and 2. Bare gradings just before and just after the rush (the machine's load
-    # drifts; the mean of both brackets it), then the same side by side.
+    # 1 and 2. Bare gradings, alone and side by side, just before and just after the rush
+    # (the machine's load drifts; the mean of both brackets it).
+    def references() -> tuple[list[float], float, float]:
+        alone = bare_gradings(spec, files, args.bare, args.sandbox)
+        plain = side_by_side(files, args.bare, args.workers, args.sandbox)
+        heavy = side_by_side(files, args.bare, args.workers, args.sandbox, "worker-weight")
+        return alone, plain, heavy
+
     fair = settings_for(2)
+    bare, plain_before, heavy_before = references()
     procs = start_workers(env_for(fair), work, "rush", args.workers)
     try:
-        bare = bare_gradings(spec, files, args.bare, args.sandbox)
         publish = publisher(fair)
         kinds = itertools.cycle(files)
         t0 = time.time()
@@ -310,11 +343,21 @@ def run(args, work: Path, data: Path, services: Services) -> None:  # type: igno
         result = rows(fair, ids)
     finally:
         stop_workers(procs)
-    bare += bare_gradings(spec, files, args.bare, args.sandbox)
+    task_s, engine_s, logged = worker_timings(sorted(work.glob("worker-rush-*.log")))
+    bare_after, plain_after, heavy_after = references()
+    bare += bare_after
     t = statistics.mean(bare)
-    t_side = side_by_side(files, args.bare, args.workers, args.sandbox)
+    t_side = (plain_before + plain_after) / 2
+    t_heavy = (heavy_before + heavy_after) / 2
     print(f"\nbare grading: mean {t:.3f} s over {len(bare)}, half before, half after the rush")
-    print(f"  {args.workers} bare grading loops side by side: mean {t_side:.3f} s")
+    print(
+        f"  {args.workers} bare grading loops side by side: mean {t_side:.3f} s "
+        f"({plain_before:.3f} before, {plain_after:.3f} after)"
+    )
+    print(
+        f"  the same in processes of a worker's weight: mean {t_heavy:.3f} s "
+        f"({heavy_before:.3f} before, {heavy_after:.3f} after)"
+    )
 
     first = min(r[1] for r in result)
     last = max(r[3] for r in result)
@@ -339,6 +382,18 @@ def run(args, work: Path, data: Path, services: Services) -> None:  # type: igno
     print(
         f"  against {args.workers} bare loops side by side ({side_ideal:.1f}/min): "
         f"ratio {measured / side_ideal:.3f}"
+    )
+    heavy_ideal = args.workers / t_heavy * 60
+    print(
+        f"  against those loops at a worker's weight ({heavy_ideal:.1f}/min): "
+        f"ratio {measured / heavy_ideal:.3f}"
+    )
+    per_grading = wall * args.workers / len(ids)
+    print(
+        f"  per grading and worker {per_grading * 1000:.1f} ms: engine {engine_s * 1000:.1f}, "
+        f"queue work in the task {(task_s - engine_s) * 1000:.1f}, "
+        f"Celery and idle between tasks {(per_grading - task_s) * 1000:.1f} "
+        f"(means of {logged} logged gradings)"
     )
 
     # 3. Fairness: the quiet student's one submission behind a busy one's fifty.

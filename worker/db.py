@@ -69,30 +69,68 @@ def get_engine(url: str) -> Engine:
                     url, connect_args={"timeout": 30, "check_same_thread": False}
                 )
                 _sqlite_setup(engine)
+                _checkout_checks(engine, ping=False)
             else:
-                # pre_ping: a database that restarted leaves dead pooled connections.
+                # LIFO: the connection just returned is the one reused, so it stays warm
+                # (and unpinged, below) while the others idle.
                 engine = create_engine(
                     url,
-                    pool_pre_ping=True,
                     pool_size=5,
                     max_overflow=5,
+                    pool_use_lifo=True,
                     connect_args={"connect_timeout": 5},
                 )
+                _checkout_checks(engine, ping=True)
             _engines[url] = engine
         return engine
 
 
+# A database that restarted leaves dead pooled connections. SQLAlchemy's pre_ping tests
+# every checkout with a round trip; a worker checks out two per grading, back to back, and
+# on busy cores each round trip also costs a wake-up. So only a connection idle this long
+# is pinged. One used more recently saw a database that was up a moment ago: it is stale
+# only if the database went away and came back within that moment, and then its first
+# statement fails as "unavailable" (which the worker's paths retry) and invalidates every
+# other connection of its pool.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _checkout_checks(engine: Engine, *, ping: bool) -> None:
+    """Hand out only this process's connections, pinged if they idled (see above).
+
+    A forked child (a Celery pool process) inherits its parent's pool: those
+    sockets are the parent's, so the child drops them unclosed and connects
+    anew. Checked at checkout rather than in an ``os.register_at_fork`` hook,
+    which would run in every fork, each sandbox start included, between its
+    fork and its exec.
+    """
+
+    # record.info lives as long as the DBAPI connection: a reconnect starts it afresh.
+    @event.listens_for(engine, "connect")
+    def _born(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["pid"] = os.getpid()
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, proxy) -> None:  # type: ignore[no-untyped-def]
+        # Either way the pool discards this connection and checks out a fresh one.
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None  # not closed: not ours
+            raise exc.DisconnectionError("a connection inherited from the parent process")
+        if not ping or time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as err:
+            raise exc.DisconnectionError(f"a pooled connection was dead: {err}") from err
+
+
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
-
-
-def _after_fork_in_child() -> None:
-    # A pool child must not reuse the parent's sockets; drop them without closing.
-    for engine in _engines.values():
-        engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def is_unavailable(error: BaseException) -> bool:

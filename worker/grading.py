@@ -47,48 +47,123 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class Heartbeat(threading.Thread):
+class Heartbeat:
     """Extends the run's lease while the engine grades, and writes its progress.
 
     Never raises into the grading: a database that is briefly away costs a few
-    missed beats, which the lease absorbs.
+    missed beats, which the lease absorbs. The first beat comes ``TICK_S`` after
+    ``start``, so a grading shorter than that writes nothing. One thread per
+    process serves every heartbeat in it (see ``_Beater``).
     """
 
     TICK_S = 0.5
+    STOP_WAIT_S = 10.0
 
     def __init__(self, grade_queue: GradeQueue, claim: Claim) -> None:
-        super().__init__(name=f"heartbeat-run-{claim.run_id}", daemon=True)
         self.grade_queue = grade_queue
         self.claim = claim
         self.progress = "starting"
         self.lost = False
-        self._stop_event = threading.Event()
+        self._written = ""
+        self._started = self._last = time.monotonic()
+        self._stopped = False
+        self._beating = threading.Lock()
 
     def on_progress(self, k: int, n: int, text: str) -> None:
         self.progress = f"check {k}/{n}: {text}" if text else f"check {k}/{n}"
 
-    def run(self) -> None:
-        every = self.grade_queue.settings.heartbeat_seconds
-        written, last = "", time.monotonic()
-        while not self._stop_event.wait(self.TICK_S):
+    def start(self) -> None:
+        self._started = self._last = time.monotonic()
+        _beater().add(self)
+
+    def stop(self) -> None:
+        """No new beat after this; one in flight is waited for (up to ``STOP_WAIT_S``)."""
+        waited = self._beating.acquire(timeout=self.STOP_WAIT_S)
+        self._stopped = True
+        if waited:
+            self._beating.release()
+        _beater().discard(self)
+
+    def beat(self) -> bool:
+        """Write the lease and progress if due; False once this heartbeat is over."""
+        with self._beating:
+            if self._stopped:
+                return False
+            now = time.monotonic()
             progress = self.progress
-            if progress == written and time.monotonic() - last < every:
-                continue
+            if now - self._started < self.TICK_S:
+                return True
+            every = self.grade_queue.settings.heartbeat_seconds
+            if progress == self._written and now - self._last < every:
+                return True
             try:
                 ok = self.grade_queue.heartbeat(self.claim, progress)
             except Exception as err:
                 level = logging.WARNING if is_unavailable(err) else logging.ERROR
                 log.log(level, "heartbeat of run %s failed: %s", self.claim.run_id, err)
-                continue
+                return True
             if not ok:
                 self.lost = True
                 log.warning("run %s attempt %s is no longer ours", *_ids(self.claim))
-                return
-            written, last = progress, time.monotonic()
+                return False
+            self._written, self._last = progress, time.monotonic()
+            return True
 
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+
+class _Beater(threading.Thread):
+    """The process's heartbeat thread: beats every live ``Heartbeat`` each tick.
+
+    Started once per process and kept: a thread started and joined per grading
+    costs two wake-ups on cores the gradings keep busy, more than a short
+    grading's own database work.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="dlgrade-heartbeat", daemon=True)
+        self._beats: set[Heartbeat] = set()
+        self._lock = threading.Lock()
+
+    def add(self, beat: Heartbeat) -> None:
+        with self._lock:
+            self._beats.add(beat)
+
+    def discard(self, beat: Heartbeat) -> None:
+        with self._lock:
+            self._beats.discard(beat)
+
+    def run(self) -> None:
+        while True:
+            time.sleep(Heartbeat.TICK_S)
+            with self._lock:
+                beats = list(self._beats)
+            for beat in beats:
+                try:
+                    if not beat.beat():
+                        self.discard(beat)
+                except Exception:  # a bug in one beat must not silence the others
+                    log.exception("heartbeat of run %s failed", beat.claim.run_id)
+
+
+_beater_thread: _Beater | None = None
+_beater_pid = 0
+_beater_lock = threading.Lock()
+
+
+def _beater() -> _Beater:
+    """This process's heartbeat thread, started on first use.
+
+    Threads do not survive a fork (a Celery pool process is one), so a child
+    starts its own; noticed here, not in an ``os.register_at_fork`` hook, which
+    would also run in every sandbox start between its fork and its exec.
+    """
+    global _beater_thread, _beater_pid, _beater_lock
+    if _beater_pid != os.getpid():
+        _beater_thread, _beater_pid, _beater_lock = None, os.getpid(), threading.Lock()
+    with _beater_lock:
+        if _beater_thread is None or not _beater_thread.is_alive():
+            _beater_thread = _Beater()
+            _beater_thread.start()
+        return _beater_thread
 
 
 _cache: dict[str, tuple[tuple[int, int], AssignmentSpec]] = {}

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Row, and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from grader.assignment import Assignment as AssignmentSpec
 from worker.config import Settings, parse_rate
@@ -61,50 +60,46 @@ def soft_time_limit(spec: AssignmentSpec, margin_s: float) -> float:
     return float(spec.total_seconds + spec.load.seconds + margin_s)
 
 
-def _get_or_create_user(s: Session, name: str) -> User:
-    user = s.scalar(select(User).where(User.name == name))
-    if user is not None:
-        return user
+def _get_or_create_user(conn: Connection, name: str) -> int:
+    user_id = conn.scalar(select(User.id).where(User.name == name))
+    if user_id is not None:
+        return int(user_id)
     try:
-        with s.begin_nested():
-            user = User(name=name)
-            s.add(user)
+        with conn.begin_nested():
+            return int(conn.scalar(insert(User).values(name=name).returning(User.id)))
     except IntegrityError:
-        user = s.scalar(select(User).where(User.name == name))
-        assert user is not None
-    return user
+        user_id = conn.scalar(select(User.id).where(User.name == name))
+        assert user_id is not None
+        return int(user_id)
 
 
-def _get_or_create_assignment(s: Session, spec: AssignmentSpec, settings: Settings) -> Assignment:
-    row = s.scalar(
-        select(Assignment).where(
-            Assignment.slug == spec.slug, Assignment.manifest_hash == spec.manifest_hash
-        )
+def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: Settings) -> Row:
+    """The assignment's row (id, queue, due) for this version of its checks."""
+    find = select(Assignment.id, Assignment.queue, Assignment.due).where(
+        Assignment.slug == spec.slug, Assignment.manifest_hash == spec.manifest_hash
     )
+    row = conn.execute(find).first()
     if row is not None:
         return row
     try:
-        with s.begin_nested():
-            row = Assignment(
-                slug=spec.slug,
-                version=spec.version,
-                manifest_hash=spec.manifest_hash,
-                title=spec.title,
-                queue=spec.queue,
-                path=str(spec.root),
-                max_score=spec.max_score,
-                time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
-                due=as_utc_naive(spec.due),
-            )
-            s.add(row)
+        with conn.begin_nested():
+            return conn.execute(
+                insert(Assignment)
+                .values(
+                    slug=spec.slug,
+                    version=spec.version,
+                    manifest_hash=spec.manifest_hash,
+                    title=spec.title,
+                    queue=spec.queue,
+                    path=str(spec.root),
+                    max_score=spec.max_score,
+                    time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
+                    due=as_utc_naive(spec.due),
+                )
+                .returning(Assignment.id, Assignment.queue, Assignment.due)
+            ).one()
     except IntegrityError:
-        row = s.scalar(
-            select(Assignment).where(
-                Assignment.slug == spec.slug, Assignment.manifest_hash == spec.manifest_hash
-            )
-        )
-        assert row is not None
-    return row
+        return conn.execute(find).one()
 
 
 def rate_limit_for(spec: AssignmentSpec, settings: Settings) -> tuple[int, float]:
@@ -113,24 +108,37 @@ def rate_limit_for(spec: AssignmentSpec, settings: Settings) -> tuple[int, float
     return parse_rate(str(own or settings.rate_limit))
 
 
-def _admit(s: Session, user: User, spec: AssignmentSpec, settings: Settings, now: datetime) -> None:
-    in_flight = s.scalar(
-        select(func.count())
-        .select_from(GradeRun)
-        .where(GradeRun.user_id == user.id, GradeRun.status.in_([x.value for x in IN_FLIGHT]))
+def _admit(
+    conn: Connection,
+    user_id: int,
+    student: str,
+    spec: AssignmentSpec,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Refuse (SubmissionRefused) past a limit; else how many of the student's runs on
+    the assignment's queue are in the broker or running (their fairness window)."""
+    busy_here = and_(
+        GradeRun.queue == spec.queue,
+        GradeRun.status.in_([RunStatus.DISPATCHED.value, RunStatus.RUNNING.value]),
     )
+    in_flight, busy = conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((busy_here, 1), else_=0)), 0)).where(
+            GradeRun.user_id == user_id, GradeRun.status.in_([x.value for x in IN_FLIGHT])
+        )
+    ).one()
     if int(in_flight or 0) >= settings.max_in_flight:
         raise SubmissionRefused(
-            f"{user.name} already has {in_flight} submissions waiting to be graded "
+            f"{student} already has {in_flight} submissions waiting to be graded "
             f"(at most {settings.max_in_flight}); submit again when some are graded"
         )
     count, window = rate_limit_for(spec, settings)
     since = now - timedelta(seconds=window)
-    recent = s.execute(
+    recent = conn.execute(
         select(Submission.submitted_at)
         .join(Assignment, Assignment.id == Submission.assignment_id)
         .where(
-            Submission.user_id == user.id,
+            Submission.user_id == user_id,
             Assignment.slug == spec.slug,
             Submission.submitted_at > since,
         )
@@ -140,10 +148,11 @@ def _admit(s: Session, user: User, spec: AssignmentSpec, settings: Settings, now
         oldest = recent[-count][0]
         wait = max(1.0, (oldest + timedelta(seconds=window) - now).total_seconds())
         raise SubmissionRefused(
-            f"{user.name} submitted {spec.slug} {len(recent)} times in the last "
+            f"{student} submitted {spec.slug} {len(recent)} times in the last "
             f"{window:g}s (at most {count}); try again in {wait:.0f}s",
             retry_after_s=wait,
         )
+    return int(busy or 0)
 
 
 def submit(
@@ -162,37 +171,44 @@ def submit(
     sha, size = store_bytes(settings.data_dir, data)
     grade_queue = GradeQueue(settings)
     now = utcnow()
-    with grade_queue.Session() as s, s.begin():
-        user = _get_or_create_user(s, student)
-        grade_queue._lock_user(s, user.id)
-        _admit(s, user, spec, settings, now)
-        assignment = _get_or_create_assignment(s, spec, settings)
+    with grade_queue.engine.begin() as conn:
+        user_id = _get_or_create_user(conn, student)
+        grade_queue._lock_user(conn, user_id)
+        busy = _admit(conn, user_id, student, spec, settings, now)
+        assignment = _get_or_create_assignment(conn, spec, settings)
         late = assignment.due is not None and now > assignment.due
-        sub = Submission(
-            assignment_id=assignment.id,
-            user_id=user.id,
-            sha256=sha,
-            size=size,
-            filename=filename[:255],
-            submitted_at=now,
-            late=late,
+        sub_id = conn.scalar(
+            insert(Submission)
+            .values(
+                assignment_id=assignment.id,
+                user_id=user_id,
+                sha256=sha,
+                size=size,
+                filename=filename[:255],
+                submitted_at=now,
+                late=late,
+            )
+            .returning(Submission.id)
         )
-        s.add(sub)
-        s.flush()
-        run = GradeRun(
-            submission_id=sub.id,
-            user_id=user.id,
-            queue=assignment.queue,
-            status=RunStatus.QUEUED.value,
-            created_at=now,
+        run_id = conn.scalar(
+            insert(GradeRun)
+            .values(
+                submission_id=sub_id,
+                user_id=user_id,
+                queue=assignment.queue,
+                status=RunStatus.QUEUED.value,
+                created_at=now,
+            )
+            .returning(GradeRun.id)
         )
-        s.add(run)
-        s.flush()
-        ids = (sub.id, run.id, user.id, assignment.queue)
-    sub_id, run_id, user_id, queue = ids
+    queue = assignment.queue
     dispatched, note = False, ""
     if publish is None:
         note = "queued; not dispatched (no broker)"
+    elif queue == spec.queue and busy >= settings.dispatch_per_student:
+        # Seen under the student's lock: their window was full, and whatever empties it
+        # (a finish, a release, the reaper) dispatches after this commit, under that lock.
+        note = "queued behind this student's earlier submissions"
     else:
         try:
             dispatched = run_id in grade_queue.dispatch(user_id, queue, publish)

@@ -379,3 +379,60 @@ def test_the_reaper_removes_a_dead_attempts_docker_sandboxes(settings: Settings,
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_claim_carries_what_to_grade(settings: Settings, tiny) -> None:
+    """One statement on PostgreSQL, two on SQLite: the same answer."""
+    acc = submit(tiny, GOOD, "alice", settings, publish=None)
+    claim = GradeQueue(settings).claim(acc.run_id, "w1")
+    assert claim is not None
+    assert (claim.submission_id, claim.queue, claim.attempt) == (acc.submission_id, "cpu", 1)
+    assert (claim.slug, claim.manifest_hash) == (tiny.slug, tiny.manifest_hash)
+    assert claim.assignment_path == str(tiny.root)
+    assert (claim.sha256, claim.filename) == (acc.sha256, GOOD.name)
+
+
+class _Dispatches(list):
+    """Records GradeQueue.dispatch calls (each is a transaction under the student's lock)."""
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = GradeQueue.dispatch
+
+        def spy(q: GradeQueue, user_id: int, queue: str, publish) -> list[int]:  # type: ignore[no-untyped-def]
+            self.append(user_id)
+            return real(q, user_id, queue, publish)
+
+        monkeypatch.setattr(GradeQueue, "dispatch", spy)
+
+
+def test_a_submission_behind_a_full_window_waits_without_a_dispatch(
+    settings: Settings, tiny, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings.with_(dispatch_per_student=1)
+    q, out, calls = GradeQueue(settings), Outbox(), _Dispatches()
+    calls.install(monkeypatch)
+    first, second, third = (submit(tiny, GOOD, "alice", settings, out) for _ in range(3))
+    assert (first.dispatched, second.dispatched, third.dispatched) == (True, False, False)
+    assert second.note == third.note == "queued behind this student's earlier submissions"
+    assert len(calls) == 1, "the window was seen full under the lock: no second transaction"
+    # Whatever empties the window dispatches the next one, oldest first.
+    claim = q.claim(first.run_id, "w")
+    assert claim is not None and q.finish(claim, REPORT, tiny.manifest_hash, out)
+    assert out.runs == [first.run_id, second.run_id]
+
+
+def test_the_reapers_dispatch_visits_only_students_with_room(
+    settings: Settings, tiny, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings.with_(dispatch_per_student=1)
+    q, out, calls = GradeQueue(settings), Outbox(), _Dispatches()
+    alice = [submit(tiny, GOOD, "alice", settings, publish=None).run_id for _ in range(2)]
+    bob = submit(tiny, GOOD, "bob", settings, publish=None).run_id
+    calls.install(monkeypatch)
+    assert q.dispatch_ready(out) == [alice[0], bob], "longest-waiting first"
+    assert q.dispatch_ready(out) == []
+    assert len(calls) == 2, "alice's full window and bob's empty queue cost no transaction"
+    claim = q.claim(alice[0], "w")
+    assert claim is not None and q.finish(claim, REPORT, tiny.manifest_hash)
+    assert q.dispatch_ready(out) == [alice[1]]
+    assert out.runs == [alice[0], bob, alice[1]]
