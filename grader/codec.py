@@ -478,6 +478,11 @@ def _read_up_to(fp: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def frame_bytes(payload: bytes) -> bytes:
+    """One whole frame (``MAGIC``, 8-byte big-endian length, payload) as bytes."""
+    return _FRAME_HEADER.pack(MAGIC, len(payload)) + payload
+
+
 def write_frame(fp: BinaryIO, payload: bytes) -> None:
     """Write ``MAGIC``, the 8-byte big-endian length and ``payload``, then flush."""
     _write_all(fp, _FRAME_HEADER.pack(MAGIC, len(payload)))

@@ -10,7 +10,9 @@ only the checks that call it.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import select
 import signal
 import threading
 import time
@@ -141,28 +143,36 @@ class RunnerSession:
         A runner that stops reading (stopped, or its reader replaced) leaves a
         large request blocked in the pipe: the write gets the call's time
         limit like everything else, and a sandbox that will not take its input
-        is killed.
+        is killed. Non-blocking writes with a select() deadline, on this
+        thread: no thread per request.
         """
         stdin = self.proc.stdin
-        broken: list[BaseException] = []
-
-        def write() -> None:
+        try:
+            fd = stdin.fileno()
+        except (OSError, ValueError):
+            return False
+        data = memoryview(codec.frame_bytes(frame))
+        deadline = time.monotonic() + seconds
+        os.set_blocking(fd, False)
+        while data:
             try:
-                codec.write_frame(stdin, frame)
-            except (OSError, ValueError) as exc:  # BrokenPipeError, or closed by _stop
-                broken.append(exc)
-
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
-        writer.join(seconds)
-        if writer.is_alive():
-            self._stop()  # the dead pipe ends the write with an error
-            writer.join(10)
-            raise StudentError(
-                CheckStatus.TIMEOUT,
-                f"took longer than the {seconds:g} s limit (it stopped reading its input)",
-            )
-        return not broken
+                written = os.write(fd, data)
+            except BlockingIOError:
+                written = 0
+            except OSError:  # BrokenPipeError: the runner is gone
+                return False
+            data = data[written:]
+            if not data:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._stop()
+                raise StudentError(
+                    CheckStatus.TIMEOUT,
+                    f"took longer than the {seconds:g} s limit (it stopped reading its input)",
+                )
+            select.select([], [fd], [], left)
+        return True
 
     def _exchange(self, request: dict, seconds: float) -> Any:
         self.next_id += 1
