@@ -152,9 +152,8 @@ class Student:
 
     def names(self) -> list[str]:
         result = self._session.ensure_loaded()
-        if isinstance(result, dict):
-            return [str(n) for n in result.get("names", [])]
-        return [str(n) for n in result or []]
+        names = result.get("names", []) if isinstance(result, dict) else []
+        return [str(n) for n in names] if isinstance(names, list) else []
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
