@@ -97,8 +97,13 @@ def _link_tree(src: Path, dest: Path) -> None:
         os.chmod(out, 0o644)
 
 
-def prepare_root(assignment: Assignment, submission: Path, work: Path) -> Path:
-    """The folder mounted read-only at /sandbox: runner, student files, public data."""
+def prepare_root(assignment: Assignment, submission: Path, work: Path, seed: int = 0) -> Path:
+    """The folder mounted read-only at /sandbox: runner, student files, public data.
+
+    An assignment whose checks.py defines ``submission_data(dest, seed)`` also gets
+    files made for this grading alone (e.g. training data relabelled by a secret drawn
+    from the seed: grader/training.py); they are written here, never cached.
+    """
     root = work / "root"
     (root / "runner").mkdir(parents=True)
     for name in RUNNER_FILES:
@@ -108,6 +113,9 @@ def prepare_root(assignment: Assignment, submission: Path, work: Path) -> Path:
     public = public_data_dir(assignment)
     if public is not None:
         _link_tree(public, root / "data")
+    per_submission = getattr(assignment.module, "submission_data", None)
+    if per_submission is not None:
+        per_submission(root / "data", seed)
     for path in [root, *root.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     os.chmod(work, 0o755)
@@ -216,7 +224,7 @@ def grade(
     work = Path(tempfile.mkdtemp(prefix="dlgrade-"))
     try:
         try:
-            root = prepare_root(assignment, submission, work)
+            root = prepare_root(assignment, submission, work, seed)
         except SubmissionError as err:
             return _rejected(assignment, str(err))
         spec = SandboxSpec(
