@@ -9,6 +9,8 @@ on the checks it affects.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import os
 import platform
 import shutil
@@ -24,7 +26,7 @@ import numpy as np
 from grader.archive import SubmissionError, unpack_submission
 from grader.assignment import Assignment
 from grader.checks import CheckFailed, CheckSpec, Student, Verdict, all_of
-from grader.config import data_dir
+from grader.config import data_dir, secret_key
 from grader.messages import CheckResult, CheckStatus, GradeReport, ReportStatus
 from grader.sandbox import SandboxSpec, SandboxUnavailable, make_sandbox
 from grader.session import RunnerSession, StudentError
@@ -123,8 +125,23 @@ def prepare_root(assignment: Assignment, submission: Path, work: Path, seed: int
 
 
 def check_rng(seed: int, name: str) -> np.random.Generator:
-    """Each check's inputs depend only on the seed and its name, so reports are reproducible."""
+    """Each check's inputs depend only on the seed and its name, so reports are reproducible.
+
+    Visible checks get the submission's seed; hidden checks get ``hidden_seed(seed)``.
+    """
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def hidden_seed(seed: int) -> int:
+    """The hidden checks' seed: an HMAC of the submission's seed under the service's key.
+
+    The submission's seed is no secret (a worker uses the submission's id), so
+    inputs drawn from it can be printed by one submission and looked up by the
+    next. This one cannot be computed without the key, which never enters a
+    sandbox; the staff report records it, so a report can still be reproduced.
+    """
+    digest = hmac.new(secret_key(), f"dlgrade-hidden:{seed}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 class _Deadline:
@@ -217,9 +234,15 @@ def grade(
     sandbox: str | None = None,
     seed: int = 0,
     on_progress: Progress | None = None,
+    secret_seed: int | None = None,
 ) -> GradeReport:
-    """Grade ``submission`` (a .py file, a folder or a .zip) against ``assignment``."""
+    """Grade ``submission`` (a .py file, a folder or a .zip) against ``assignment``.
+
+    ``secret_seed``: the hidden checks' seed, to reproduce a staff report; by
+    default ``hidden_seed(seed)``.
+    """
     started = time.monotonic()
+    secret = hidden_seed(seed) if secret_seed is None else secret_seed
     submission = Path(submission)
     work = Path(tempfile.mkdtemp(prefix="dlgrade-"))
     try:
@@ -246,10 +269,18 @@ def grade(
             )
         session = RunnerSession(box, assignment.load, output_limit=assignment.limits.output_bytes)
         deadline = _Deadline(assignment.total_seconds)
-        results: list[CheckResult] = []
+        results: dict[int, CheckResult] = {}
+        # Visible checks first: until the first hidden request is sent, the submission
+        # has seen no hidden input, so nothing it prints or returns before then (in
+        # visible messages, in the output up to ``boundary``) can repeat one.
+        order = sorted(range(len(assignment.checks)), key=lambda i: assignment.checks[i].hidden)
+        boundary: tuple[int, int] | None = None
         try:
             total = len(assignment.checks)
-            for k, spec_ in enumerate(assignment.checks, start=1):
+            for k, index in enumerate(order, start=1):
+                spec_ = assignment.checks[index]
+                if spec_.hidden and boundary is None:
+                    boundary = session.mark()
                 if on_progress:
                     on_progress(k, total, spec_.name)
                 student = _BoundedStudent(
@@ -259,46 +290,54 @@ def grade(
                     assignment, lambda text, k=k: on_progress and on_progress(k, total, text)
                 )
                 t0 = time.monotonic()
-                status, credit, message = run_check(
-                    spec_, student, check_rng(seed, spec_.name), ctx
-                )
-                results.append(
-                    CheckResult(
-                        name=spec_.name,
-                        score=round(spec_.points * credit, 6),
-                        max_score=spec_.points,
-                        status=status,
-                        message=message,
-                        hidden=spec_.hidden,
-                        seconds=round(time.monotonic() - t0, 3),
-                    )
+                rng = check_rng(secret if spec_.hidden else seed, spec_.name)
+                status, credit, message = run_check(spec_, student, rng, ctx)
+                results[index] = CheckResult(
+                    name=spec_.name,
+                    score=round(spec_.points * credit, 6),
+                    max_score=spec_.points,
+                    status=status,
+                    message=message,
+                    hidden=spec_.hidden,
+                    seconds=round(time.monotonic() - t0, 3),
                 )
         finally:
             session.close()
             box.close()
-        output, printed = session.output()
+        (output, printed), (hidden_output, hidden_printed) = session.output_split(
+            boundary or (len(session.captures), 0)
+        )
         if printed > len(output.encode()):
             output += f"\n[output truncated: {printed} bytes printed, first {len(output)} shown]"
+        if hidden_printed > len(hidden_output.encode()):
+            hidden_output += (
+                f"\n[output truncated: {hidden_printed} bytes printed, "
+                f"first {len(hidden_output)} shown]"
+            )
+        checks = tuple(results[i] for i in range(len(assignment.checks)) if i in results)
         loaded = session.load_result if isinstance(session.load_result, dict) else {}
         environment = {
             **_versions(),
             **box.describe(),
             "sandbox_versions": loaded.get("versions", {}),
             "seed": seed,
+            "hidden_seed": secret,  # for staff: GradeReport.student_view() strips it
             "wall_seconds": round(time.monotonic() - started, 3),
             "peak_memory_mb": round(session.peak_kb / 1024, 1) if session.peak_kb else None,
             "runner_starts": session.starts,
         }
-        broken = any(r.status == CheckStatus.PLATFORM_ERROR for r in results)
+        broken = any(r.status == CheckStatus.PLATFORM_ERROR for r in checks)
         return GradeReport(
             assignment=assignment.slug,
-            score=round(sum(r.score for r in results), 6),
+            score=round(sum(r.score for r in checks), 6),
             max_score=assignment.max_score,
             status=ReportStatus.PLATFORM_ERROR if broken else ReportStatus.GRADED,
-            checks=tuple(results),
+            checks=checks,
             message=session.load_failure.message if session.load_failure else "",
             output=output,
             environment=environment,
+            hidden_output=hidden_output,
+            hidden_release=release.isoformat() if (release := assignment.hidden_release) else None,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

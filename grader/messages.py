@@ -6,7 +6,8 @@ definitions. Nothing here knows about sandboxes or assignments.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -59,6 +60,10 @@ class GradeReport:
     message: str = ""
     output: str = ""
     environment: dict[str, Any] = field(default_factory=dict)
+    # What the submission printed while hidden checks ran (they run last, so nothing
+    # printed before them can hold their inputs): for staff until the release time.
+    hidden_output: str = ""
+    hidden_release: str | None = None  # ISO 8601, from the manifest's deadlines
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +75,8 @@ class GradeReport:
             "checks": [c.to_dict() for c in self.checks],
             "output": self.output,
             "environment": self.environment,
+            "hidden_output": self.hidden_output,
+            "hidden_release": self.hidden_release,
         }
 
     @classmethod
@@ -83,10 +90,32 @@ class GradeReport:
             message=d.get("message", ""),
             output=d.get("output", ""),
             environment=d.get("environment", {}),
+            hidden_output=d.get("hidden_output", ""),
+            hidden_release=d.get("hidden_release"),
         )
 
-    def student_view(self) -> GradeReport:
-        """The report as a student sees it before hidden checks are released: points only."""
+    def released(self, now: datetime | None = None) -> bool:
+        """Whether hidden checks may be shown at ``now`` (never, without a release time)."""
+        if not self.hidden_release:
+            return False
+        try:
+            release = datetime.fromisoformat(self.hidden_release)
+        except ValueError:
+            return False  # an unreadable date releases nothing
+        if release.tzinfo is None:
+            release = release.replace(tzinfo=UTC)
+        return (now or datetime.now(UTC)) >= release
+
+    def student_view(self, now: datetime | None = None) -> GradeReport:
+        """The report as a student sees it: hidden checks show only their points until release.
+
+        Never shown to a student, released or not: the hidden seed (staff's, to
+        reproduce the report). Before the release time: hidden checks' names and
+        messages, and what the code printed while they ran.
+        """
+        environment = {k: v for k, v in self.environment.items() if k != "hidden_seed"}
+        if self.released(now):
+            return replace(self, environment=environment)
         checks = tuple(
             CheckResult(
                 name="hidden check",
@@ -100,13 +129,11 @@ class GradeReport:
             else c
             for c in self.checks
         )
-        return GradeReport(
-            self.assignment,
-            self.score,
-            self.max_score,
-            self.status,
-            checks,
-            self.message,
-            self.output,
-            self.environment,
+        output = self.output
+        if self.hidden_output:
+            until = self.hidden_release or "the hidden checks are released"
+            notice = f"[output printed during hidden checks is withheld until {until}]"
+            output = f"{output.rstrip(chr(10))}\n{notice}" if output else notice
+        return replace(
+            self, checks=checks, output=output, environment=environment, hidden_output=""
         )

@@ -48,4 +48,7 @@ def render_text(report: GradeReport, *, show_output: bool = True) -> str:
     if show_output and report.output.strip():
         lines.append("  output of your code:")
         lines.append(_indent(report.output.rstrip()[-4000:], "    | "))
+    if show_output and report.hidden_output.strip():
+        lines.append("  output during hidden checks (staff only until release):")
+        lines.append(_indent(report.hidden_output.rstrip()[-4000:], "    | "))
     return "\n".join(lines)

@@ -10,10 +10,13 @@ only the checks that call it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import queue
 import select
 import signal
+import struct
+import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -54,24 +57,85 @@ class OutputCapture:
     def __init__(self, pipe, limit: int) -> None:
         self.limit = limit
         self.chunks: list[bytes] = []
+        self.starts: list[int] = []  # where each kept chunk begins in the stream
         self.kept = 0
+        self.room = limit  # bytes that may still be kept; reset at a mark (a new section)
         self.total = 0
+        self.lock = threading.Lock()
+        self.reading = False  # blocked in read(): everything drained so far is counted
+        try:
+            self.fd: int | None = pipe.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
         self.thread = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
         self.thread.start()
 
     def _drain(self, pipe) -> None:
         while True:
+            with self.lock:
+                self.reading = True
             try:
                 chunk = pipe.read1(65536) if hasattr(pipe, "read1") else pipe.read(65536)
             except (OSError, ValueError):
                 return
             if not chunk:
                 return
-            self.total += len(chunk)
-            room = self.limit - self.kept
-            if room > 0:
-                self.chunks.append(chunk[:room])
-                self.kept += min(room, len(chunk))
+            with self.lock:
+                self.reading = False
+                if self.room > 0:
+                    self.chunks.append(chunk[: self.room])
+                    self.starts.append(self.total)
+                    self.kept += len(self.chunks[-1])
+                    self.room -= len(self.chunks[-1])
+                self.total += len(chunk)
+
+    def section(self, seconds: float = 0.5) -> int:
+        """Start a new section of the output here: its position, and a fresh ``limit``."""
+        position = self.settled_total(seconds)
+        with self.lock:
+            self.room = self.limit
+        return position
+
+    def split(self, position: int) -> tuple[bytes, bytes]:
+        """The kept bytes before and from ``position`` in the stream."""
+        before, after = [], []
+        with self.lock:
+            pieces = list(zip(self.starts, self.chunks, strict=True))
+        for start, data in pieces:
+            cut = min(max(position - start, 0), len(data))
+            before.append(data[:cut])
+            after.append(data[cut:])
+        return b"".join(before), b"".join(after)
+
+    def settled_total(self, seconds: float = 0.5) -> int:
+        """Bytes drained so far, once what already sits in the pipe is drained too.
+
+        Every byte counted was read, hence printed, before this returns: a
+        position taken before a request is sent never includes that request's
+        output. The wait only makes the position later (less of the earlier
+        output misfiled after it); a race or a time-out makes it earlier, which
+        withholds more, never less.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            with self.lock:
+                total, reading = self.total, self.reading
+            if not self.thread.is_alive() or time.monotonic() >= deadline:
+                return total
+            if reading and _pending_bytes(self.fd) == 0:
+                return total
+            time.sleep(0.002)
+
+
+def _pending_bytes(fd: int | None) -> int:
+    """Bytes waiting in a pipe (FIONREAD); 0 when it is closed or cannot say."""
+    if fd is None:
+        return 0
+    try:
+        buf = fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0))
+    except OSError:
+        return 0
+    return int(struct.unpack("i", buf)[0])
 
 
 class RunnerSession:
@@ -263,6 +327,35 @@ class RunnerSession:
         data = b"".join(b"".join(c.chunks) for c in self.captures)[: self.output_limit]
         total = sum(c.total for c in self.captures)
         return data.decode("utf-8", errors="replace"), total
+
+    def mark(self) -> tuple[int, int]:
+        """A position in the output: what is printed after this call lies after it.
+
+        The output after it is kept up to ``output_limit`` of its own, so a flood
+        before the mark cannot crowd out what staff need to see after it.
+        """
+        if not self.captures:
+            return (0, 0)
+        return (len(self.captures) - 1, self.captures[-1].section())
+
+    def output_split(self, mark: tuple[int, int]) -> tuple[tuple[str, int], tuple[str, int]]:
+        """The output before and after ``mark``: (text, bytes printed) each, each truncated."""
+        index, offset = mark
+        before, after = b"", b""
+        printed_before = printed_after = 0
+        for i, cap in enumerate(self.captures):
+            with cap.lock:
+                total = cap.total
+            # Runners started after the mark are all "after"; those before it all "before".
+            cut = min(offset, total) if i == index else (0 if i > index else total)
+            head, tail = cap.split(cut)
+            before, printed_before = before + head, printed_before + cut
+            after, printed_after = after + tail, printed_after + total - cut
+        limit = self.output_limit
+        return (
+            (before[:limit].decode("utf-8", errors="replace"), printed_before),
+            (after[:limit].decode("utf-8", errors="replace"), printed_after),
+        )
 
 
 def _describe_error(error: Any) -> tuple[CheckStatus, str]:

@@ -32,7 +32,7 @@ ZEROS = HERE / "redteam" / "attacks" / "forged_stdout.py"  # prints a lot, answe
 
 CHECK_KEYS = {"name", "score", "max_score", "status", "message", "hidden", "seconds"}
 REPORT_KEYS = {"assignment", "score", "max_score", "status", "message", "checks", "output",
-               "environment"}  # fmt: skip
+               "environment", "hidden_output", "hidden_release"}  # fmt: skip
 
 
 # -- compare -------------------------------------------------------------------------------
@@ -249,6 +249,7 @@ def test_cli_json_report_shape() -> None:
     assert set(report) == REPORT_KEYS
     assert (report["assignment"], report["score"], report["max_score"]) == ("redteam", 6.0, 6.0)
     assert (report["status"], report["message"], report["output"]) == ("graded", "", "")
+    assert (report["hidden_output"], report["hidden_release"]) == ("", None)
     assert [c["name"] for c in report["checks"]] == [
         "square", "add", "center", "total", "square_hidden",
     ]  # fmt: skip
@@ -260,6 +261,7 @@ def test_cli_json_report_shape() -> None:
     env = report["environment"]
     assert env["sandbox"].startswith("local") and env["environment"] == "numpy"
     assert env["seed"] == 0 and 0 < env["wall_seconds"] < 60
+    assert isinstance(env["hidden_seed"], int) and env["hidden_seed"] != 0
 
 
 def test_cli_zero_score_is_still_success() -> None:
