@@ -21,6 +21,8 @@ from grader.checks import CheckSpec
 from grader.sandbox.base import SandboxLimits
 from grader.session import LoadSpec
 
+QUEUES = ("cpu", "gpu")
+
 
 class AssignmentError(ValueError):
     """The assignment folder is malformed (an instructor's error, reported as such)."""
@@ -56,10 +58,21 @@ class Assignment:
     due: datetime | None = None
     hidden_release: datetime | None = None
     tolerances: dict[str, float] = field(default_factory=dict)
+    # queue = "gpu" with cpu_fallback: a deployment without GPU workers grades it on a
+    # CPU worker (CUDA mapped onto the CPU), under the [limits] sized for the CPU.
+    cpu_fallback: bool = False
+    # [limits] gpu_total_seconds / gpu_load_seconds / gpu_call_seconds: on a GPU worker.
+    gpu_seconds: tuple[float, float, float] | None = None
 
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
+
+    def time_limits(self, gpu: bool) -> tuple[float, float, float]:
+        """(total, load, call) seconds for a grading on a GPU worker or on a CPU one."""
+        if gpu and self.gpu_seconds is not None:
+            return self.gpu_seconds
+        return self.total_seconds, self.load.seconds, self.call_seconds
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -114,7 +127,8 @@ def load_assignment(folder: str | Path) -> Assignment:
         pids=int(lim.get("pids", 64)),
         tmpfs_mb=int(lim.get("tmpfs_mb", 64)),
         output_bytes=int(lim.get("output_kb", 64)) * 1024,
-        cpu_seconds=int(lim.get("total_seconds", 600)) + 60,
+        # CPU time of all the runner's threads together: torch trains on `cpus` of them.
+        cpu_seconds=(int(lim.get("total_seconds", 600)) + 60) * max(1, int(lim.get("cpus", 1))),
     )
     load = LoadSpec(
         file=entry,
@@ -131,6 +145,19 @@ def load_assignment(folder: str | Path) -> Assignment:
         Mutant(file=m["file"], fails=tuple(m.get("fails", [])), why=m.get("why", ""))
         for m in manifest.get("mutants", [])
     )
+    queue = manifest.get("queue", "cpu")
+    if queue not in QUEUES:
+        raise AssignmentError(f"assignment.toml: queue must be one of {QUEUES}, not {queue!r}")
+    cpu_fallback = bool(manifest.get("cpu_fallback", False))
+    if cpu_fallback and queue != "gpu":
+        raise AssignmentError("assignment.toml: cpu_fallback needs queue = 'gpu'")
+    gpu_seconds = None
+    if any(k.startswith("gpu_") and k.endswith("_seconds") for k in lim):
+        gpu_seconds = (
+            float(lim.get("gpu_total_seconds", lim.get("total_seconds", 300))),
+            float(lim.get("gpu_load_seconds", load.seconds)),
+            float(lim.get("gpu_call_seconds", lim.get("call_seconds", 10))),
+        )
     known = {c.name for c in checks}
     for m in mutants:
         unknown = set(m.fails) - known
@@ -143,7 +170,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         version=int(manifest.get("version", 1)),
         summary=manifest.get("summary", ""),
         environment=manifest.get("environment", "numpy"),
-        queue=manifest.get("queue", "cpu"),
+        queue=queue,
         student_files=files,
         load=load,
         limits=limits,
@@ -158,4 +185,6 @@ def load_assignment(folder: str | Path) -> Assignment:
         due=_when(deadlines.get("due")),
         hidden_release=_when(deadlines.get("hidden_release")),
         tolerances=dict(manifest.get("tolerances", {})),
+        cpu_fallback=cpu_fallback,
+        gpu_seconds=gpu_seconds,
     )

@@ -18,7 +18,13 @@ def _grade(args: argparse.Namespace) -> int:
     from grader.report import render_text
 
     assignment = load_assignment(args.assignment)
-    report = grade(assignment, args.submission, sandbox=args.sandbox, seed=args.seed)
+    report = grade(
+        assignment,
+        args.submission,
+        sandbox=args.sandbox,
+        seed=args.seed,
+        gpu=getattr(args, "gpu", False),
+    )
     if args.student_view:
         report = report.student_view()
     if args.json:
@@ -67,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sandbox", choices=KINDS, default=None)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument(
+        "--gpu",
+        action="store_true",
+        help="grade as a GPU worker does: the Docker sandbox gets the GPUs (--gpus all) and "
+        "the manifest's gpu_* time limits; without it CUDA calls run on the CPU",
+    )
     g.add_argument(
         "--student-view", action="store_true", help="hide hidden checks' messages, as students see"
     )
