@@ -16,7 +16,6 @@ time-out or crash inside a call ends the check with that diagnosis.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -103,27 +102,13 @@ class Student:
     def __init__(self, session: RunnerSession, call_seconds: float) -> None:
         self._session = session
         self._seconds = call_seconds
-        self._strict = False
 
     def _request(self, request: dict, seconds: float | None = None) -> Any:
         return self._session.request(request, seconds or self._seconds)
 
-    @property
-    def strict(self) -> Student:
-        """The same proxy, but NumPy overflow/invalid/divide warnings in calls become errors."""
-        other = copy.copy(self)
-        other._strict = True
-        return other
-
     def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._request(
-            {
-                "op": "call",
-                "name": name,
-                "args": list(args),
-                "kwargs": kwargs,
-                "strict": self._strict,
-            },
+            {"op": "call", "name": name, "args": list(args), "kwargs": kwargs},
             timeout,
         )
 

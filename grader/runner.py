@@ -131,10 +131,8 @@ class Runner:
         if not callable(fn):
             raise TypeError(f"'{req['name']}' is not a function")
         args, kwargs = req.get("args", ()), req.get("kwargs", {})
-        if req.get("strict") and "numpy" in sys.modules:
-            # Stability checks: an overflow or invalid operation is an error, not a warning.
-            with sys.modules["numpy"].errstate(over="raise", invalid="raise", divide="raise"):
-                return fn(*args, **kwargs)
+        # No floating-point error state is set here: anything in this process is the
+        # student's to change. Stability is judged by the values that come back.
         return fn(*args, **kwargs)
 
     def op_new(self, req: dict) -> int:

@@ -1,8 +1,8 @@
 """A sample student submission, bundled for `dlgrade demo`.
 
-Mostly right, with three mistakes students really make: a sigmoid that
-overflows for large negative x, relu'(0) = 1, and a softmax_jacobian with the
-outer product's sign flipped. It also prints, to show the captured output.
+Mostly right, with three mistakes students really make: a sigmoid written
+exp(x) / (1 + exp(x)), which is inf / inf = NaN for large x, relu'(0) = 1, and
+a softmax_jacobian with the outer product's sign flipped. It also prints, to show the captured output.
 """
 
 import numpy as np
@@ -33,7 +33,8 @@ def binary_step_grad(x):
 
 
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-_f(x)))
+    e = np.exp(_f(x))
+    return e / (1.0 + e)
 
 
 def sigmoid_grad(x):

@@ -1,2 +1,3 @@
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    e = np.exp(np.asarray(x, dtype=float))
+    return e / (1.0 + e)
