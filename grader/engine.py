@@ -8,6 +8,7 @@ on the checks it affects.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -32,7 +33,10 @@ from grader.sandbox import SandboxSpec, SandboxUnavailable, make_sandbox
 from grader.session import RunnerSession, StudentError
 
 HERE = Path(__file__).resolve().parent
-RUNNER_FILES = ("runner.py", "codec.py")
+RUNNER_FILES = ("runner.py", "codec.py", "cuda_on_cpu.py")
+# Stated by the trusted side, which decided that this grading has no GPU: never a
+# claim of the sandbox (which cannot tell a worker without a GPU from a hidden one).
+CUDA_ON_CPU = "CUDA calls were mapped to the CPU: this worker has no GPU"
 
 Progress = Callable[[int, int, str], None]
 
@@ -235,11 +239,15 @@ def grade(
     seed: int = 0,
     on_progress: Progress | None = None,
     secret_seed: int | None = None,
+    gpu: bool = False,
 ) -> GradeReport:
     """Grade ``submission`` (a .py file, a folder or a .zip) against ``assignment``.
 
     ``secret_seed``: the hidden checks' seed, to reproduce a staff report; by
     default ``hidden_seed(seed)``.
+    ``gpu``: this grading runs on a GPU worker (the run came through the gpu queue):
+    the sandbox gets the GPU and the manifest's gpu time limits. Without one, the
+    runner maps the homework's CUDA calls onto the CPU and the report says so.
     """
     started = time.monotonic()
     secret = hidden_seed(seed) if secret_seed is None else secret_seed
@@ -254,7 +262,7 @@ def grade(
             root=root,
             environment=assignment.environment,
             limits=assignment.limits,
-            gpu=assignment.gpu,
+            gpu=gpu,
             label=f"{assignment.slug}:{submission.name}",
         )
         try:
@@ -267,8 +275,10 @@ def grade(
                 ReportStatus.PLATFORM_ERROR,
                 message=f"the sandbox could not start: {err}",
             )
-        session = RunnerSession(box, assignment.load, output_limit=assignment.limits.output_bytes)
-        deadline = _Deadline(assignment.total_seconds)
+        total_s, load_s, call_s = assignment.time_limits(gpu)
+        load = dataclasses.replace(assignment.load, seconds=load_s, cuda_on_cpu=not gpu)
+        session = RunnerSession(box, load, output_limit=assignment.limits.output_bytes)
+        deadline = _Deadline(total_s)
         results: dict[int, CheckResult] = {}
         # Visible checks first: until the first hidden request is sent, the submission
         # has seen no hidden input, so nothing it prints or returns before then (in
@@ -283,9 +293,7 @@ def grade(
                     boundary = session.mark()
                 if on_progress:
                     on_progress(k, total, spec_.name)
-                student = _BoundedStudent(
-                    session, spec_.timeout or assignment.call_seconds, deadline
-                )
+                student = _BoundedStudent(session, spec_.timeout or call_s, deadline)
                 ctx = CheckContext(
                     assignment, lambda text, k=k: on_progress and on_progress(k, total, text)
                 )
@@ -325,7 +333,10 @@ def grade(
             "wall_seconds": round(time.monotonic() - started, 3),
             "peak_memory_mb": round(session.peak_kb / 1024, 1) if session.peak_kb else None,
             "runner_starts": session.starts,
+            "gpu": gpu,
         }
+        if not gpu and assignment.environment == "torch":
+            environment["cuda"] = CUDA_ON_CPU
         broken = any(r.status == CheckStatus.PLATFORM_ERROR for r in checks)
         return GradeReport(
             assignment=assignment.slug,

@@ -45,6 +45,8 @@ def render_text(report: GradeReport, *, show_output: bool = True) -> str:
             f"{k}={env[k]}" for k in ("sandbox", "environment", "seed", "wall_seconds") if k in env
         )
         lines.append(f"  environment: {facts}")
+        if env.get("cuda"):
+            lines.append(f"  note: {env['cuda']}")
     if show_output and report.output.strip():
         lines.append("  output of your code:")
         lines.append(_indent(report.output.rstrip()[-4000:], "    | "))

@@ -49,6 +49,8 @@ class LoadSpec:
     global_name: str | None = None
     data_links: dict[str, str] | None = None
     seconds: float = 60.0
+    # Set by the engine when it grades without a GPU: the runner maps CUDA onto the CPU.
+    cuda_on_cpu: bool = False
 
 
 class OutputCapture:
@@ -309,6 +311,7 @@ class RunnerSession:
             "mode": spec.mode,
             "global_name": spec.global_name,
             "data_links": spec.data_links or {},
+            "cuda": "cpu" if spec.cuda_on_cpu else "device",
         }
         try:
             self.load_result = self._exchange(request, spec.seconds)
