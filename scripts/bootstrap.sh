@@ -3,13 +3,14 @@
 # then .venv with dlgrade and its development tools.
 #   scripts/bootstrap.sh          what running dlgrade needs
 #   scripts/bootstrap.sh --test   plus what the test suite needs (Docker engine, debootstrap, data,
-#                                 Redis and PostgreSQL for the worker tests)
+#                                 Redis and PostgreSQL for the worker tests, chromium for the
+#                                 portal's browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv bubblewrap)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(docker.io debootstrap nodejs npm dataset-fashion-mnist redis-server postgresql)
+  packages+=(docker.io debootstrap nodejs npm dataset-fashion-mnist redis-server postgresql chromium chromium-driver)
 fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,79 @@
+"""The portal: a Flask app on the worker's database and queue.
+
+Layout (for whoever adds a page; H7 builds the staff side on this):
+
+- ``create_app(config)`` below: the application factory. ``config`` may hold
+  ``DLGRADE_SETTINGS`` (a ``worker.config.Settings``; default: the environment's),
+  ``DLGRADE_PUBLISH`` (how a run reaches the broker; ``None`` leaves runs queued
+  in the database for a worker's reaper, as the tests do), ``SECRET_KEY``,
+  ``DLGRADE_TLS`` (served over HTTPS: Secure cookies, HSTS) and Flask's own keys.
+- ``web/extensions.py``: Flask-Login and Flask-WTF's CSRFProtect, created once
+  and bound with ``init_app``. CSRF covers every POST: each form carries
+  ``{{ csrf_token() }}`` (see ``templates/macros.html``).
+- ``web/database.py``: ``db()`` is the request's SQLAlchemy session on the
+  worker's models (``worker/models.py``; schema changes go there plus an Alembic
+  revision in ``worker/migrations``; never a second schema).
+- ``web/access.py``: who may see what. ``enrollment_or_404`` and
+  ``staff_required(course_id)`` (TA or instructor of THAT course, else 404) are
+  the only gates; a view calls one before reading anything of a course.
+- ``web/grades.py``: the numbers both sides show (score that counts, late
+  penalty, overrides, queue position, what a student may see of a report).
+- ``web/security.py``: response headers (CSP without inline scripts or styles:
+  JavaScript lives in ``static/js``), cookie flags, the sign-in rate limit.
+- Blueprints, one per audience: ``web/auth`` (sign in/out), ``web/student``
+  (courses, assignments, uploads, live status, reports), ``web/staff`` (the
+  TAs' and instructors' pages: H7). Templates under ``templates/<blueprint>/``
+  extend ``base.html``; Jinja autoescapes everything, never mark student text safe.
+- ``web/demo.py``: the demo course (used by ``make demo`` and the tests);
+  ``web/cli.py``: ``dlgrade portal serve | demo``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """A portal application; see the module's docstring for ``config``."""
+    from web import access, database, security
+    from web.extensions import csrf, login_manager
+
+    app = Flask(__name__)
+    app.config.update(config or {})
+    if "DLGRADE_SETTINGS" not in app.config:
+        from worker.config import load_settings
+
+        app.config["DLGRADE_SETTINGS"] = load_settings()
+    settings = app.config["DLGRADE_SETTINGS"]
+    if "SECRET_KEY" not in app.config:
+        from grader.config import secret_key
+
+        # Derived, not the key itself: a leaked session key must not reveal hidden seeds.
+        app.config["SECRET_KEY"] = hmac.new(
+            secret_key(), b"dlgrade portal sessions", hashlib.sha256
+        ).hexdigest()
+    if "DLGRADE_PUBLISH" not in app.config:
+        from worker.app import publisher
+
+        app.config["DLGRADE_PUBLISH"] = publisher(settings)
+    # Room for the form around an upload at the limit; the upload check gives the clear message.
+    app.config.setdefault("MAX_CONTENT_LENGTH", settings.max_upload_bytes + 256 * 1024)
+    security.configure(app)
+    database.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    access.init_app(app)
+
+    from web.auth import bp as auth_bp
+    from web.staff import bp as staff_bp
+    from web.student import bp as student_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(student_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    return app

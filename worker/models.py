@@ -96,6 +96,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # werkzeug's scrypt hash; None for a user who cannot sign in to the portal (CLI only).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class Course(Base):
@@ -126,15 +128,33 @@ class Enrollment(Base):
     course: Mapped[Course] = relationship()
 
 
+class Counts(StrEnum):
+    """Which of a student's submissions gives their grade."""
+
+    LATEST = "latest"
+    BEST = "best"
+
+
 class Assignment(Base):
     """One version of an assignment folder, identified by the hash of its manifest and checks.
 
     Editing checks.py makes a new row, so every submission records exactly
-    which checks it was submitted against.
+    which checks it was submitted against. The course's settings (due date,
+    late policy, release of hidden checks, which submission counts) are copied
+    from the previous version when a new one appears (``worker.submit``): the
+    staff's choices outlive an edit of the checks.
+
+    Late policy: a submission stored after ``due`` (or the student's
+    ``Extension``) plus ``grace_minutes`` is late. Each day or part of a day
+    after ``due`` costs ``late_penalty_per_day`` of its score (a fraction), up
+    to ``late_penalty_cap`` when set; with ``accept_late`` false it is refused.
     """
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("slug", "manifest_hash"),)
+    __table_args__ = (
+        UniqueConstraint("slug", "manifest_hash"),
+        CheckConstraint("counts IN ('latest', 'best')", name="counts"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), index=True)
@@ -149,6 +169,14 @@ class Assignment(Base):
     due: Mapped[datetime | None] = mapped_column(DateTime)
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # Hidden checks' names and messages reach students only from this time on (never if None).
+    hidden_release: Mapped[datetime | None] = mapped_column(DateTime)
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    late_penalty_cap: Mapped[float | None] = mapped_column(Float)
+    accept_late: Mapped[bool] = mapped_column(Boolean, default=True)
+    counts: Mapped[str] = mapped_column(String(8), default=Counts.LATEST.value)
 
 
 class Submission(Base):
@@ -165,6 +193,9 @@ class Submission(Base):
     filename: Mapped[str] = mapped_column(String(255))
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Computed once, when the upload was stored, from the policy then in force.
+    seconds_late: Mapped[int] = mapped_column(Integer, default=0)
+    late_penalty: Mapped[float] = mapped_column(Float, default=0.0)  # fraction of the score
 
     assignment: Mapped[Assignment] = relationship()
     user: Mapped[User] = relationship()
@@ -204,6 +235,10 @@ class GradeRun(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     progress: Mapped[str] = mapped_column(String(200), default="")
     error: Mapped[str] = mapped_column(Text, default="")
+    # A regrade asked for by staff (None: the student's own submission), and the batch
+    # it belongs to when a whole assignment was regraded at once.
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    batch: Mapped[str | None] = mapped_column(String(40), index=True)
 
     submission: Mapped[Submission] = relationship()
 
@@ -223,3 +258,56 @@ class GradeReport(Base):
     manifest_hash: Mapped[str] = mapped_column(String(64))
     worker: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Extension(Base):
+    """A student's own due date for one assignment of a course (every version of it)."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_slug", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    assignment_slug: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    due: Mapped[datetime] = mapped_column(DateTime)
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ScoreOverride(Base):
+    """A staff member's score for a submission, and the audit log of every change.
+
+    Rows are only ever added: the newest one for a submission is in force, the
+    older ones are its history. It belongs to the submission, not to a run, so
+    it survives regrades. ``score`` is the final score (the late penalty is not
+    applied on top of it).
+    """
+
+    __tablename__ = "score_overrides"
+    __table_args__ = (CheckConstraint("length(comment) > 0", name="comment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    original_score: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Portal sign-ins, kept to rate-limit guessing across every web process."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_name_at", "name", "at"),
+        Index("ix_login_attempts_remote_at", "remote", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    remote: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Row, and_, case, func, insert, select
+from sqlalchemy import Connection, Row, and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from grader.assignment import Assignment as AssignmentSpec
 from worker.config import Settings, parse_rate
+from worker.db import get_engine
+from worker.late import Lateness, LatePolicy, assess
 from worker.models import (
     IN_FLIGHT,
     Assignment,
+    Extension,
     GradeRun,
     RunStatus,
     Submission,
@@ -28,6 +31,7 @@ from worker.models import (
     as_utc_naive,
     utcnow,
 )
+from worker.routing import route
 from worker.runs import GradeQueue, Publish
 from worker.storage import read_upload, store_bytes
 
@@ -56,8 +60,12 @@ class Accepted:
 
 
 def soft_time_limit(spec: AssignmentSpec, margin_s: float) -> float:
-    """Celery's soft limit for one grading: everything the sandbox may take, plus a margin."""
-    return float(spec.total_seconds + spec.load.seconds + margin_s)
+    """Celery's soft limit for one grading: everything the sandbox may take, plus a margin.
+
+    The larger of the CPU and GPU limits: a GPU assignment's runs may go either way.
+    """
+    worst = max(sum(spec.time_limits(gpu)[:2]) for gpu in (False, True))
+    return float(worst + margin_s)
 
 
 def _get_or_create_user(conn: Connection, name: str) -> int:
@@ -73,14 +81,62 @@ def _get_or_create_user(conn: Connection, name: str) -> int:
         return int(user_id)
 
 
+# The columns submit reads back: where to queue it and the late policy in force.
+_ASSIGNMENT_COLUMNS = (
+    Assignment.id,
+    Assignment.queue,
+    Assignment.due,
+    Assignment.course_id,
+    Assignment.grace_minutes,
+    Assignment.late_penalty_per_day,
+    Assignment.late_penalty_cap,
+    Assignment.accept_late,
+)
+# A course's settings for an assignment, which a new version of its checks inherits.
+COURSE_SETTINGS = (
+    "course_id",
+    "due",
+    "summary",
+    "hidden_release",
+    "grace_minutes",
+    "late_penalty_per_day",
+    "late_penalty_cap",
+    "accept_late",
+    "counts",
+)
+
+
 def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: Settings) -> Row:
-    """The assignment's row (id, queue, due) for this version of its checks."""
-    find = select(Assignment.id, Assignment.queue, Assignment.due).where(
+    """The assignment's row for this version of its checks (see ``_ASSIGNMENT_COLUMNS``).
+
+    A new version takes the course's settings from the newest earlier version
+    of the same slug when that one belongs to a course, so editing the checks
+    keeps the due date, late policy and course that the staff chose; otherwise
+    (a first version, or one only the command line uses) the manifest's.
+    """
+    find = select(*_ASSIGNMENT_COLUMNS).where(
         Assignment.slug == spec.slug, Assignment.manifest_hash == spec.manifest_hash
     )
     row = conn.execute(find).first()
     if row is not None:
         return row
+    values: dict[str, object] = {
+        "due": as_utc_naive(spec.due),
+        "summary": spec.summary,
+        "hidden_release": as_utc_naive(spec.hidden_release),
+    }
+    counts = spec.manifest.get("submission", {}).get("counts")
+    if counts in ("latest", "best"):
+        values["counts"] = counts
+    previous = conn.execute(
+        select(*(getattr(Assignment, name) for name in COURSE_SETTINGS))
+        .where(Assignment.slug == spec.slug)
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    ).first()
+    if previous is not None and previous.course_id is not None:
+        # A course offers it: the staff's settings win over the edited manifest's.
+        values.update(previous._asdict())
     try:
         with conn.begin_nested():
             return conn.execute(
@@ -94,12 +150,49 @@ def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: 
                     path=str(spec.root),
                     max_score=spec.max_score,
                     time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
-                    due=as_utc_naive(spec.due),
+                    **values,
                 )
-                .returning(Assignment.id, Assignment.queue, Assignment.due)
+                .returning(*_ASSIGNMENT_COLUMNS)
             ).one()
     except IntegrityError:
         return conn.execute(find).one()
+
+
+def register_assignment(spec: AssignmentSpec, settings: Settings, course_id: int | None) -> int:
+    """The id of this version of ``spec``'s row (created if new), placed in ``course_id``.
+
+    How a course offers an assignment before anyone submits (the portal, the demo).
+    """
+    with get_engine(settings.database_url).begin() as conn:
+        row = _get_or_create_assignment(conn, spec, settings)
+        if course_id is not None and row.course_id != course_id:
+            conn.execute(
+                update(Assignment).where(Assignment.id == row.id).values(course_id=course_id)
+            )
+    return int(row.id)
+
+
+def lateness_of(
+    conn: Connection, assignment: Row, slug: str, user_id: int, now: datetime
+) -> Lateness:
+    """The late policy's verdict on a submission stored ``now`` (extensions included)."""
+    extension = None
+    if assignment.course_id is not None:
+        extension = conn.scalar(
+            select(Extension.due).where(
+                Extension.course_id == assignment.course_id,
+                Extension.assignment_slug == slug,
+                Extension.user_id == user_id,
+            )
+        )
+    policy = LatePolicy(
+        due=assignment.due,
+        grace_minutes=assignment.grace_minutes,
+        penalty_per_day=assignment.late_penalty_per_day,
+        penalty_cap=assignment.late_penalty_cap,
+        accept_late=assignment.accept_late,
+    )
+    return assess(policy, now, extension)
 
 
 def rate_limit_for(spec: AssignmentSpec, settings: Settings) -> tuple[int, float]:
@@ -119,7 +212,7 @@ def _admit(
     """Refuse (SubmissionRefused) past a limit; else how many of the student's runs on
     the assignment's queue are in the broker or running (their fairness window)."""
     busy_here = and_(
-        GradeRun.queue == spec.queue,
+        GradeRun.queue == route(spec, settings).queue,
         GradeRun.status.in_([RunStatus.DISPATCHED.value, RunStatus.RUNNING.value]),
     )
     in_flight, busy = conn.execute(
@@ -167,6 +260,7 @@ def submit(
     Raises SubmissionRefused (a limit), storage.UploadTooLarge, or FileNotFoundError.
     ``publish`` None records the run as queued without contacting the broker.
     """
+    routed = route(spec, settings)  # before anything is stored: a bad setting refuses early
     data, filename = read_upload(Path(upload), settings.max_upload_bytes)
     sha, size = store_bytes(settings.data_dir, data)
     grade_queue = GradeQueue(settings)
@@ -176,7 +270,13 @@ def submit(
         grade_queue._lock_user(conn, user_id)
         busy = _admit(conn, user_id, student, spec, settings, now)
         assignment = _get_or_create_assignment(conn, spec, settings)
-        late = assignment.due is not None and now > assignment.due
+        lateness = lateness_of(conn, assignment, spec.slug, user_id, now)
+        if lateness.refused:
+            raise SubmissionRefused(
+                f"{spec.slug} was due {assignment.due:%Y-%m-%d %H:%M} UTC and late submissions "
+                "are not accepted"
+            )
+        late = lateness.late
         sub_id = conn.scalar(
             insert(Submission)
             .values(
@@ -187,6 +287,8 @@ def submit(
                 filename=filename[:255],
                 submitted_at=now,
                 late=late,
+                seconds_late=lateness.seconds_late,
+                late_penalty=lateness.penalty,
             )
             .returning(Submission.id)
         )
@@ -195,17 +297,17 @@ def submit(
             .values(
                 submission_id=sub_id,
                 user_id=user_id,
-                queue=assignment.queue,
+                queue=routed.queue,
                 status=RunStatus.QUEUED.value,
                 created_at=now,
             )
             .returning(GradeRun.id)
         )
-    queue = assignment.queue
+    queue = routed.queue
     dispatched, note = False, ""
     if publish is None:
         note = "queued; not dispatched (no broker)"
-    elif queue == spec.queue and busy >= settings.dispatch_per_student:
+    elif busy >= settings.dispatch_per_student:
         # Seen under the student's lock: their window was full, and whatever empties it
         # (a finish, a release, the reaper) dispatches after this commit, under that lock.
         note = "queued behind this student's earlier submissions"
@@ -219,4 +321,5 @@ def submit(
             note = (
                 f"queued; the broker did not answer ({type(err).__name__}), a worker will send it"
             )
+    note = "; ".join(n for n in (routed.note, note) if n)
     return Accepted(sub_id, run_id, sha, size, filename, late, queue, dispatched, note)

@@ -37,7 +37,10 @@ PG_URL = os.environ.get(
     "DLGRADE_TEST_DATABASE_URL", "postgresql+psycopg://dlgrade:dlgrade@127.0.0.1:5432/dlgrade"
 )
 REDIS_URL = os.environ.get("DLGRADE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-TABLES = "grade_reports, grade_runs, submissions, enrollments, assignments, courses, users"
+TABLES = (
+    "login_attempts, score_overrides, extensions, grade_reports, grade_runs, submissions, "
+    "enrollments, assignments, courses, users"
+)
 _redis_db = itertools.count(1)
 
 

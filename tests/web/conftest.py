@@ -1,0 +1,182 @@
+"""Fixtures of the portal tests: an app on a fresh SQLite database, a client, the demo course.
+
+- ``app``: ``create_app`` on this test's own database and data folder, CSRF
+  ON (the forms' tokens are real), runs left queued in the database (no broker);
+  ``grade_queued(settings)`` grades them in this process when a test needs a report.
+- ``demo``: the demo course with the ``tiny`` worker assignment and the
+  built-in ``activations``; a student, a TA and an instructor; plus ``other``,
+  a second student of the same course, and a second course with its own TA.
+- ``login(client, name)``: signs in through the real form (token included).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import insert, select
+
+from grader.config import REPO_ROOT
+from tests.worker.conftest import TINY, fresh_sqlite
+from web import create_app
+from web.auth.views import hash_password
+from web.demo import DemoData, add_course, add_user, seed_demo
+from worker.config import Settings, default_broker_url
+from worker.db import get_engine
+from worker.models import GradeReport, GradeRun, Role, RunStatus, Submission, utcnow
+
+ACTIVATIONS = REPO_ROOT / "assignments" / "activations"
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+@functools.cache
+def cheap_hash(password: str) -> str:
+    """scrypt once per password per session: each test seeds five users."""
+    return hash_password(password)
+
+
+@pytest.fixture
+def web_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-web-test-"))
+    folder.chmod(0o755)
+    monkeypatch.setenv("DLGRADE_DATA_DIR", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def web_settings(web_data_dir: Path) -> Settings:
+    return Settings(
+        database_url=fresh_sqlite(web_data_dir),
+        broker_url=default_broker_url(web_data_dir),
+        data_dir=web_data_dir,
+        sandbox="local",
+    )
+
+
+@pytest.fixture
+def app(web_settings: Settings) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test secret",
+            "DLGRADE_SETTINGS": web_settings,
+            "DLGRADE_PUBLISH": None,
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(web_settings: Settings) -> DemoData:
+    people = {"student": PASSWORD, "ta": PASSWORD, "instructor": PASSWORD}
+    data = seed_demo(web_settings, [TINY, ACTIVATIONS], passwords=people, hasher=cheap_hash)
+    data.user_ids["other"] = add_user(
+        web_settings, "other", PASSWORD, course_id=data.course_id, hasher=cheap_hash
+    )
+    elsewhere = add_course(web_settings, "elsewhere", "Another course")
+    data.user_ids["ta2"] = add_user(
+        web_settings, "ta2", PASSWORD, course_id=elsewhere, role=Role.TA, hasher=cheap_hash
+    )
+    return data
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    page = client.get(url)
+    found = CSRF.search(page.get_data(as_text=True))
+    assert found, f"no CSRF token on {url} ({page.status_code})"
+    return found.group(1)
+
+
+def login(client: FlaskClient, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token})
+
+
+def hand_in(client: FlaskClient, course_id: int, slug: str, files: list[tuple[bytes, str]]):  # type: ignore[no-untyped-def]
+    """Submit ``files`` (content, name) through the assignment page's form."""
+    import io
+
+    page = f"/courses/{course_id}/a/{slug}"
+    token = csrf_token(client, page)
+    data = {"csrf_token": token, "files": [(io.BytesIO(b), n) for b, n in files]}
+    return client.post(page + "/submit", data=data, content_type="multipart/form-data")
+
+
+def add_graded(
+    settings: Settings,
+    assignment_id: int,
+    user_id: int,
+    report: dict,
+    *,
+    filename: str = "tiny.py",
+    late_penalty: float = 0.0,
+) -> int:
+    """A submission with a finished run and ``report`` (its engine's JSON), written directly."""
+    from worker.storage import store_bytes
+
+    sha, size = store_bytes(settings.data_dir, f"# {filename}\n".encode())
+    now = utcnow()
+    with get_engine(settings.database_url).begin() as conn:
+        sub = conn.scalar(
+            insert(Submission)
+            .values(
+                assignment_id=assignment_id,
+                user_id=user_id,
+                sha256=sha,
+                size=size,
+                filename=filename,
+                submitted_at=now,
+                late=late_penalty > 0,
+                late_penalty=late_penalty,
+            )
+            .returning(Submission.id)
+        )
+        run = conn.scalar(
+            insert(GradeRun)
+            .values(
+                submission_id=sub,
+                user_id=user_id,
+                queue="cpu",
+                status=RunStatus.DONE.value,
+                attempt=1,
+                finished_at=now,
+            )
+            .returning(GradeRun.id)
+        )
+        conn.execute(
+            insert(GradeReport).values(
+                run_id=run,
+                submission_id=sub,
+                status=report["status"],
+                score=report["score"],
+                max_score=report["max_score"],
+                report=report,
+                manifest_hash="x" * 64,
+                worker="test",
+            )
+        )
+    return int(sub)
+
+
+def grade_queued(settings: Settings) -> list[str]:
+    """Grade, in this process, every run still queued (what a worker would do)."""
+    from worker.grading import execute_run
+
+    with get_engine(settings.database_url).begin() as conn:
+        ids = conn.scalars(
+            select(GradeRun.id).where(GradeRun.status == RunStatus.QUEUED.value)
+        ).all()
+    return [execute_run(run_id, settings, None) for run_id in ids]
