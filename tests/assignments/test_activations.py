@@ -172,28 +172,6 @@ def test_mutants_under_errstate_ignore_lose_what_they_declare(assignment, tmp_pa
     assert report.score == pytest.approx(assignment.max_score - lost)
 
 
-def test_naive_sigmoid_under_errstate_loses_the_mutants_points(assignment, tmp_path):
-    """The sigmoid a student writes from the formula, warnings silenced: 1.5 points lost."""
-    src = (FOLDER / "solution" / "activations.py").read_text()
-    src += """
-
-def sigmoid(x):
-    with np.errstate(all="ignore"):
-        e = np.exp(np.asarray(x, dtype=np.float64))
-        return e / (1.0 + e)
-"""
-    sub = tmp_path / "activations.py"
-    sub.write_text(src)
-    report = grade(assignment, sub, sandbox="local")
-    failed = {c.name: c.score for c in report.checks if c.status != CheckStatus.PASSED}
-    assert failed == {
-        "sigmoid_large_inputs": 0,
-        "swish_large_inputs": 0,
-        "softplus_large_inputs": 0,
-    }
-    assert report.score == 40.5 - 1.5
-
-
 def test_a_naive_form_with_right_values_is_right(assignment, tmp_path):
     """1 / (1 + exp(-x)) overflows inside (exp(1000) = inf) but returns 1 / inf = 0, the right
     value: the grader judges values, not warnings it would have to trust the sandbox for."""
