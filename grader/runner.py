@@ -30,6 +30,8 @@ sys.path.remove(HERE)
 
 # The sandbox gives us a private /tmp; the unprotected fallback points TMPDIR elsewhere.
 WORK = os.path.join(os.environ.get("TMPDIR") or "/tmp", "work")
+# Where a network trained by a script is looked for when the manifest names no global.
+NETWORK_NAMES = ("net", "model", "network")
 MAX_TRACEBACK_LINES = 40
 
 
@@ -50,8 +52,13 @@ class Runner:
         for name, rel in data_links.items():
             target = os.path.join(self.root, "data", rel)
             link = os.path.join(WORK, name)
+            if os.path.islink(link):
+                os.unlink(link)  # a runner started again for another run's data
             if not os.path.lexists(link):
                 os.symlink(target, link)
+        # The course's homework draws figures: headless, its cache in the scratch space.
+        os.environ["MPLBACKEND"] = "Agg"
+        os.environ["MPLCONFIGDIR"] = os.path.join(os.path.dirname(WORK), ".matplotlib")
         os.chdir(WORK)
         sys.path.insert(0, WORK)
 
@@ -85,16 +92,22 @@ class Runner:
             source = fh.read()
         code = compile(source, path, "exec")
         namespace: dict = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
-        exec(code, namespace)
         self.namespace = namespace
+        try:
+            exec(code, namespace)
+        except BaseException as exc:  # sys.exit() too: what it defined stays gradable
+            # A script that fails after training (a figure saved to a missing folder)
+            # still has its network and its functions: the trusted side decides.
+            return {**self.loaded(global_name), "error": describe(exc)}
         return self.loaded(global_name)
 
     def loaded(self, global_name: str | None) -> dict:
         """What a load reports: the public callables, and the network left in a global, if any."""
         namespace = self.namespace
         found = None
-        if global_name and global_name in namespace:
-            found = global_name
+        named = [n for n in (global_name, *NETWORK_NAMES) if n and _has_forward(namespace.get(n))]
+        if named:
+            found = named[0]
         else:
             for key, value in list(namespace.items()):
                 if not isinstance(value, type) and _has_forward(value):

@@ -6,6 +6,9 @@ with Python 3.11, its interpreter first on PATH as ``python3``:
     numpy   numpy only; torch is NOT importable (that is how "implement it yourself" is enforced)
     torch   numpy and torch==2.13.0 (CPU build)
 
+both with the course's harmless helpers (tqdm, matplotlib): the lists are in
+environments.py, shared with the local sandbox.
+
 numpy is pinned to the version the trusted side runs, so a student's arithmetic
 and the reference's agree to the last bit wherever they do the same thing.
 
@@ -45,6 +48,7 @@ from pathlib import Path
 
 from grader.config import data_dir
 from grader.sandbox.base import SandboxUnavailable
+from grader.sandbox.environments import ENVIRONMENTS, TORCH_VERSION
 
 IMAGES_DIR = Path(__file__).resolve().parent / "images"
 DOCKERFILE = IMAGES_DIR / "Dockerfile"
@@ -60,16 +64,11 @@ PYTHON_VERSION = "3.11"
 SANDBOX_UID = 10001
 SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 
-TORCH_VERSION = "2.13.0"
 # PyPI's Linux torch wheels are CUDA builds (gigabytes of nvidia-* wheels); this
 # index holds the +cpu ones. Set DLGRADE_TORCH_INDEX="" to rely on pip's own
 # configuration alone (a mirror, a find-links folder).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
-ENVIRONMENTS: dict[str, tuple[str, ...]] = {
-    "numpy": ("numpy",),
-    "torch": ("numpy", f"torch=={TORCH_VERSION}"),
-}
 
 LABEL_ENV = "dlgrade.image.env"
 LABEL_HASH = "dlgrade.image.hash"
@@ -438,6 +437,7 @@ def _verify_image(env: str, tag: str) -> None:
         "torch = None\n"
         "if importlib.util.find_spec('torch') is not None:\n"
         "    import torch as t; torch = t.__version__\n"
+        "import matplotlib.pyplot, tqdm  # the course's helpers\n"
         "print(json.dumps({'exe': sys.executable, 'numpy': numpy.__version__, 'torch': torch}))\n"
     )
     cmd = ["run", "--rm", "--network", "none", "--pull", "never", "--user", SANDBOX_USER,

@@ -50,6 +50,8 @@ from grader.sandbox.cgroups import (
     process_running,
     process_start_time,
 )
+from grader.sandbox.environments import ENVIRONMENTS
+from grader.sandbox.images import requirements
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ log = logging.getLogger(__name__)
 # shared uid (nobody) a fork bomb in one grading would stop a concurrent grading
 # from starting at all.
 SANDBOX_UID_BASE = 1 << 30
-ENV_PACKAGES = {"numpy": ["numpy"], "torch": ["numpy", "torch==2.13.0"]}
+# One list for both sandboxes (grader/sandbox/environments.py), numpy pinned as in the images.
+ENV_PACKAGES = {env: requirements(env) for env in ENVIRONMENTS}
 # Debian's interpreter lives under /usr, which the sandbox can see; a pyenv one under /root cannot.
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 
@@ -91,13 +94,15 @@ def ensure_env(environment: str) -> Path:
 
     Built once from the system interpreter (so it works inside the sandbox's view
     of /usr). A 'numpy' environment has no torch: that is how "implement it
-    yourself" is enforced.
+    yourself" is enforced. The ready-marker records the requirements it was built
+    from: when the list changes, the environment is built again.
     """
     if environment not in ENV_PACKAGES:
         raise SandboxUnavailable(f"unknown environment '{environment}'")
     target = env_dir(environment)
     marker = target / ".dlgrade-ready"
-    if marker.exists():
+    wanted = "\n".join(ENV_PACKAGES[environment]) + "\n"
+    if marker.exists() and marker.read_text() == wanted:
         return target
     base = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(sys.executable)
     tmp = target.with_name(target.name + ".building")
@@ -116,6 +121,9 @@ def ensure_env(environment: str) -> Path:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                # The images' wheel cache, when there is one: no network needed.
+                "--find-links",
+                str(data_dir() / "wheels" / environment),
                 *ENV_PACKAGES[environment],
             ],
             check=True,
@@ -127,7 +135,7 @@ def ensure_env(environment: str) -> Path:
         raise SandboxUnavailable(
             f"could not build the '{environment}' environment: {detail}"
         ) from None
-    (tmp / ".dlgrade-ready").write_text("ok\n")
+    (tmp / ".dlgrade-ready").write_text(wanted)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     return target
