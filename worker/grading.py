@@ -230,6 +230,9 @@ def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded 
             sandbox=settings.sandbox,
             seed=claim.submission_id,
             on_progress=beat.on_progress,
+            # A run from the gpu queue is graded as a GPU worker grades (the sandbox gets
+            # the GPU); from cpu, as a CPU worker: CUDA mapped, and the report says so.
+            gpu=claim.queue == "gpu",
         )
     finally:
         beat.stop()
