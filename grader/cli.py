@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 
@@ -14,7 +13,7 @@ from grader.sandbox import KINDS, SandboxUnavailable
 
 def _grade(args: argparse.Namespace) -> int:
     from grader.engine import grade
-    from grader.messages import ReportStatus
+    from grader.messages import ReportStatus, report_json
     from grader.report import render_text
 
     assignment = load_assignment(args.assignment)
@@ -28,7 +27,8 @@ def _grade(args: argparse.Namespace) -> int:
     if args.student_view:
         report = report.student_view()
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+        # Strict JSON (no NaN tokens): what any consumer's parser accepts.
+        sys.stdout.write(report_json(report) + "\n")
     else:
         print(render_text(report))
     return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0

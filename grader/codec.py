@@ -347,7 +347,9 @@ class _Decoder:
             for _ in range(n):
                 key = self.key()
                 if key in out:
-                    raise CodecError(f"dict has the key {key!r} twice")
+                    # The key is the sender's: a 20 MiB one must not become a 20 MiB message.
+                    shown = key[:60] + "..." if isinstance(key, str) and len(key) > 60 else key
+                    raise CodecError(f"dict has the key {shown!r} twice")
                 out[key] = self.value(depth + 1)
             return out
         if tag == _TAG_ARRAY:

@@ -28,7 +28,15 @@ from grader.archive import SubmissionError, unpack_submission
 from grader.assignment import Assignment
 from grader.checks import CheckFailed, CheckSpec, Student, Verdict, all_of
 from grader.config import data_dir, secret_key
-from grader.messages import CheckResult, CheckStatus, GradeReport, ReportStatus
+from grader.messages import (
+    MESSAGE_CHARS,
+    CheckResult,
+    CheckStatus,
+    GradeReport,
+    ReportStatus,
+    bounded,
+    clip,
+)
 from grader.sandbox import SandboxSpec, SandboxUnavailable, make_sandbox
 from grader.session import RunnerSession, StudentError
 
@@ -42,6 +50,7 @@ Progress = Callable[[int, int, str], None]
 
 
 def _rejected(assignment: Assignment, message: str) -> GradeReport:
+    message = clip(message, MESSAGE_CHARS)  # it names the upload's entries, chosen by the student
     return GradeReport(
         assignment=assignment.slug,
         score=0.0,
@@ -195,22 +204,27 @@ def run_check(
     rng: np.random.Generator,
     ctx: CheckContext,
 ) -> tuple[CheckStatus, float, str]:
-    """One check's status, credit in [0, 1] and message; nothing escapes as an exception."""
+    """One check's status, credit in [0, 1] and message; nothing escapes as an exception.
+
+    Messages are clipped: a check may quote what the submission sent (an answer, an
+    error, a name), and the report must stay small whatever that was.
+    """
     try:
         result = spec.fn(student, rng, ctx) if spec.wants_ctx else spec.fn(student, rng)
         verdict = _to_verdict(result)
     except StudentError as err:
-        return err.status, 0.0, err.message
+        return err.status, 0.0, clip(err.message, MESSAGE_CHARS)
     except CheckFailed as err:
-        return CheckStatus.FAILED, 0.0, str(err)
+        return CheckStatus.FAILED, 0.0, clip(str(err), MESSAGE_CHARS)
     except Exception as err:
+        what = clip(f"{type(err).__name__}: {err}", MESSAGE_CHARS)
         return (
             CheckStatus.PLATFORM_ERROR,
             0.0,
-            f"the check could not evaluate your result ({type(err).__name__}: {err})",
+            f"the check could not evaluate your result ({what})",
         )
     status = CheckStatus.PASSED if verdict.passed else CheckStatus.FAILED
-    return status, verdict.credit, verdict.message
+    return status, verdict.credit, clip(verdict.message, MESSAGE_CHARS)
 
 
 @functools.cache
@@ -231,6 +245,17 @@ def _versions() -> dict[str, str]:
     return dict(_host_versions())
 
 
+def _within_bounds(grade_fn: Callable[..., GradeReport]) -> Callable[..., GradeReport]:
+    """Every report ``grade`` returns fits in ``messages.REPORT_MAX_BYTES`` of strict JSON."""
+
+    @functools.wraps(grade_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> GradeReport:
+        return bounded(grade_fn(*args, **kwargs))
+
+    return wrapper
+
+
+@_within_bounds
 def grade(
     assignment: Assignment,
     submission: str | Path,

@@ -6,10 +6,80 @@ definitions. Nothing here knows about sandboxes or assignments.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+# Bounds on what a report may hold, whatever the submission sends: text that came
+# from the sandbox is clipped where it enters, and a whole report is cut to size.
+REPORT_MAX_BYTES = 1_000_000  # the report's strict JSON, in bytes
+MESSAGE_CHARS = 10_000  # one check's message, or the report's
+CLIPPED = "[... {} more characters]"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit)] + CLIPPED.format(len(text) - max(0, limit))
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity written as text, so that strict JSON can hold it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def report_json(report: GradeReport) -> str:
+    """The report as strict JSON (no NaN or Infinity tokens): what every consumer can parse."""
+    return json.dumps(report.to_dict(), allow_nan=False)
+
+
+# The report's free text, where whatever the submission sent ends up (its output, its
+# errors); everything else in a report is the trusted side's and small.
+_TEXT_FIELDS = ("output", "hidden_output", "message")
+_LEFT_OUT = "[left out: the report was over its size limit]"
+
+
+def bounded(report: GradeReport, max_bytes: int = REPORT_MAX_BYTES) -> GradeReport:
+    """``report`` with its longest texts cut until its strict JSON fits in ``max_bytes``.
+
+    Each text is already clipped where it enters; this is the last line, for a
+    report with many checks that each carry a long error. The longest text loses
+    at least half of itself per round, so this ends after a few rounds.
+    """
+    while True:
+        excess = len(report_json(report)) - max_bytes  # ASCII: json.dumps escapes the rest
+        if excess <= 0:
+            return report
+        texts = [
+            (len(json.dumps(getattr(report, name))), name, -1)
+            for name in _TEXT_FIELDS
+            if isinstance(getattr(report, name, None), str)
+        ]
+        texts += [(len(json.dumps(c.message)), "check", i) for i, c in enumerate(report.checks)]
+        size, name, index = max(texts)
+        if size <= len(json.dumps(_LEFT_OUT)):
+            return report  # nothing the submission sent is left to cut
+        text = report.checks[index].message if name == "check" else getattr(report, name)
+        # A character takes 1 to 12 bytes in JSON: cutting ``excess`` of them may not
+        # suffice, halving always shrinks.
+        keep = min(len(text) // 2, len(text) - excess - 64)
+        cut = clip(text, keep) if keep > 200 else _LEFT_OUT
+        if name == "check":
+            checks = list(report.checks)
+            checks[index] = replace(checks[index], message=cut)
+            report = replace(report, checks=tuple(checks))
+        else:
+            report = replace(report, **{name: cut})
 
 
 class CheckStatus(StrEnum):
@@ -74,7 +144,7 @@ class GradeReport:
             "message": self.message,
             "checks": [c.to_dict() for c in self.checks],
             "output": self.output,
-            "environment": self.environment,
+            "environment": finite(self.environment),
             "hidden_output": self.hidden_output,
             "hidden_release": self.hidden_release,
         }

@@ -22,12 +22,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from grader import codec
-from grader.messages import CheckStatus
+from grader import codec, replies
+from grader.messages import CheckStatus, clip
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox
 
 RUNNER_ARGV = ["python3", f"{SANDBOX_ROOT}/runner/runner.py", SANDBOX_ROOT]
-RESPONSE_MAX_BYTES = 256 * 1024 * 1024
+# The largest reply read from the sandbox. The course's biggest honest answers are
+# a few MB (10 000 x 10 predictions are 800 KB); reading and decoding one costs about
+# three times its size in this process, which must stay small whatever is sent.
+RESPONSE_MAX_BYTES = 64 * 1024 * 1024
 
 
 class StudentError(Exception):
@@ -151,7 +154,8 @@ class RunnerSession:
         self.next_id = 0
         self.load_result: Any = None
         # A load that failed (syntax error, import-time timeout) fails every later
-        # check at once with the same message instead of paying for it again.
+        # check at once instead of paying for it again. Its message goes to the first
+        # check and the report; later checks point there rather than copy it.
         self.load_failure: StudentError | None = None
         self.starts = 0
         self.peak_kb = 0  # as the runner reports it: shown in the report, never a verdict
@@ -181,6 +185,9 @@ class RunnerSession:
                 return
             except (codec.CodecError, OSError, ValueError) as exc:
                 responses.put(exc)
+                return
+            except Exception as exc:  # e.g. MemoryError: whatever was sent, it is unusable
+                responses.put(codec.CodecError(f"an unreadable reply ({type(exc).__name__})"))
                 return
 
     def _stop(self) -> None:
@@ -256,18 +263,19 @@ class RunnerSession:
                 ) from None
             if isinstance(reply, BaseException):
                 return self._died(reply)
-            if not isinstance(reply, dict) or reply.get("id") != self.next_id:
-                # A stale or forged reply: the stream can no longer be trusted to line up.
+            try:
+                checked = replies.check_reply(reply, self.next_id, request["op"])
+            except replies.ProtocolViolation as err:
+                # Forged, stale or malformed: the stream can no longer be trusted to line
+                # up, and only the submission's code can have written it.
                 self._stop()
-                raise StudentError(
-                    CheckStatus.CRASH, "the submission's process wrote into the grader's channel"
-                )
-            rss = reply.get("rss_kb")
-            if isinstance(rss, int) and not isinstance(rss, bool):
-                self.peak_kb = max(self.peak_kb, rss)  # informational only
-            if reply.get("ok") is True:
-                return reply.get("value")
-            raise StudentError(*_describe_error(reply.get("error")))
+                raise StudentError(CheckStatus.CRASH, str(err)) from None
+            if checked.rss_kb is not None:
+                self.peak_kb = max(self.peak_kb, checked.rss_kb)  # informational only
+            if checked.ok:
+                return checked.value
+            assert checked.error is not None  # check_reply: a failed reply has one
+            raise StudentError(checked.error.status, checked.error.text)
 
     def _died(self, why: BaseException | None = None) -> Any:
         proc = self.proc
@@ -281,7 +289,9 @@ class RunnerSession:
                 code = None
         self._stop()
         if isinstance(why, codec.CodecError):
-            raise StudentError(CheckStatus.CRASH, f"the submission sent malformed data ({why})")
+            raise StudentError(
+                CheckStatus.CRASH, f"the submission sent malformed data ({clip(str(why), 500)})"
+            )
         if code in (-signal.SIGKILL, 137):
             if self.sandbox.oom_kills() > 0:
                 mb = self.sandbox.spec.limits.memory_mb
@@ -299,7 +309,10 @@ class RunnerSession:
 
     def ensure_loaded(self) -> Any:
         if self.load_failure is not None:
-            raise self.load_failure
+            raise StudentError(
+                self.load_failure.status,
+                f"not run: {self.load_spec.file} could not be loaded (see the first check)",
+            )
         if self.proc is not None and self.proc.poll() is None:
             return self.load_result
         self._start()
@@ -359,17 +372,3 @@ class RunnerSession:
             (before[:limit].decode("utf-8", errors="replace"), printed_before),
             (after[:limit].decode("utf-8", errors="replace"), printed_after),
         )
-
-
-def _describe_error(error: Any) -> tuple[CheckStatus, str]:
-    if not isinstance(error, dict):
-        return CheckStatus.ERROR, "the call failed"
-    etype = str(error.get("type", "Exception"))[:100]
-    message = str(error.get("message", ""))[:2000]
-    tb = error.get("traceback") or []
-    lines = [str(x) for x in tb][-40:] if isinstance(tb, list) else []
-    text = f"{etype}: {message}" if message else etype
-    if lines:
-        text += "\n" + "\n".join(lines)
-    status = CheckStatus.MEMORY if etype == "MemoryError" else CheckStatus.ERROR
-    return status, text

@@ -333,6 +333,14 @@ def run(assignment: Assignment, submission: Path, sandbox: str, host: Host) -> G
     return graded
 
 
+NOT_LOADED = "not run: redteam.py could not be loaded (see the first check)"
+
+
+def load_failed(status: CheckStatus, message: str) -> dict[str, tuple[CheckStatus, str]]:
+    """A load that failed: its message in the first check (and the report), once."""
+    return {name: (status, message if name == "square" else NOT_LOADED) for name in ALL_PASS}
+
+
 def expect(graded: Graded, score: float, checks: dict[str, tuple[CheckStatus, str]]) -> None:
     """The exact score, and each check's status and the start of its message."""
     report = graded.report
@@ -422,7 +430,7 @@ def test_writes_outside_the_sandbox_fail(assignment: Assignment, sandbox: str, h
 def test_exit_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
     graded = run(assignment, attack("exit_at_import", host), sandbox, host)
     message = "could not load redteam.py: the process exited during the call (exit status 0)"
-    expect(graded, 0.0, {name: (CRASH, message) for name in ALL_PASS})
+    expect(graded, 0.0, load_failed(CRASH, message))
     assert graded.report.message == message
     assert graded.report.environment["runner_starts"] == 1  # a failed load is not retried
 
@@ -449,7 +457,7 @@ def test_system_exit_inside_calls(assignment: Assignment, sandbox: str, host: Ho
 def test_sys_exit_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
     graded = run(assignment, attack("sys_exit_at_import", host), sandbox, host)
     message = "could not load redteam.py: SystemExit: 0"
-    expect(graded, 0.0, {name: (ERROR, message) for name in ALL_PASS})
+    expect(graded, 0.0, load_failed(ERROR, message))
 
 
 def test_deep_recursion(assignment: Assignment, sandbox: str, host: Host) -> None:
@@ -702,7 +710,7 @@ def test_output_flood_is_truncated(assignment: Assignment, sandbox: str, host: H
 def test_infinite_loop_at_import(assignment: Assignment, sandbox: str, host: Host) -> None:
     graded = run(assignment, attack("import_loop", host), sandbox, host)
     message = f"could not load redteam.py: took longer than the {CALL_SECONDS:g} s limit"
-    expect(graded, 0.0, {name: (TIMEOUT, message) for name in ALL_PASS})
+    expect(graded, 0.0, load_failed(TIMEOUT, message))
     # One load's time limit, not one per check: the later checks fail at once.
     assert graded.seconds < CALL_SECONDS + 5
     assert graded.report.environment["runner_starts"] == 1
@@ -813,10 +821,12 @@ def test_unloadable_sources(
     path = tmp_path / "redteam.py"
     path.write_bytes(source)
     graded = run(assignment, path, sandbox, host)
-    expect(graded, 0.0, {n: (ERROR, message) for n in ALL_PASS})
     if name == "empty":
+        expect(graded, 0.0, {n: (ERROR, message) for n in ALL_PASS})
         assert graded.checks["add"][1] == "LookupError: your code does not define 'add'"
     else:
+        expect(graded, 0.0, load_failed(ERROR, message))
+        assert graded.report.message.startswith(message)
         assert graded.report.environment["runner_starts"] == 1
 
 
@@ -885,3 +895,148 @@ def test_hostile_archives_are_rejected(
     assert [(c.status, c.message) for c in report.checks] == [(ERROR, report.message)] * 5
     if name == "zip_bomb":
         assert "(a zip bomb?)" in report.message
+
+
+# -- what comes back is validated: a malformed reply is the submission's fault --------------
+
+MALFORMED = "the submission's process sent a malformed reply: "
+TAMPERED = " (did your code change the grader's runner, or write to its channel?)"
+# The bounds of issue 7, written here rather than imported from the code they judge.
+REPORT_MAX_BYTES = 1_000_000
+GRADER_PEAK_RSS_KIB = 500 * 1024
+MESSAGE_MAX_CHARS = 12_000
+
+
+def strict_json(text: str) -> dict:
+    """Parse JSON as a strict parser does: NaN, Infinity and -Infinity are refused."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"not strict JSON: the bare token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def strict_report(report: GradeReport) -> dict:
+    """The report as the worker stores it: strict JSON, under the size bound."""
+    text = json.dumps(report.to_dict(), allow_nan=False)
+    assert len(text.encode()) < REPORT_MAX_BYTES
+    return strict_json(text)
+
+
+def test_memory_figure_out_of_range_is_malformed(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """peak_kb() of 10**400: an OverflowError in the grader (no report) before."""
+    graded = run(assignment, attack("huge_memory_figure", host), sandbox, host)
+    message = (
+        f"could not load redteam.py: {MALFORMED}the reply's memory figure (rss_kb) is out of "
+        f"range (an int with 1329 bits){TAMPERED}"
+    )
+    expect(graded, 0.0, load_failed(CRASH, message))
+    assert graded.checks["square"][1] == message == graded.report.message
+    assert graded.report.environment["peak_memory_mb"] is None
+    strict_report(graded.report)
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "kind"),
+    [("versions_bytes", "python", "bytes"), ("versions_nan", "numpy", "float")],
+)
+def test_versions_that_are_not_text_are_malformed(
+    assignment: Assignment, sandbox: str, host: Host, name: str, field: str, kind: str
+) -> None:
+    """Bytes made the report unwritable as JSON; NaN made it hold a bare NaN token."""
+    graded = run(assignment, attack(name, host), sandbox, host)
+    message = (
+        f"could not load redteam.py: {MALFORMED}the version of {field!r} has type {kind}, "
+        f"not str{TAMPERED}"
+    )
+    expect(graded, 0.0, load_failed(CRASH, message))
+    assert graded.checks["square"][1] == message
+    assert graded.report.environment["sandbox_versions"] == {}
+    strict_report(graded.report)
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("reply_id_array", "the reply's id has type numpy.ndarray, not int"),
+        ("traceback_ndarray", "the error's traceback has type numpy.ndarray, not list"),
+    ],
+)
+def test_malformed_reply_is_a_verdict_not_a_platform_error(
+    assignment: Assignment, sandbox: str, host: Host, name: str, what: str
+) -> None:
+    """Only the calls it broke fail, as the submission's crash; the report is graded."""
+    graded = run(assignment, attack(name, host), sandbox, host)
+    broken = (CRASH, MALFORMED + what + TAMPERED)
+    expect(graded, 3.0, {**ALL_PASS, "square": broken, "square_hidden": broken})
+    assert graded.checks["square"][1] == broken[1]
+    # The channel is not trusted after a malformed frame: a fresh runner for add().
+    assert graded.report.environment["runner_starts"] == 2
+    strict_report(graded.report)
+
+
+def test_huge_load_error_is_clipped_and_shown_once(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """A SyntaxError on an 8 MiB line: 16 MiB of traceback, once copied into every check."""
+    graded = run(assignment, attack("long_traceback_line", host), sandbox, host)
+    first = "could not load redteam.py: SyntaxError: invalid syntax (long_line.py, line 1)"
+    expect(graded, 0.0, load_failed(ERROR, first))
+    shown = graded.checks["square"][1]
+    assert shown == graded.report.message
+    assert len(shown) < MESSAGE_MAX_CHARS
+    assert "more characters]" in shown  # it says what it left out
+    assert shown.endswith("\nSyntaxError: invalid syntax")  # where it failed is kept
+    strict_report(graded.report)
+
+
+def test_huge_answers_and_errors_stay_small(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """A 48 MiB answer, and an error with an 8 MiB message and an 8 MiB traceback line."""
+    graded = run(assignment, attack("huge_answers", host), sandbox, host)
+    not_array = (FAILED, "square(x): expected a NumPy array, got bytes")
+    expect(graded, 2.0, {
+        **ALL_PASS, "square": not_array, "add": (ERROR, "ValueError: mmm"),
+        "square_hidden": not_array,
+    })  # fmt: skip
+    error = graded.checks["add"][1]
+    assert len(error) < MESSAGE_MAX_CHARS and "more characters]" in error
+    assert 'File "generated_helper.py", line 1' in error
+    strict_report(graded.report)
+
+
+# The command is run by a small parent that reports the peak memory of the grading's
+# whole process tree (the grader and every process it waited for).
+MEASURED = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "sys.stderr.write(f'\\npeak_rss_kib={peak}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in ATTACKS.glob("*.py")))
+def test_every_attack_ends_in_one_strict_small_report(sandbox: str, host: Host, name: str) -> None:
+    """`dlgrade grade --json`: exit 0, one strict JSON report under 1 MB, no platform error,
+    and the grader's peak memory under 500 MB, whatever the attack."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, sys.executable, "-m", "grader.cli", "grade",
+         str(FIXTURE), str(attack(name, host)), "--sandbox", sandbox, "--json"],
+        capture_output=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    stderr = done.stderr.decode(errors="replace")
+    assert done.returncode == 0, stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1
+    assert len(lines[0]) < REPORT_MAX_BYTES
+    report = strict_json(lines[0].decode())
+    assert report["status"] == "graded"
+    assert [c["name"] for c in report["checks"]] == list(ALL_PASS)
+    assert "platform_error" not in {c["status"] for c in report["checks"]}
+    peak_kib = int(re.findall(r"peak_rss_kib=(\d+)", stderr)[-1])
+    assert 0 < peak_kib < GRADER_PEAK_RSS_KIB, f"peak RSS {peak_kib} KiB"
+    host.assert_untouched(GradeReport.from_dict(report))
