@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -247,8 +247,16 @@ def hidden_released(assignment: Assignment, now: datetime | None = None) -> bool
 
 
 def report_for_student(s: Session, standing: Standing, assignment: Assignment) -> ReportDoc | None:
-    """The newest report as this student may read it now (hidden checks withheld until release)."""
+    """The newest report as this student may read it now.
+
+    Always through ``GradeReport.student_view()`` (which also strips what no
+    student ever sees, such as the hidden seed), with the release time the
+    course set on the assignment in place of the one the manifest had when it
+    was graded: the staff's date is the one enforced.
+    """
     if standing.report is None:
         return None
     doc = ReportDoc.from_dict(s.get(GradeReport, standing.report.id).report)
-    return doc if hidden_released(assignment) else doc.student_view()
+    release = assignment.hidden_release
+    when = None if release is None else release.replace(tzinfo=UTC).isoformat()
+    return replace(doc, hidden_release=when).student_view()

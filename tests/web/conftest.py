@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from grader.config import REPO_ROOT
-from tests.worker.conftest import TINY, fresh_sqlite
+from tests.worker.conftest import TINY, fresh_sqlite, sandbox_envs  # noqa: F401
 from web import create_app
 from web.auth.views import hash_password
 from web.demo import DemoData, add_course, add_user, seed_demo
@@ -45,6 +45,7 @@ def cheap_hash(password: str) -> str:
 
 @pytest.fixture
 def web_data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """This test's DLGRADE_DATA_DIR (0755: the local sandbox's user must traverse it)."""
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-web-test-"))
     folder.chmod(0o755)
     monkeypatch.setenv("DLGRADE_DATA_DIR", str(folder))
@@ -171,12 +172,37 @@ def add_graded(
     return int(sub)
 
 
-def grade_queued(settings: Settings) -> list[str]:
+def grade_queued(settings: Settings, envs_dir: Path) -> list[str]:
     """Grade, in this process, every run still queued (what a worker would do)."""
     from worker.grading import execute_run
+
+    envs = settings.data_dir / "envs"
+    if not envs.exists():
+        envs.symlink_to(envs_dir)  # the local sandbox's built numpy environment
 
     with get_engine(settings.database_url).begin() as conn:
         ids = conn.scalars(
             select(GradeRun.id).where(GradeRun.status == RunStatus.QUEUED.value)
         ).all()
     return [execute_run(run_id, settings, None) for run_id in ids]
+
+
+def report_doc(
+    checks: list[dict], *, output: str = "", hidden_output: str = "", status: str = "graded"
+) -> dict:
+    """An engine report (``GradeReport.to_dict()``) made of ``checks``' dicts."""
+    from grader.messages import CheckResult, GradeReport, ReportStatus
+
+    results = tuple(
+        CheckResult.from_dict({"message": "", "hidden": False, "seconds": 0.1} | c) for c in checks
+    )
+    return GradeReport(
+        assignment="worker-tiny",
+        score=sum(c.score for c in results),
+        max_score=sum(c.max_score for c in results),
+        status=ReportStatus(status),
+        checks=results,
+        output=output,
+        hidden_output=hidden_output,
+        environment={"seed": 7, "numpy": "2.0", "sandbox": "local", "hidden_seed": "s3cr3t"},
+    ).to_dict()

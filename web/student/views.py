@@ -157,6 +157,9 @@ def hand_in(course_id: int, slug: str):  # type: ignore[no-untyped-def]
         message = f"{a.title or a.slug} was due {due}; late submissions are not accepted."
         return _assignment_page(course_id, slug, message, 403)
     spec = grades.spec_of(a)
+    # End this request's read transaction: on SQLite every transaction holds the write
+    # lock (worker.db), and submit() takes it on a connection of its own.
+    s.rollback()
     with tempfile.TemporaryDirectory(prefix="dlgrade-upload-") as tmp:
         try:
             upload = prepare_upload(
