@@ -162,6 +162,11 @@ class RunnerSession:
 
     # -- process management ----------------------------------------------------------
     def _start(self) -> None:
+        if self.proc is not None:
+            # The last runner exited between two calls (poll() found it, and reaped it).
+            # End all it left (processes in its group, its pipes) and let the sandbox
+            # forget it before a fresh start: a runner is never left for a later kill.
+            self._stop()
         self.proc = self.sandbox.start(list(RUNNER_ARGV))
         self.starts += 1
         self.responses = queue.Queue()

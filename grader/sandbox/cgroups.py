@@ -1,10 +1,17 @@
-"""Per-submission cgroups: memory and process limits that hold for all of a submission's
-processes together, and a kill that reaches every one of them.
+"""Per-submission cgroups: memory, process and CPU limits that hold for all of a
+submission's processes together, and a kill that reaches every one of them.
 
 rlimits hold per process: four processes of 200 MB each pass a 256 MB RLIMIT_AS.
-A memory cgroup holds them together, and its pids limit counts them together.
-Used by the local sandbox when this process can manage cgroups (root, or a
-delegated cgroup v2 subtree); Docker does the same for its containers.
+A memory cgroup holds them together, and its pids limit counts them together;
+a cpu controller's quota (v2 cpu.max, v1 cpu.cfs_quota_us) holds their CPU time
+to the manifest's ``cpus``. Used by the local sandbox when this process can
+manage cgroups (root, or a delegated cgroup v2 subtree); Docker does the same
+for its containers.
+
+The kill never aims at a bare pid: v2's cgroup.kill where the kernel has it;
+else the group is frozen (v1 freezer, v2 cgroup.freeze), so that nothing in it
+can fork or exit, and each member is signalled through a pidfd confirmed to be
+in the group after it was opened.
 """
 
 from __future__ import annotations
@@ -63,22 +70,44 @@ def process_running(pid: int, started: str) -> bool:
 
 CGROUP_PARENT = "dlgrade"
 CGROUP_REMOVE_SECONDS = 10.0
+FREEZE_SECONDS = 1.0
+REQUIRED = ("memory", "pids")
+# Wanted where the kernel offers them: cpu for the quota, freezer (v1) for a kill
+# that fork churn cannot outrun. Without them the sandbox still runs, and says so.
+OPTIONAL = ("cpu", "freezer")
+CPU_PERIOD_US = 100_000
 
 
 @dataclass(frozen=True)
 class CgroupLayout:
     """Where this process makes its sandboxes' groups.
 
-    ``parents`` holds one CGROUP_PARENT folder per hierarchy used: cgroup v2's
-    unified hierarchy, or cgroup v1's memory and pids hierarchies (in that order).
+    ``homes`` maps each controller in use to the CGROUP_PARENT folder of its
+    hierarchy: memory and pids always, cpu and freezer where offered. Under
+    cgroup v2 they are all one folder; under v1, one per hierarchy (or shared
+    where controllers are mounted together).
     """
 
     version: int
-    parents: tuple[Path, ...]
+    homes: dict[str, Path]
+
+    @classmethod
+    def unified(cls, parent: Path, *, cpu: bool = False) -> CgroupLayout:
+        """A cgroup v2 layout: every controller in ``parent`` (v2 can always freeze)."""
+        controllers = [*REQUIRED, "freezer", *(["cpu"] if cpu else [])]
+        return cls(2, dict.fromkeys(controllers, parent))
+
+    @property
+    def parents(self) -> tuple[Path, ...]:
+        """Each hierarchy's parent folder once, memory's first."""
+        return tuple(dict.fromkeys(self.homes.values()))
 
     @property
     def mechanism(self) -> str:
         return f"cgroup v{self.version}"
+
+    def has(self, controller: str) -> bool:
+        return controller in self.homes
 
 
 def _write(path: Path, text: str) -> None:
@@ -115,7 +144,7 @@ def _read_int(path: Path) -> int:
 
 
 def _cgroup_mounts() -> dict[str, tuple[Path, str]]:
-    """'memory', 'pids' (v1 hierarchies) and '' (cgroup2) -> (mount point, cgroup shown at it)."""
+    """v1 controllers by name and '' (cgroup2) -> (mount point, cgroup shown at it)."""
     mounts: dict[str, tuple[Path, str]] = {}
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, _, right = line.partition(" - ")
@@ -127,7 +156,7 @@ def _cgroup_mounts() -> dict[str, tuple[Path, str]]:
             mounts.setdefault("", mount)
         elif tail[0] == "cgroup":
             for option in tail[2].split(","):
-                if option in ("memory", "pids"):
+                if option in (*REQUIRED, *OPTIONAL):
                     mounts.setdefault(option, mount)
     return mounts
 
@@ -149,18 +178,22 @@ def _folder_of(mount: tuple[Path, str], cgroup: str) -> Path:
     return point if relative.startswith("..") else point / relative
 
 
-def _enable_v2_controllers(folder: Path) -> None:
-    """Let the children of ``folder`` have memory and pids limits (cgroup v2)."""
+def _enable_v2_controllers(folder: Path, optional: bool) -> None:
+    """Let the children of ``folder`` have memory and pids limits, and cpu if asked (cgroup v2)."""
     enabled = (folder / "cgroup.subtree_control").read_text().split()
-    if not {"memory", "pids"} <= set(enabled):
+    if not set(REQUIRED) <= set(enabled):
         # EBUSY where the folder holds processes of its own (v2's no-internal-process rule).
         _write(folder / "cgroup.subtree_control", "+memory +pids")
+    if optional and "cpu" not in enabled:
+        # Apart: a kernel that refuses cpu (real-time threads in the tree) keeps the rest.
+        _write(folder / "cgroup.subtree_control", "+cpu")
 
 
-def _v2_parent(mount: tuple[Path, str], own: str) -> Path:
+def _v2_parent(mount: tuple[Path, str], own: str) -> tuple[Path, bool]:
+    """The parent folder for sandbox groups, and whether they get the cpu controller."""
     top = mount[0]
     offered = set((top / "cgroup.controllers").read_text().split())
-    if not {"memory", "pids"} <= offered:
+    if not set(REQUIRED) <= offered:
         raise OSError(f"cgroup v2 at {top} offers no memory and pids controllers")
     failures = []
     # v2 lets a cgroup hand memory and pids to its children only while it holds no
@@ -170,14 +203,28 @@ def _v2_parent(mount: tuple[Path, str], own: str) -> Path:
     # sandbox's own limits hold all the same).
     for base in dict.fromkeys([_folder_of(mount, own), top]):
         try:
-            _enable_v2_controllers(base)
+            _enable_v2_controllers(base, optional=False)
             parent = base / CGROUP_PARENT
             parent.mkdir(exist_ok=True)
-            _enable_v2_controllers(parent)
-            return parent
+            _enable_v2_controllers(parent, optional=False)
         except OSError as exc:
             failures.append(f"{base}: {exc.strerror or exc}")
+            continue
+        cpu = "cpu" in offered
+        if cpu:
+            try:
+                _enable_v2_controllers(base, optional=True)
+                _enable_v2_controllers(parent, optional=True)
+            except OSError as exc:
+                log.warning("cgroup v2 cpu controller refused at %s: %s", base, exc)
+                cpu = False
+        return parent, cpu
     raise OSError("; ".join(failures))
+
+
+def _probe(layout: CgroupLayout) -> None:
+    """Make and remove one group with every limit written: raises OSError where one fails."""
+    SubmissionCgroup.create(layout, SandboxLimits()).destroy()
 
 
 @functools.cache
@@ -186,22 +233,39 @@ def cgroup_layout() -> tuple[CgroupLayout | None, str]:
 
     Decided once per process, by making and removing a probe group: it takes
     write access (root, or a delegated v2 subtree), cgroup v1's memory and pids
-    controllers or cgroup v2 with both enabled.
+    controllers or cgroup v2 with both enabled. The cpu (and v1 freezer)
+    controllers are used where offered and working; ``layout.has("cpu")`` says.
     """
     try:
         mounts, own = _cgroup_mounts(), _own_cgroups()
-        if "memory" in mounts and "pids" in mounts:
-            parents = tuple(
-                _folder_of(mounts[c], own.get(c, "/")) / CGROUP_PARENT for c in ("memory", "pids")
-            )
-            for parent in parents:
+        if all(c in mounts for c in REQUIRED):
+            homes = {
+                c: _folder_of(mounts[c], own.get(c, "/")) / CGROUP_PARENT
+                for c in (*REQUIRED, *OPTIONAL)
+                if c in mounts
+            }
+            for parent in dict.fromkeys(homes.values()):
                 parent.mkdir(exist_ok=True)
-            layout = CgroupLayout(1, parents)
+            layout = CgroupLayout(1, homes)
         elif "" in mounts:
-            layout = CgroupLayout(2, (_v2_parent(mounts[""], own.get("", "/")),))
+            parent, cpu = _v2_parent(mounts[""], own.get("", "/"))
+            layout = CgroupLayout.unified(parent, cpu=cpu)
         else:
             return None, "no cgroup memory and pids controllers are mounted"
-        SubmissionCgroup.create(layout, SandboxLimits()).destroy()
+        try:
+            _probe(layout)
+        except OSError as exc:
+            # Perhaps only an optional controller fails (no CFS bandwidth control): keep the rest.
+            required = {c: home for c, home in layout.homes.items() if c in REQUIRED}
+            if layout.version == 2:
+                required["freezer"] = layout.homes["freezer"]
+            if required == layout.homes:
+                raise
+            log.warning(
+                "sandbox cgroups without %s: %s", sorted(set(layout.homes) - set(required)), exc
+            )
+            layout = CgroupLayout(layout.version, required)
+            _probe(layout)
     except (OSError, ValueError) as exc:
         return None, f"cannot manage cgroups here ({exc})"
     return layout, ""
@@ -213,7 +277,7 @@ def cgroups_available() -> bool:
 
 
 class SubmissionCgroup:
-    """One runner's cgroup: a memory and a process limit for all of its processes together.
+    """One runner's cgroup: memory, process and CPU limits for all of its processes together.
 
     Its name says who made it and when (``OWNERPID-OWNERSTART-UNIXTIME-RANDOM``),
     so that ``reap_cgroups`` can tell an orphan from a group in use.
@@ -242,9 +306,13 @@ class SubmissionCgroup:
             raise
         return group
 
+    def folder(self, controller: str) -> Path:
+        """This group's folder in ``controller``'s hierarchy (KeyError when not in use)."""
+        return self.layout.homes[controller] / self.name
+
     @property
     def _memory(self) -> Path:
-        return self.dirs[0]
+        return self.folder("memory")
 
     def _set_limits(self, limits: SandboxLimits) -> None:
         memory = str(limits.memory_mb * 1024 * 1024)
@@ -255,7 +323,17 @@ class SubmissionCgroup:
             _write(self._memory / "memory.limit_in_bytes", memory)
             # Memory plus swap capped at the same value: swap cannot extend the limit.
             _write_if_present(self._memory / "memory.memsw.limit_in_bytes", memory)
-        _write(self.dirs[-1] / "pids.max", str(limits.pids))
+        _write(self.folder("pids") / "pids.max", str(limits.pids))
+        if self.layout.has("cpu"):
+            # CPU time per period for all processes together: `cpus` cores' worth, however
+            # many processes the submission spreads its work over.
+            quota = max(1000, round(limits.cpus * CPU_PERIOD_US))
+            cpu = self.folder("cpu")
+            if self.layout.version == 2:
+                _write(cpu / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            else:
+                _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                _write(cpu / "cpu.cfs_quota_us", str(quota))
 
     def join_fds(self) -> list[int]:
         """Open cgroup.procs of each folder: a child that writes b"0" to each is in the group.
@@ -282,21 +360,51 @@ class SubmissionCgroup:
 
     def _kill_members(self) -> None:
         if self.layout.version == 2 and _write_if_present(self._memory / "cgroup.kill", "1"):
-            return
-        for pid in self.members():
-            # Signal through a pidfd, and only after seeing the pid still in the group
-            # with the pidfd open: a pid that died and was reused meanwhile is not ours.
-            try:
-                pidfd = os.pidfd_open(pid)
-            except OSError:
-                continue
-            try:
-                if pid in self.members():
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            except OSError:
-                pass
-            finally:
-                os.close(pidfd)
+            return  # the kernel kills every member, by the group: no pid involved
+        frozen = self._freeze(True)
+        try:
+            for pid in self.members():
+                # Signal through a pidfd, and only after seeing the pid still in the group
+                # with the pidfd open: a pid that died and was reused meanwhile is not ours.
+                try:
+                    pidfd = os.pidfd_open(pid)
+                except OSError:
+                    continue
+                try:
+                    if pid in self.members():
+                        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                except OSError:
+                    pass
+                finally:
+                    os.close(pidfd)
+        finally:
+            if frozen:
+                self._freeze(False)  # thawed, the killed ones die
+
+    def _freeze(self, frozen: bool) -> bool:
+        """Freeze (or thaw) the group: frozen, no member can fork or exit while it is killed.
+
+        True when frozen within FREEZE_SECONDS. Without a freezer the kill loop
+        still ends: pids.max bounds what a fork bomb can make between two passes.
+        """
+        if not self.layout.has("freezer"):
+            return False
+        folder = self.folder("freezer")
+        try:
+            if self.layout.version == 2:
+                _write(folder / "cgroup.freeze", "1" if frozen else "0")
+                done, path = "frozen 1" if frozen else "frozen 0", folder / "cgroup.events"
+            else:
+                _write(folder / "freezer.state", "FROZEN" if frozen else "THAWED")
+                done, path = "FROZEN" if frozen else "THAWED", folder / "freezer.state"
+            deadline = time.monotonic() + FREEZE_SECONDS
+            while time.monotonic() < deadline:
+                if done in path.read_text():
+                    return True
+                time.sleep(0.001)
+        except OSError:
+            pass
+        return False
 
     def oom_kills(self) -> int:
         """Processes the kernel killed for exceeding this group's memory limit."""

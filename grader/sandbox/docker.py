@@ -30,12 +30,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
 from grader.sandbox.images import BUILD_COMMAND, SANDBOX_USER, cli_env, docker_cli, image_for
+from grader.sandbox.owned import OwnedProcess
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,9 @@ class DockerSandbox(Sandbox):
         self._image = image
         self.owner = secrets.token_hex(8)
         self.containers: list[str] = []
-        self.procs: list[subprocess.Popen[bytes]] = []
+        # The docker clients, each held by a pidfd from its start: the session may
+        # reap one (Popen.poll) long before kill() runs, and its pid is then anyone's.
+        self.procs: list[OwnedProcess] = []
 
     @property
     def image(self) -> str:
@@ -176,7 +180,14 @@ class DockerSandbox(Sandbox):
         except FileNotFoundError as exc:
             self.containers.remove(container)
             raise SandboxUnavailable("no docker client on PATH") from exc
-        self.procs.append(proc)
+        try:
+            self.procs.append(OwnedProcess(proc))
+        except OSError as exc:
+            # No pidfd (a kernel before 5.3): refuse rather than keep a bare pid to signal.
+            proc.kill()
+            proc.wait()
+            self.kill()
+            raise SandboxUnavailable(f"cannot hold the docker client by a pidfd: {exc}") from None
         return proc
 
     def _leftovers(self) -> list[str]:
@@ -193,9 +204,8 @@ class DockerSandbox(Sandbox):
         Removing a container kills its whole PID namespace, so nothing the
         submission started survives, whatever signals it ignores.
         """
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
+        for owned in self.procs:
+            owned.send(signal.SIGKILL)  # through the pidfd: a no-op once reaped
         if self.containers:
             try:
                 docker_cli(["rm", "-f", *self.containers], timeout=60)
@@ -214,12 +224,14 @@ class DockerSandbox(Sandbox):
                 log.warning("could not remove sandbox containers %s: %s", self.containers, exc)
                 return
             self.containers.clear()
-        for proc in self.procs:
+        for owned in self.procs:
             try:
-                proc.wait(timeout=10)
+                owned.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                log.warning("docker client %s did not exit after SIGKILL", proc.pid)
-        self.procs = [proc for proc in self.procs if proc.returncode is None]
+                log.warning("docker client %s did not exit after SIGKILL", owned.pid)
+            else:
+                owned.close()
+        self.procs = [owned for owned in self.procs if owned.proc.returncode is None]
 
     def describe(self) -> dict[str, object]:
         facts = super().describe()

@@ -32,7 +32,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -43,15 +42,11 @@ from grader.sandbox.base import (
     SandboxSpec,
     SandboxUnavailable,
 )
-from grader.sandbox.cgroups import (
-    SubmissionCgroup,
-    cgroup_layout,
-    process_children,
-    process_running,
-    process_start_time,
-)
+from grader.sandbox.cgroups import SubmissionCgroup, cgroup_layout
 from grader.sandbox.environments import ENVIRONMENTS
+from grader.sandbox.hostview import host_view
 from grader.sandbox.images import requirements
+from grader.sandbox.owned import OwnedPid, OwnedProcess, wait_exited
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +159,8 @@ class LocalSandbox(Sandbox):
         self.is_security_boundary = self.bwrap is not None
         self.name = "local-bwrap" if self.bwrap else "local-rlimits"
         self.env = ensure_env(spec.environment)
-        self.procs: list[subprocess.Popen[bytes]] = []
+        # Each runner start's bubblewrap (or bare runner), held by a pidfd taken at spawn.
+        self.procs: list[OwnedProcess] = []
         layout, why = cgroup_layout() if use_cgroups else (None, "cgroups not asked for")
         self.cgroup_layout = layout
         self.cgroup_unavailable = why
@@ -241,13 +237,17 @@ class LocalSandbox(Sandbox):
         cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
         if self.userns_disabled:
             cmd += ["--unshare-user", "--disable-userns"]
-        cmd += ["--ro-bind", "/usr", "/usr"]
+        # Of the host, only an allow-list (hostview.py): never all of /usr, whose
+        # share/ holds datasets with their test labels.
+        view = host_view(self.env)
+        for path in view.binds:
+            cmd += ["--ro-bind", path, path]
+        for target, link in view.links:
+            cmd += ["--symlink", target, link]
         for top in ("bin", "lib", "lib64", "sbin"):
             host = Path("/") / top
-            if host.is_symlink():
+            if host.is_symlink():  # merged /usr: /bin -> usr/bin and the like
                 cmd += ["--symlink", os.readlink(host), f"/{top}"]
-            elif host.is_dir():
-                cmd += ["--ro-bind", str(host), f"/{top}"]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         cmd += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
         cmd += ["--size", str(tmp_bytes), "--tmpfs", "/dev/shm"]
@@ -302,7 +302,19 @@ class LocalSandbox(Sandbox):
         finally:
             for fd in join_fds:
                 os.close(fd)
-        self.procs.append(proc)
+        try:
+            owned = OwnedProcess(proc)
+        except OSError as exc:
+            # No pidfd (a kernel before 5.3): this process could never be signalled
+            # safely once reaped. Refuse rather than fall back to a bare pid.
+            proc.kill()
+            proc.wait()
+            if group is not None:
+                group.destroy()
+            raise SandboxUnavailable(
+                f"cannot hold the sandbox's process by a pidfd: {exc}"
+            ) from None
+        self.procs.append(owned)
         if group is not None:
             self.groups.append(group)
             self.last_group = group
@@ -330,24 +342,28 @@ class LocalSandbox(Sandbox):
             self.oom_kills_total += group.oom_kills()
             self.peak_bytes = max(self.peak_bytes, group.peak_bytes())
         self.groups.clear()
+        # Every signal below goes through a pidfd taken when the process was known to
+        # be ours. The session may have reaped a runner long ago (Popen.poll() when it
+        # exited between two calls): its pidfd then just answers ESRCH, where a bare
+        # kill(pid) would hit whoever holds that number now.
+        #
         # bwrap's child is PID 1 of the sandbox's PID namespace. It dies with bwrap,
         # but asynchronously; only once it has exited has the kernel killed and
         # reaped every other process in the namespace. So kill it too, and wait.
-        inits: list[tuple[int, str]] = []
-        for proc in self.procs:
-            mine = (
-                [(pid, process_start_time(pid)) for pid in process_children(proc.pid)]
-                if self.bwrap
-                else []
-            )
+        inits: list[OwnedPid] = []
+        for owned in self.procs:
+            proc = owned.proc
+            mine = owned.children() if self.bwrap else []
             inits += mine
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            for pid, _ in mine:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+            if not self.bwrap:
+                # Unprotected: the runner leads a process group holding its children.
+                owned.signal_group(signal.SIGKILL)
+            owned.send(signal.SIGKILL)
+            for init in mine:
+                init.send(signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
+            owned.close()
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 try:
                     if pipe is not None:
@@ -355,10 +371,10 @@ class LocalSandbox(Sandbox):
                 except OSError:
                     pass
         self.procs.clear()
-        deadline = time.monotonic() + 10
-        for pid, started in inits:
-            while process_running(pid, started) and time.monotonic() < deadline:
-                time.sleep(0.002)
+        for left in wait_exited(inits, 10.0):
+            log.warning("sandbox init %s has not exited 10 s after SIGKILL", left.pid)
+        for init in inits:
+            init.close()
 
     def oom_kills(self) -> int:
         """Processes of the latest runner that the kernel killed for the memory limit.
@@ -374,8 +390,15 @@ class LocalSandbox(Sandbox):
             **super().describe(),
             "security_boundary": self.is_security_boundary,
         }
-        if self.cgroup_layout is not None:
-            facts["memory_limit"] = facts["process_limit"] = self.cgroup_layout.mechanism
+        layout = self.cgroup_layout
+        # Said plainly when not in force: a report's CPU times mean little without it.
+        facts["cpu_limit"] = (
+            f"{self.spec.limits.cpus:g} cpu ({layout.mechanism} quota)"
+            if layout is not None and layout.has("cpu")
+            else "not enforced"
+        )
+        if layout is not None:
+            facts["memory_limit"] = facts["process_limit"] = layout.mechanism
             facts["oom_kills"] = self.oom_kills_total
             facts["cgroup_peak_memory_mb"] = round(self.peak_bytes / 2**20, 1) or None
         else:

@@ -29,6 +29,7 @@ import pytest
 from grader.assignment import load_assignment
 from grader.engine import grade
 from grader.messages import CheckStatus, ReportStatus
+from grader.sandbox import cgroups as cgroups_module
 from grader.sandbox.base import SandboxLimits, SandboxSpec
 from grader.sandbox.cgroups import (
     CGROUP_PARENT,
@@ -290,7 +291,7 @@ def test_fork_bomb_is_held_by_its_own_sandboxes_pids_limit(
         assert error == "EAGAIN"
         assert 0 < int(made) < SMALL.pids
         assert len(members) <= SMALL.pids
-        events = (bombed.last_group.dirs[-1] / "pids.events").read_text()
+        events = (bombed.last_group.folder("pids") / "pids.events").read_text()
         assert int(events.split()[1]) > 0, events  # "max N": forks this group refused
         # While the bomb holds all it may, a concurrent sandbox forks as usual.
         other = honest.start(["python3", "-c", textwrap.dedent(FORK_EIGHT)])
@@ -348,9 +349,10 @@ def test_no_cgroup_or_process_left_after_close(cgroups: CgroupLayout, sandbox_ro
 @pytest.fixture
 def private_layout(cgroups: CgroupLayout) -> Iterator[CgroupLayout]:
     """A parent folder of its own, next to the real one: no other test run reaps in it."""
+    suffix = f"-test-{secrets.token_hex(4)}"
     mine = CgroupLayout(
         cgroups.version,
-        tuple(p.with_name(f"{CGROUP_PARENT}-test-{secrets.token_hex(4)}") for p in cgroups.parents),
+        {c: p.with_name(CGROUP_PARENT + suffix) for c, p in cgroups.homes.items()},
     )
     for parent in mine.parents:
         parent.mkdir()
@@ -420,8 +422,12 @@ def test_runner_starts_inside_its_group_with_its_limits(
             assert box.last_group is not None
             mine = f"/{CGROUP_PARENT}/{box.last_group.name}"
             ours = [line for line in lines if line.endswith(mine)]
-            wanted = ("memory", "pids") if box.cgroup_layout.version == 1 else ("",)
-            assert sorted(line.split(":")[1] for line in ours) == sorted(wanted)
+            if box.cgroup_layout.version == 1:  # every hierarchy in use: memory, pids, cpu...
+                joined = {c for line in ours for c in line.split(":")[1].split(",")}
+                assert joined >= set(box.cgroup_layout.homes) >= {"memory", "pids"}
+                assert len(ours) == len(box.cgroup_layout.parents)
+            else:
+                assert [line.split(":")[1] for line in ours] == [""]
             expected = ADDRESS_SPACE_FACTOR * SMALL.memory_mb * MIB + ADDRESS_SPACE_HEADROOM
         else:
             assert not any(CGROUP_PARENT in line for line in lines)
@@ -434,7 +440,7 @@ def test_runner_starts_inside_its_group_with_its_limits(
 def test_cgroup_limits_written(cgroups: CgroupLayout) -> None:
     group = SubmissionCgroup.create(cgroups, SMALL)
     try:
-        memory, pids = group.dirs[0], group.dirs[-1]
+        memory, pids = group.folder("memory"), group.folder("pids")
         if cgroups.version == 1:
             assert int((memory / "memory.limit_in_bytes").read_text()) == SMALL.memory_mb * MIB
             swap = memory / "memory.memsw.limit_in_bytes"
@@ -443,6 +449,13 @@ def test_cgroup_limits_written(cgroups: CgroupLayout) -> None:
         else:
             assert int((memory / "memory.max").read_text()) == SMALL.memory_mb * MIB
         assert (pids / "pids.max").read_text().strip() == str(SMALL.pids)
+        if cgroups.has("cpu"):  # SMALL.cpus is one core: one period's worth per period
+            cpu = group.folder("cpu")
+            if cgroups.version == 1:
+                assert (cpu / "cpu.cfs_period_us").read_text().strip() == "100000"
+                assert (cpu / "cpu.cfs_quota_us").read_text().strip() == "100000"
+            else:
+                assert (cpu / "cpu.max").read_text().split() == ["100000", "100000"]
     finally:
         assert group.destroy()
     assert not any(f.exists() for f in group.dirs)
@@ -450,18 +463,22 @@ def test_cgroup_limits_written(cgroups: CgroupLayout) -> None:
 
 def test_v2_limit_files(tmp_path: Path) -> None:
     """cgroup v2's names, checked on a plain folder (this machine may have only v1)."""
-    group = SubmissionCgroup.create(CgroupLayout(2, (tmp_path,)), SMALL)
+    group = SubmissionCgroup.create(CgroupLayout.unified(tmp_path, cpu=True), SMALL)
     folder = tmp_path / group.name
     assert group.dirs == (folder,)
     assert (folder / "memory.max").read_text() == str(SMALL.memory_mb * MIB)
     assert (folder / "memory.swap.max").read_text() == "0"
     assert (folder / "pids.max").read_text() == str(SMALL.pids)
+    assert (folder / "cpu.max").read_text() == "100000 100000"  # one core: SMALL.cpus
 
 
 @pytest.mark.parametrize("own", ["/system.slice/dlgrade-worker.service", "/"])
-def test_v2_parent_is_made_where_controllers_can_be_handed_down(tmp_path: Path, own: str) -> None:
+def test_v2_parent_is_made_where_controllers_can_be_handed_down(
+    tmp_path: Path, own: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On a plain folder shaped like cgroup v2: our own cgroup holds a process, so it
     refuses to enable controllers for children (as the kernel does, EBUSY); the top takes them.
+    The cpu controller, offered, is handed down too, in a write of its own.
     """
     (tmp_path / "cgroup.controllers").write_text("cpu io memory pids\n")
     (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
@@ -471,10 +488,27 @@ def test_v2_parent_is_made_where_controllers_can_be_handed_down(tmp_path: Path, 
     # The kernel gives every new cgroup folder its files; a plain folder needs them made.
     (tmp_path / CGROUP_PARENT).mkdir()
     (tmp_path / CGROUP_PARENT / "cgroup.subtree_control").write_text("")
-    parent = _v2_parent((tmp_path, "/"), own)
+    writes: list[tuple[Path, str]] = []
+    real_write = cgroups_module._write
+
+    def write(path: Path, text: str) -> None:
+        control = path.name == "cgroup.subtree_control"
+        before = set(path.read_text().split()) if control else set()
+        real_write(path, text)
+        writes.append((path, text))
+        if control:  # as the kernel shows it: every controller enabled, by name
+            path.write_text(" ".join(sorted(before | set(text.replace("+", " ").split()))))
+
+    monkeypatch.setattr(cgroups_module, "_write", write)
+    parent, cpu = _v2_parent((tmp_path, "/"), own)
     assert parent == tmp_path / CGROUP_PARENT
-    for folder in (tmp_path, parent):
-        assert (folder / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert cpu
+    control = CGROUP_PARENT + "/cgroup.subtree_control"
+    assert [(str(p.relative_to(tmp_path)), t) for p, t in writes] == [
+        ("cgroup.subtree_control", "+memory +pids"),
+        (control, "+memory +pids"),
+        (control, "+cpu"),  # the top had cpu enabled already
+    ]
     assert not (ours / CGROUP_PARENT).exists() or own == "/"
 
 
@@ -490,5 +524,8 @@ def test_describe_says_which_limits_are_in_force(sandbox_root: Path) -> None:
         assert facts["cgroup_unavailable"] == why != ""
     else:
         assert facts["memory_limit"] == facts["process_limit"] == f"cgroup v{layout.version}"
+        assert facts["cpu_limit"] == (
+            f"1 cpu (cgroup v{layout.version} quota)" if layout.has("cpu") else "not enforced"
+        )
         assert "cgroup_unavailable" not in facts
         assert facts["oom_kills"] == 0
