@@ -1,0 +1,158 @@
+"""Class analytics for one assignment: the numbers, and their pictures drawn on the server.
+
+Pictures are matplotlib figures (Agg: no display) saved as SVG, with no
+JavaScript in the page. Text in them is drawn as paths, not ``<text>``, so a
+check's name or anything else shown cannot become markup in a browser; the
+routes serve them as ``image/svg+xml`` through ``<img>``, where scripts never run.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: a server has no display
+matplotlib.rcParams["svg.fonttype"] = "path"  # glyphs as outlines: no text becomes markup
+matplotlib.rcParams["svg.hashsalt"] = "dlgrade"  # the same data draws the same bytes
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+# Numbers in a message (an index, expected vs got) differ from student to student;
+# grouping on the message with its numbers masked finds the common mistake.
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_COMMENT = re.compile(rb"<!--.*?-->\n?", re.S)
+FAILED = frozenset({"failed", "error", "timeout", "memory", "crash"})
+
+
+@dataclass(frozen=True)
+class CheckFailures:
+    name: str
+    failed: int
+    total: int
+    common_message: str  # one real example of the most common message (numbers as sent)
+    common_count: int
+    hidden: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.failed / self.total if self.total else 0.0
+
+
+def message_shape(message: str) -> str:
+    """A message with its numbers masked: what two students' similar failures share."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return _NUMBER.sub("#", first)[:200]
+
+
+def check_failures(reports: Iterable[Mapping[str, Any]]) -> list[CheckFailures]:
+    """Per check, how many of ``reports`` (one per student) fail it, most failed first."""
+    failed: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    hidden: dict[str, bool] = {}
+    shapes: dict[str, Counter[str]] = {}
+    example: dict[tuple[str, str], str] = {}
+    order: list[str] = []
+    for report in reports:
+        for check in report.get("checks", []):
+            name = str(check.get("name", ""))
+            if name not in total:
+                order.append(name)
+            total[name] += 1
+            hidden[name] = bool(check.get("hidden", False))
+            if str(check.get("status")) in FAILED:
+                failed[name] += 1
+                shape = message_shape(str(check.get("message", "")))
+                shapes.setdefault(name, Counter())[shape] += 1
+                example.setdefault((name, shape), str(check.get("message", "")).strip())
+    out = []
+    for name in order:
+        common, count = ("", 0)
+        if name in shapes:
+            common, count = shapes[name].most_common(1)[0]
+        out.append(
+            CheckFailures(
+                name,
+                failed[name],
+                total[name],
+                example.get((name, common), "")[:500],
+                count,
+                hidden[name],
+            )
+        )
+    out.sort(key=lambda c: (-c.rate, c.name))
+    return out
+
+
+def _label(text: str, width: int = 40) -> str:
+    """A name as a plot label: shortened, and ``$`` not read as mathtext (which can fail)."""
+    return text[:width].replace("$", r"\$")
+
+
+def _svg(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    # matplotlib repeats each label as a comment beside its outline (escaped); drop them:
+    # the picture then holds no trace of the text it shows, hostile or not.
+    return _COMMENT.sub(b"", buf.getvalue())
+
+
+def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def histogram_svg(scores: list[float], max_score: float) -> bytes:
+    """The distribution of the scores that count, on a 0..max_score axis."""
+    fig, ax = _figure()
+    top = max_score if max_score > 0 else max(scores, default=1.0) or 1.0
+    bins = 20 if top >= 20 else max(1, round(top))
+    ax.hist(scores, bins=bins, range=(0, top), color="#3b6ea8", edgecolor="white")
+    ax.set_xlabel(f"score (of {top:g})")
+    ax.set_ylabel("students")
+    ax.set_title(f"{len(scores)} students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    return _svg(fig)
+
+
+def failure_rate_svg(rows: list[CheckFailures], limit: int = 25) -> bytes:
+    """Horizontal bars: the share of students failing each check, worst on top."""
+    shown = rows[:limit]
+    fig, ax = _figure(6.4, max(1.6, 0.28 * len(shown) + 0.8))
+    names = [_label(r.name) for r in shown][::-1]
+    rates = [100 * r.rate for r in shown][::-1]
+    ax.barh(range(len(shown)), rates, color="#c0504d")
+    ax.set_yticks(range(len(shown)), names, fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of students failing")
+    return _svg(fig)
+
+
+def submissions_over_time_svg(times: list[datetime], due: datetime | None) -> bytes:
+    """Submissions per hour, in hours relative to the deadline when there is one."""
+    fig, ax = _figure()
+    if due is not None:
+        hours = [(t - due).total_seconds() / 3600 for t in times]
+        ax.axvline(0, color="#c0504d", linestyle="--", label="due")
+        ax.set_xlabel("hours relative to the deadline")
+        ax.legend(loc="upper left", frameon=False)
+    else:
+        start = min(times, default=None)
+        hours = [(t - start).total_seconds() / 3600 for t in times] if start else []
+        ax.set_xlabel("hours since the first submission")
+    if hours:
+        low, high = min(hours), max(hours)
+        bins = max(1, min(120, int(high - low) + 1))
+        ax.hist(hours, bins=bins, color="#3b6ea8")
+    ax.set_ylabel("submissions per hour")
+    ax.set_title(f"{len(times)} submissions")
+    return _svg(fig)
