@@ -1,0 +1,139 @@
+"""The staff's reading pages: their courses, the gradebook, an assignment, a submission."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.messages import GradeReport as ReportDoc
+from web.access import STAFF_ROLES, staff_view
+from web.database import db, settings
+from web.grades import course_assignments, standings, version_ids
+from web.staff import bp
+from web.staff.code import highlighted, read_files
+from web.staff.gradebook import FILTERS, build_gradebook, select_rows, sort_rows
+from web.staff.overrides import audit_log
+from web.staff.queries import (
+    STATUSES,
+    SubmissionFilter,
+    assignment_or_404,
+    assignment_submissions,
+    reports_of,
+    runs_of,
+    submission_or_404,
+)
+from web.staff.regrade import batch_progress
+from worker.models import Course, Enrollment, GradeRun, Submission
+
+
+@bp.route("/")
+@login_required
+def courses() -> str:
+    rows = db().execute(
+        select(Course, Enrollment.role)
+        .join(Enrollment, Enrollment.course_id == Course.id)
+        .where(Enrollment.user_id == current_user.id, Enrollment.role.in_(STAFF_ROLES))
+        .order_by(Course.slug)
+    )
+    return render_template("staff/courses.html", courses=rows.all())
+
+
+@bp.route("/courses/<int:course_id>/")
+@staff_view
+def gradebook(course_id: int) -> str:
+    s = db()
+    book = build_gradebook(s, course_id)
+    slugs = {c.slug for c in book.columns}
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in slugs | {"name", "total"} else "name"
+    descending = request.args.get("dir") == "desc"
+    only = request.args.get("only", "")
+    only = only if only in FILTERS else ""
+    within = request.args.get("in", "")
+    within = within if within in slugs else ""
+    query = request.args.get("q", "")[:120]
+    rows = sort_rows(select_rows(book, query, only, within), sort, descending)
+    return render_template(
+        "staff/gradebook.html",
+        course=s.get(Course, course_id),
+        book=book,
+        rows=rows,
+        sort=sort,
+        descending=descending,
+        only=only,
+        within=within,
+        query=query,
+        filters=FILTERS,
+    )
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/")
+@staff_view
+def assignment(course_id: int, slug: str) -> str:
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    f = SubmissionFilter.from_args(request.args)
+    listed = assignment_submissions(s, course_id, slug, f)
+    progress = [batch_progress(s, b) for b in _recent_batches(s, course_id, slug)]
+    return render_template(
+        "staff/assignment.html",
+        course=s.get(Course, course_id),
+        assignment=a,
+        listed=listed[:500],
+        total=len(listed),
+        f=f,
+        statuses=STATUSES,
+        progress=progress,
+        assignments=course_assignments(s, course_id),
+    )
+
+
+def _recent_batches(s: Session, course_id: int, slug: str) -> list[str]:
+    """The assignment's last few regrade batches, newest first."""
+    rows = s.execute(
+        select(GradeRun.batch, GradeRun.id)
+        .join(Submission, Submission.id == GradeRun.submission_id)
+        .where(
+            GradeRun.batch.is_not(None),
+            Submission.assignment_id.in_(version_ids(s, course_id, slug)),
+        )
+        .order_by(GradeRun.id.desc())
+    ).all()
+    seen: list[str] = []
+    for batch, _ in rows:
+        if batch not in seen:
+            seen.append(batch)
+    return seen[:3]
+
+
+@bp.route("/courses/<int:course_id>/submissions/<int:submission_id>")
+@staff_view
+def submission(course_id: int, submission_id: int) -> str:
+    s = db()
+    sub, student = submission_or_404(s, course_id, submission_id)
+    (standing,) = standings(s, [sub])
+    reports = reports_of(s, sub.id)
+    chosen = reports[0] if reports else None
+    wanted = request.args.get("report", type=int)
+    for entry in reports:
+        if entry[0].id == wanted:
+            chosen = entry
+    doc = ReportDoc.from_dict(chosen[0].report) if chosen else None
+    files, files_note = read_files(settings().data_dir, sub.sha256, sub.filename)
+    return render_template(
+        "staff/submission.html",
+        course=s.get(Course, course_id),
+        assignment=sub.assignment,
+        sub=sub,
+        student=student,
+        standing=standing,
+        reports=reports,
+        chosen=chosen,
+        doc=doc,
+        runs=runs_of(s, sub.id),
+        files=[(f, highlighted(f)) for f in files],
+        files_note=files_note,
+        audit=audit_log(s, sub.id),
+    )
