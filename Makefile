@@ -3,7 +3,7 @@
 
 demo:
 	scripts/bootstrap.sh
-	.venv/bin/dlgrade demo
+	.venv/bin/dlgrade portal demo
 
 test:
 	scripts/test.sh

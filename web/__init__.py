@@ -6,7 +6,8 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
   ``DLGRADE_SETTINGS`` (a ``worker.config.Settings``; default: the environment's),
   ``DLGRADE_PUBLISH`` (how a run reaches the broker; ``None`` leaves runs queued
   in the database for a worker's reaper, as the tests do), ``SECRET_KEY``,
-  ``DLGRADE_TLS`` (served over HTTPS: Secure cookies, HSTS) and Flask's own keys.
+  ``DLGRADE_TLS`` (served over HTTPS: Secure cookies, HSTS; default from the
+  environment variable of that name, ``1``) and Flask's own keys.
 - ``web/extensions.py``: Flask-Login and Flask-WTF's CSRFProtect, created once
   and bound with ``init_app``. CSRF covers every POST: each form carries
   ``{{ csrf_token() }}`` (see ``templates/macros.html``).
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,12 +47,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config.update(config or {})
+    app.config.setdefault("DLGRADE_TLS", os.environ.get("DLGRADE_TLS", "") in ("1", "true"))
     if "DLGRADE_SETTINGS" not in app.config:
         from worker.config import load_settings
 
         app.config["DLGRADE_SETTINGS"] = load_settings()
     settings = app.config["DLGRADE_SETTINGS"]
-    if "SECRET_KEY" not in app.config:
+    if not app.config.get("SECRET_KEY"):  # Flask's own default is None
         from grader.config import secret_key
 
         # Derived, not the key itself: a leaked session key must not reveal hidden seeds.
@@ -62,7 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.config["DLGRADE_PUBLISH"] = publisher(settings)
     # Room for the form around an upload at the limit; the upload check gives the clear message.
-    app.config.setdefault("MAX_CONTENT_LENGTH", settings.max_upload_bytes + 256 * 1024)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's own default is None
+        app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 256 * 1024
     security.configure(app)
     database.init_app(app)
     login_manager.init_app(app)
@@ -76,4 +80,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(student_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    _error_pages(app)
     return app
+
+
+def _error_pages(app: Flask) -> None:
+    from flask import render_template
+    from werkzeug.exceptions import HTTPException
+
+    words = {
+        400: ("Bad request", "The form was incomplete or expired; go back, reload and try again."),
+        404: ("Not found", "There is nothing here, or it is not yours to see."),
+        413: ("Upload too large", "The upload is larger than the portal accepts; submit only "
+              "your source files."),
+    }  # fmt: skip
+
+    def page(err: HTTPException):  # type: ignore[no-untyped-def]
+        title, message = words.get(err.code or 500, (err.name, err.description))
+        return render_template("errors/message.html", title=title, message=message), err.code
+
+    for code in words:
+        app.register_error_handler(code, page)

@@ -30,15 +30,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 2  # not reached
 
 
-def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
+def _start_worker(concurrency: int, log_path: str) -> subprocess.Popen[bytes]:
     script = os.path.join(os.path.dirname(sys.executable), "dlgrade")
     command = [script] if os.path.exists(script) else [sys.executable, "-m", "grader.cli"]
     # A session of its own: the terminal's Ctrl-C reaches us only, and we stop the worker
     # (and its pool and sandboxes, all in its process group) in order.
-    return subprocess.Popen(
-        [*command, "worker", "--queues", "cpu,gpu", "--concurrency", str(concurrency)],
-        start_new_session=True,
-    )
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [*command, "worker", "--queues", "cpu,gpu", "--concurrency", str(concurrency)],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _exited(pid: int) -> bool:
@@ -55,7 +59,7 @@ def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
     if _exited(proc.pid):
         proc.wait()
         return
-    os.killpg(proc.pid, signal.SIGTERM)  # Celery's warm shutdown
+    proc.send_signal(signal.SIGTERM)  # Celery's warm shutdown: it stops its own pool
     deadline = time.monotonic() + WORKER_STOP_S
     while not _exited(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -79,12 +83,14 @@ def _demo(args: argparse.Namespace) -> int:
     demo = seed_demo(settings)
     app = create_app({"DLGRADE_SETTINGS": settings})
     server = make_server(args.host, args.port, app, threaded=True)
-    worker = _start_worker(args.concurrency)
+    worker_log = str(settings.data_dir / "demo-worker.log")
+    worker = _start_worker(args.concurrency, worker_log)
     url = f"http://{args.host}:{server.server_port}/"
     print("dlgrade demo: the portal on embedded defaults", flush=True)
     print(f"  database  {settings.database_url}")
     print(f"  broker    {settings.broker_url}")
     print(f"  sandbox   {settings.sandbox or 'docker when it answers, else local'}")
+    print(f"  worker    1 process (pid {worker.pid}), log {worker_log}")
     print(f"  course    {', '.join(sorted(demo.assignments))}")
     for role, (name, password) in demo.logins.items():
         print(f"  {role:<10} user {name:<10} password {password}")

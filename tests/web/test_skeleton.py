@@ -95,3 +95,31 @@ def test_sign_in_is_rate_limited_per_name(client: FlaskClient, demo: DemoData) -
 
 def test_staff_blueprint_is_registered(app: Flask) -> None:
     assert "staff" in app.blueprints
+
+
+def test_without_a_configured_key_the_service_secret_keys_the_sessions(
+    web_settings, demo: DemoData
+) -> None:
+    app = create_app({"DLGRADE_SETTINGS": web_settings, "DLGRADE_PUBLISH": None})
+    assert app.config["SECRET_KEY"]
+    client = app.test_client()
+    assert login(client, "student").status_code == 302
+    assert client.get("/courses").status_code == 200
+
+
+def test_a_request_larger_than_any_upload_is_refused_plainly(web_settings, demo: DemoData) -> None:
+    import io
+
+    settings = web_settings.with_(max_upload_bytes=1024)
+    app = create_app({"DLGRADE_SETTINGS": settings, "DLGRADE_PUBLISH": None, "SECRET_KEY": "t"})
+    client = app.test_client()
+    login(client, "student")
+    token = csrf_token(client, f"/courses/{demo.course_id}/a/worker-tiny")
+    response = client.post(
+        f"/courses/{demo.course_id}/a/worker-tiny/submit",
+        data={"csrf_token": token, "files": [(io.BytesIO(b"#" * 400_000), "tiny.py")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "Upload too large" in response.get_data(as_text=True)
+    assert not (web_settings.data_dir / "submissions").exists()
