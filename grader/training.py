@@ -55,7 +55,7 @@ margin, runs, how to write its data files, its genuine test set).
 - ``task.links(run)``: {folder name in the working directory: data folder} for
   a run, e.g. {"data": "run0", "mnist": "run0"}; the manifest's ``[data] links``
   must name run 0's.
-- ``task.grade(student, ctx, train)``: the whole training check. ``train(run)``
+- ``task.grade(student, ctx, train, source=...)``: the whole training check. ``train(run)``
   is the assignment's own function that returns a ``Trained`` network for one
   run (using the helpers below); ``grade`` scores it, re-runs near the
   threshold, and returns the Verdict listing every run with its seed.
@@ -75,6 +75,13 @@ margin, runs, how to write its data files, its genuine test set).
 - ``rc.epochs(net, epochs, batch_size, one_hot, method="step")``: drive
   training epochs over this run's training files in the sandbox.
 
+Unit checks of a training assignment whose function is not in the file (a template
+name the student changed, a function the architecture does not need): a check
+calls ``missing(student, what)``, whose Verdict gives the points when the
+training check of the same grading passed (``task.grade`` records it; the
+training check must come first in checks.py) and withholds them otherwise.
+``find_name(student, names)`` finds the first of the template's names defined.
+
 Other helpers: ``Relabelling.draw(seed, run, classes, features)``,
 ``relabel_seed(seed, run)``, ``write_arrays(folder, arrays)``,
 ``script_trains(source)``, ``source_flags(source)``.
@@ -89,7 +96,8 @@ import os
 import re
 import statistics
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,7 +180,11 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
 # -- looking at the source (information for staff; never a verdict) -------------------
 
 _MAIN_BLOCK = re.compile(r"^if\s+\(?\s*__name__\s*==\s*['\"]__main__['\"]\s*\)?\s*:", re.M)
-_LONG_STRING = re.compile(rf"[A-Za-z0-9+/=]{{{LONG_LITERAL_CHARS},}}")
+# Text that could hold weights, images or labels: runs of base64 characters (split across
+# lines or not), or a mass of numbers written out.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+MANY_NUMBERS = 5_000
 
 
 def script_trains(source: str) -> bool:
@@ -185,9 +197,12 @@ def source_flags(source: str) -> list[str]:
     flags = []
     if len(source.encode()) > SOURCE_FLAG_BYTES:
         flags.append(f"the file is {len(source.encode()) / 1000:.0f} kB")
-    longest = max((len(m.group()) for m in _LONG_STRING.finditer(source)), default=0)
-    if longest:
-        flags.append(f"it embeds a {longest / 1000:.0f} kB run of base64-like text")
+    embedded = sum(len(m.group()) for m in _BASE64_RUN.finditer(source))
+    if embedded >= LONG_LITERAL_CHARS:
+        flags.append(f"it embeds {embedded / 1000:.0f} kB of base64-like text")
+    numbers = sum(1 for _ in _NUMBER.finditer(source))
+    if numbers >= MANY_NUMBERS:
+        flags.append(f"it writes out {numbers:,} decimal numbers")
     return flags
 
 
@@ -378,6 +393,56 @@ class RunContext:
             )
 
 
+def script_error(loaded: Any) -> str:
+    """What a script raised while it ran (the runner's report, bounded: it is untrusted)."""
+    error = loaded.get("error") if isinstance(loaded, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    kind = str(error.get("type", "an exception"))[:100]
+    message = str(error.get("message", ""))[:500]
+    lines = error.get("traceback")
+    where = ""
+    if isinstance(lines, list) and lines:
+        where = " at " + " ".join(str(lines[-1]).split())[:300]
+    return f"{kind}: {message}{where}" if message else f"{kind}{where}"
+
+
+# -- unit checks of functions the file does not have ------------------------------------
+
+# Each grading's seed by its data folder, from submission_data to the training check.
+_SEEDS: dict[str, int] = {}
+# The training verdict of each grading in progress, by its session: read by the unit
+# checks that follow it in the same grading, gone with the session.
+_OUTCOMES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def record_outcome(student: Any, passed: bool) -> None:
+    _OUTCOMES[student._session] = passed
+
+
+def training_passed(student: Any) -> bool | None:
+    """The training check's verdict in this grading, or None when it has not run."""
+    return _OUTCOMES.get(student._session)
+
+
+def find_name(student: Any, names: Iterable[str]) -> str | None:
+    """The first of ``names`` that the submission defines (a function or a class)."""
+    defined = set(student.names())
+    return next((name for name in names if name in defined), None)
+
+
+def missing(student: Any, what: str) -> Verdict:
+    """The verdict for a template function or class the file does not have: its points
+    follow the training check (a homework that trains correctly needs nothing else)."""
+    passed = bool(training_passed(student))
+    outcome = "passed" if passed else "did not pass"
+    return Verdict(
+        passed,
+        f"{what} is not in your file in the template's form, so there is nothing to check "
+        f"here: these points follow the training check, which {outcome}",
+    )
+
+
 # -- the task ---------------------------------------------------------------------------
 
 
@@ -422,6 +487,7 @@ class TrainingTask:
     def submission_data(self, dest: Path, seed: int) -> None:
         """The engine's hook (before the sandbox starts): run 0's files under dest."""
         self.write_run(Path(dest), seed, 0)
+        _SEEDS[str(Path(dest).resolve())] = seed
 
     def _one_run(
         self, student: Any, ctx: Any, seed: int, run: int, train: Callable[[RunContext], Trained]
@@ -439,14 +505,24 @@ class TrainingTask:
         self,
         student: Any,
         ctx: Any,
-        seed: int,
         train: Callable[[RunContext], Trained],
         *,
+        seed: int | None = None,
         source: str = "",
     ) -> Verdict:
         """Run ``train`` on run 0's data and score it; inside the margin, run again on fresh
-        relabellings (new files, a fresh runner) until ``runs`` runs, and take the median."""
-        data_root = student._session.sandbox.spec.root / "data"
+        relabellings (new files, a fresh runner) until ``runs`` runs, and take the median.
+
+        ``seed``: the grading's seed; by default the one ``submission_data`` was given
+        for this sandbox's data folder. ``source``: the submitted file's text, for the
+        flags a TA sees.
+        """
+        data_root = Path(student._session.sandbox.spec.root) / "data"
+        if seed is None:
+            seed = _SEEDS.pop(str(data_root.resolve()), None)
+        if seed is None:
+            raise RuntimeError("no relabelled data for this grading: submission_data never ran")
+        original = student._session.load_spec
         results: list[RunResult] = []
         how = ""
         for run in range(self.runs):
@@ -460,7 +536,10 @@ class TrainingTask:
                 break
             if run > 0:
                 _remove_run(data_root, run)  # only this grading ever reads it
-        return self._verdict(results, how, source)
+        _reset_after_failed_load(student, original)
+        verdict = self._verdict(results, how, source)
+        record_outcome(student, verdict.passed)
+        return verdict
 
     def _undecided(self, result: RunResult) -> bool:
         return result.accuracy is not None and abs(result.accuracy - self.threshold) < self.margin
@@ -495,6 +574,16 @@ VERIFIED = (
     "positions, for an MLP) were secretly relabelled for this grading, and scored outside "
     "the sandbox on the genuine test images, whose labels never entered it"
 )
+
+
+def _reset_after_failed_load(student: Any, spec: Any) -> None:
+    """After a training load that failed (a script that timed out, say), the checks that
+    follow load the file again as the manifest says, rather than all failing with it."""
+    session = student._session
+    if session.load_failure is not None:
+        session.close()
+        session.load_failure = None
+        session.load_spec = spec
 
 
 def _remove_run(data_root: Path, run: int) -> None:

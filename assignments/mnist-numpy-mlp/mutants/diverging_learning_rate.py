@@ -1,0 +1,1 @@
+LEARNING_RATE = 50.0
