@@ -106,9 +106,27 @@ def test_student_hands_in_watches_progress_and_reads_the_report(
     page.click("text=Deep-learning foundations")
     shot(page, "03-course")
     page.click("text=Two small functions")
-    page.set_input_files("#files", str(SUBMISSIONS / "good.py"))
-    expect(page.locator("#chosen li")).to_contain_text("good.py")  # upload.js listed it
-    shot(page, "04-assignment")
+    # A wrong file through the plain input: refused at once, in words, nothing queued.
+    page.set_input_files("#files", str(SUBMISSIONS.parent / "assignment.toml"))
+    page.click("text=Submit for grading")
+    expect(page.locator("#refusal")).to_contain_text("the upload has no tiny.py")
+    shot(page, "04-refused")
+    assert page.errors == [  # the refusal's own 400, and nothing else (no CSP complaint)
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    ]
+    page.errors.clear()
+    # Then the right one, dropped onto the form (upload.js puts it in the file input).
+    page.evaluate(
+        """(content) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([content], "tiny.py", {type: "text/x-python"}));
+            document.getElementById("dropzone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        (SUBMISSIONS / "good.py").read_text(),
+    )
+    expect(page.locator("#chosen li")).to_contain_text("tiny.py")
+    shot(page, "04-assignment-dropped")
     page.click("text=Submit for grading")
     page.wait_for_url("**/submissions/*")
     expect(page.locator("#live-status")).to_have_text("queued")
@@ -120,6 +138,7 @@ def test_student_hands_in_watches_progress_and_reads_the_report(
     expect(page.locator("#live-status")).to_have_text("running")
     expect(page.locator("#live-detail")).to_have_text("check 1/2: add")
     assert page.evaluate("window.stillHere") is True
+    assert page.eval_on_selector("#live-bar", "b => [b.value, b.max]") == [1, 2]
     shot(page, "06-running")
 
     page.reload()  # state lives on the server: a reload shows it and polling resumes

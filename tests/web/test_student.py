@@ -343,3 +343,22 @@ def test_hidden_checks_show_only_points_until_release(
     body = client.get(f"/submissions/{sub_id}{route}").get_data(as_text=True)
     assert "secret_edge_case" in body and "123.456" in body
     assert "s3cr3t" not in body
+
+
+def test_a_rejected_upload_and_a_fault_of_ours_read_differently(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    tiny, me = demo.assignments["worker-tiny"], demo.user_ids["student"]
+    rejected = report_doc([], status="rejected")
+    rejected["message"] = "the submission has no tiny.py (found: notes.txt)"
+    ours = report_doc([], status="platform_error")
+    ours["message"] = "the sandbox could not start"
+    rejected_id = add_graded(web_settings, tiny, me, rejected)
+    ours_id = add_graded(web_settings, tiny, me, ours)
+    login(client, "student")
+    html = client.get(f"/submissions/{rejected_id}").get_data(as_text=True)
+    assert "Your upload could not be graded: the submission has no tiny.py" in html
+    html = client.get(f"/submissions/{ours_id}").get_data(as_text=True)
+    assert "Grading failed on our side, not because of your code" in html
+    status = client.get(f"/submissions/{ours_id}/status.json").get_json()
+    assert status["status"] == "error" and status["final_score"] is None

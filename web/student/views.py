@@ -112,7 +112,9 @@ def _assignment_or_404(course_id: int, slug: str) -> Assignment:
     return found
 
 
-def _assignment_page(course_id: int, slug: str, refusal: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+def _assignment_page(
+    course_id: int, slug: str, refusal: str = "", status: int = 200
+) -> tuple[str, int]:
     s = db()
     a = _assignment_or_404(course_id, slug)
     history = grades.student_history(s, current_user.id, course_id, slug)
@@ -142,13 +144,13 @@ def _assignment_page(course_id: int, slug: str, refusal: str = "", status: int =
 
 @bp.route("/courses/<int:course_id>/a/<slug>")
 @login_required
-def assignment(course_id: int, slug: str):  # type: ignore[no-untyped-def]
+def assignment(course_id: int, slug: str) -> tuple[str, int]:
     return _assignment_page(course_id, slug)
 
 
 @bp.route("/courses/<int:course_id>/a/<slug>/submit", methods=["POST"])
 @login_required
-def hand_in(course_id: int, slug: str):  # type: ignore[no-untyped-def]
+def hand_in(course_id: int, slug: str) -> tuple[str, int] | Response:
     s = db()
     a = _assignment_or_404(course_id, slug)
     extension = grades.extension_due(s, course_id, slug, current_user.id)

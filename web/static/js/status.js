@@ -16,12 +16,21 @@
     return "";
   }
 
+  // "check 7/45: relu" or "training epoch 3/10" fill the bar; anything else leaves it moving.
+  function fill(progress) {
+    var bar = document.getElementById("live-bar");
+    var m = /(\d+)\/(\d+)/.exec(progress || "");
+    if (!bar) { return; }
+    if (m && +m[2] > 0) { bar.max = +m[2]; bar.value = +m[1]; } else { bar.removeAttribute("value"); }
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (s) {
         statusEl.textContent = s.status;   // textContent: never parsed as HTML
         detailEl.textContent = detail(s);
+        fill(s.status === "running" ? s.progress : "");
         if (s.status === "graded" || s.status === "error") {
           if (shown !== s.status) { window.location.reload(); }
           return;
@@ -35,5 +44,6 @@
       });
   }
 
+  if (shown === "running") { fill(detailEl.textContent); }
   if (shown === "queued" || shown === "running") { setTimeout(poll, 500); }
 })();
