@@ -2,7 +2,8 @@
 
 Mostly right, with three mistakes students really make: a sigmoid written
 exp(x) / (1 + exp(x)), which is inf / inf = NaN for large x, relu'(0) = 1, and
-a softmax_jacobian with the outer product's sign flipped. It also prints, to show the captured output.
+a softmax_jacobian with the outer product's sign flipped. It also prints, to
+show the captured output.
 """
 
 import numpy as np

@@ -3,8 +3,10 @@
 Every function takes an array x of any shape (or a number) and returns a float64
 array of the same shape. Each <name>_grad(x, ...) returns the elementwise
 derivative d<name>/dx. At a kink use the convention from the notes:
-relu'(0) = 0 and leaky_relu'(0) = alpha. All functions must stay finite, without
-overflow warnings, for |x| as large as 1000.
+relu'(0) = 0 and leaky_relu'(0) = alpha. All functions must return the right,
+finite values for |x| as large as 1000 (where exp(x) itself overflows to inf):
+hidden checks call them on random inputs that large. Only the values returned
+are graded: a warning that changes no value costs nothing, a NaN or inf does.
 """
 
 
@@ -35,7 +37,7 @@ def binary_step_grad(x):
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)); must not overflow for x = -1000.
+    """1 / (1 + exp(-x)); must give the right values for x = -1000 and x = 1000.
 
     x: array of any shape. Returns an array of the same shape.
     """
@@ -152,7 +154,7 @@ def gelu_grad(x):
 
 
 def softplus(x):
-    """log(1 + exp(x)); must not overflow for x = 1000.
+    """log(1 + exp(x)); must give the right values (not inf) for x = 1000.
 
     x: array of any shape. Returns an array of the same shape.
     """
