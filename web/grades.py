@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 from grader.assignment import Assignment as AssignmentSpec
 from grader.messages import GradeReport as ReportDoc
 from grader.messages import ReportStatus
-from worker.config import Settings
+from worker.config import Settings, parse_rate
 from worker.grading import load_cached
 from worker.late import LatePolicy
 from worker.models import (
@@ -35,7 +38,6 @@ from worker.models import (
     Submission,
     utcnow,
 )
-from worker.submit import rate_limit_for
 
 # How a run's state reads to a student (dispatched is still waiting, to them).
 SHOWN = {
@@ -205,14 +207,37 @@ def counting(history: list[Standing], counts: str) -> Standing | None:
 
 
 def spec_of(assignment: Assignment) -> AssignmentSpec:
+    """The assignment with its checks imported (once per process): what a hand-in needs."""
     return load_cached(assignment.path)
+
+
+_manifests: dict[str, tuple[int, dict[str, Any]]] = {}
+
+
+def manifest_of(assignment: Assignment) -> dict[str, Any]:
+    """The manifest alone, for pages: reading it never imports the checks (or torch)."""
+    path = Path(assignment.path) / "assignment.toml"
+    stamp = path.stat().st_mtime_ns
+    hit = _manifests.get(assignment.path)
+    if hit is None or hit[0] != stamp:
+        hit = _manifests[assignment.path] = (stamp, tomllib.loads(path.read_text()))
+    return hit[1]
+
+
+def student_files(assignment: Assignment) -> list[str]:
+    return [str(f) for f in manifest_of(assignment).get("submission", {}).get("files", [])]
 
 
 def submissions_left(
     s: Session, settings: Settings, assignment: Assignment, user_id: int
 ) -> tuple[int, int, float]:
-    """(left, count, window seconds) of the rate limit ``worker.submit`` enforces."""
-    count, window = rate_limit_for(spec_of(assignment), settings)
+    """(left, count, window seconds) of the rate limit ``worker.submit`` enforces.
+
+    The same rule as ``worker.submit.rate_limit_for``: the manifest's
+    ``[submission] rate_limit``, else the setting.
+    """
+    own = manifest_of(assignment).get("submission", {}).get("rate_limit")
+    count, window = parse_rate(str(own or settings.rate_limit))
     since = utcnow() - timedelta(seconds=window)
     recent = s.scalar(
         select(func.count())

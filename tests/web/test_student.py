@@ -362,3 +362,30 @@ def test_a_rejected_upload_and_a_fault_of_ours_read_differently(
     assert "Grading failed on our side, not because of your code" in html
     status = client.get(f"/submissions/{ours_id}/status.json").get_json()
     assert status["status"] == "error" and status["final_score"] is None
+
+
+def test_the_manifests_own_rate_limit_is_the_one_shown_and_enforced(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    import shutil
+
+    from grader.assignment import load_assignment
+    from tests.worker.conftest import TINY
+    from worker.submit import register_assignment
+
+    folder = web_settings.data_dir / "tiny-limited"
+    shutil.copytree(TINY, folder)
+    manifest = folder / "assignment.toml"
+    manifest.write_text(
+        manifest.read_text().replace('module = "tiny"', 'module = "tiny"\nrate_limit = "2/600"')
+    )
+    register_assignment(load_assignment(folder), web_settings, demo.course_id)
+    login(client, "student")
+    page = client.get(f"/courses/{demo.course_id}/a/worker-tiny").get_data(as_text=True)
+    assert "2 of 2 in any 10 min" in page
+    for _ in range(2):
+        assert (
+            hand_in(client, demo.course_id, "worker-tiny", [(GOOD, "tiny.py")]).status_code == 302
+        )
+    refused = hand_in(client, demo.course_id, "worker-tiny", [(GOOD, "tiny.py")])
+    assert refused.status_code == 429 and "0 of 2 in any 10 min" in refused.get_data(as_text=True)

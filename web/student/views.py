@@ -52,6 +52,15 @@ def _when(value: Any) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
 
 
+@bp.app_template_filter("duration")
+def _duration(seconds: float) -> str:
+    """A rate window in words: 1 h, 10 min, 30 s."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
 @bp.app_template_filter("points")
 def _points(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
@@ -122,12 +131,11 @@ def _assignment_page(
     policy = grades.policy_of(a)
     now_verdict = assess(policy, utcnow(), extension)
     left, count, window = grades.submissions_left(s, settings(), a, current_user.id)
-    spec = grades.spec_of(a)
     page = render_template(
         "student/assignment.html",
         course=s.get(Course, course_id),
         a=a,
-        spec=spec,
+        files=grades.student_files(a),
         policy=policy,
         extension=extension,
         now_verdict=now_verdict,
