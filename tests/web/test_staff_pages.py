@@ -502,3 +502,10 @@ def test_similarity_finds_the_renamed_copy_and_shows_it_side_by_side(
     ).get_data(as_text=True)
     assert side.count('class="hll"') > 20  # the matched lines, highlighted on both sides
     assert "inp" in side and "student" in side and "other" in side
+
+
+def test_the_staff_link_shows_for_staff_only(client: FlaskClient, klass: Class) -> None:
+    login(client, "ta")
+    assert 'href="/staff/">Staff</a>' in client.get("/staff/").get_data(as_text=True)
+    switch(client, "student")
+    assert 'href="/staff/">Staff</a>' not in client.get("/staff/").get_data(as_text=True)

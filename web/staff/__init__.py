@@ -24,4 +24,25 @@ bp = Blueprint(
 
 from web.staff import actions, reports, views  # noqa: E402  (they register on bp)
 
+
+@bp.app_context_processor
+def _staff_link() -> dict[str, bool]:
+    """``teaches_a_course`` for base.html's "Staff" link (one small query per page)."""
+    from flask_login import current_user
+    from sqlalchemy import select
+
+    from web.access import STAFF_ROLES
+    from web.database import db
+    from worker.models import Enrollment
+
+    if not current_user.is_authenticated:
+        return {"teaches_a_course": False}
+    found = db().scalar(
+        select(Enrollment.id)
+        .where(Enrollment.user_id == current_user.id, Enrollment.role.in_(STAFF_ROLES))
+        .limit(1)
+    )
+    return {"teaches_a_course": found is not None}
+
+
 __all__ = ["actions", "bp", "reports", "staff_required", "staff_view", "views"]

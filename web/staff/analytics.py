@@ -9,6 +9,7 @@ routes serve them as ``image/svg+xml`` through ``<img>``, where scripts never ru
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -137,22 +138,33 @@ def failure_rate_svg(rows: list[CheckFailures], limit: int = 25) -> bytes:
     return _svg(fig)
 
 
+def _bin_hours(span: float) -> int:
+    """A bar's width in hours: hourly over three days, then 6-hourly, then daily."""
+    return 1 if span <= 72 else 6 if span <= 24 * 14 else 24
+
+
 def submissions_over_time_svg(times: list[datetime], due: datetime | None) -> bytes:
-    """Submissions per hour, in hours relative to the deadline when there is one."""
+    """Submissions per time bin, in hours relative to the deadline when there is one."""
     fig, ax = _figure()
     if due is not None:
         hours = [(t - due).total_seconds() / 3600 for t in times]
         ax.axvline(0, color="#c0504d", linestyle="--", label="due")
         ax.set_xlabel("hours relative to the deadline")
         ax.legend(loc="upper left", frameon=False)
+        anchor = [0.0]  # the deadline is always on the axis
     else:
         start = min(times, default=None)
         hours = [(t - start).total_seconds() / 3600 for t in times] if start else []
         ax.set_xlabel("hours since the first submission")
+        anchor = []
+    width = 1
     if hours:
-        low, high = min(hours), max(hours)
-        bins = max(1, min(120, int(high - low) + 1))
-        ax.hist(hours, bins=bins, color="#3b6ea8")
-    ax.set_ylabel("submissions per hour")
+        low, high = min(hours + anchor), max(hours + anchor)
+        width = _bin_hours(high - low)
+        first = math.floor(low / width) * width
+        edges = list(range(first, math.ceil(high / width) * width + width + 1, width))
+        ax.hist(hours, bins=edges, color="#3b6ea8", edgecolor="white")
+    ax.set_ylabel(f"submissions per {width} h")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"{len(times)} submissions")
     return _svg(fig)

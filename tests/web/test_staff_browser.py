@@ -1,0 +1,135 @@
+"""A TA's journey in a real headless Chromium (Debian's, driven by Playwright).
+
+The TA signs in, opens the gradebook, follows a student's score to the
+submission, overrides it with a comment, and sees the audit log and the
+gradebook's override mark; then visits the assignment's other staff pages.
+The browser reports any script error or Content-Security-Policy violation on
+its console: there must be none. Set DLGRADE_SHOTS to a folder to keep a
+screenshot of each staff page (``staff-*.png``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.conftest import require
+from tests.web.conftest import PASSWORD
+from tests.web.test_staff_pages import SLUG, SOLUTION, Class, _submit_code, klass  # noqa: F401
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HOW = "apt-get install chromium (scripts/bootstrap.sh --test) and pip install playwright"
+SHOTS = os.environ.get("DLGRADE_SHOTS")
+
+
+def _browser_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return os.access(CHROMIUM, os.X_OK)
+
+
+@pytest.fixture
+def portal(app: Flask) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser_page(portal: str) -> Iterator[object]:
+    require(_browser_available(), "headless Chromium with Playwright", HOW)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.problems = problems  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"staff-{name}.png"), full_page=True)
+
+
+def test_a_ta_overrides_a_score_with_a_comment_and_sees_the_audit(
+    portal: str,
+    browser_page,
+    klass: Class,  # noqa: F811  (the fixture imported above)
+) -> None:
+    page = browser_page
+    original = (SOLUTION / "activations.py").read_text()
+    _submit_code(klass, "student", original)
+    copied = _submit_code(klass, "other", re.sub(r"\bx\b", "z", original))
+    c = klass.course_id
+
+    page.goto(f"{portal}/login")
+    page.fill("input[name=name]", "ta")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{portal}/staff/")
+    shot(page, "courses")
+    page.click("text=Deep-learning foundations")
+    page.wait_for_selector("table.gradebook")
+    shot(page, "gradebook")
+
+    # other's submission that counts is the copied one (score 1): follow it
+    row = page.locator("table.gradebook tr", has_text="other")
+    row.locator(f"a[href$='/submissions/{copied}']").click()
+    page.wait_for_selector("text=Submitted code")
+    shot(page, "submission")
+    page.fill("#score", "4.5")
+    page.fill("#comment", "Softmax right up to a transposed axis: half marks back.")
+    page.click("text=Save override")
+    page.wait_for_selector("table.audit")
+    audit = page.locator("table.audit tbody tr")
+    assert audit.count() == 1
+    text = audit.first.inner_text()
+    assert "ta" in text and "4.5" in text and "half marks back" in text
+    assert page.locator(".score-big").inner_text().startswith("4.5")
+    shot(page, "submission-overridden")
+
+    page.goto(f"{portal}/staff/courses/{c}/")
+    cell = page.locator("table.gradebook tr", has_text="other").locator("td.num").first
+    assert cell.inner_text().startswith("4.5") and cell.locator(".mark.over").count() == 1
+
+    for name, path in (
+        ("assignment", f"/staff/courses/{c}/assignments/{SLUG}/"),
+        ("analytics", f"/staff/courses/{c}/assignments/{SLUG}/analytics"),
+        ("similarity", f"/staff/courses/{c}/assignments/{SLUG}/similarity"),
+    ):
+        page.goto(portal + path)
+        shot(page, name)
+    # the analytics pictures loaded (an <img> that failed has no natural width)
+    page.goto(f"{portal}/staff/courses/{c}/assignments/{SLUG}/analytics")
+    widths = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 3 and all(w > 0 for w in widths)
+    page.goto(f"{portal}/staff/courses/{c}/assignments/{SLUG}/similarity")
+    page.click("text=side by side")
+    page.wait_for_selector(".side-by-side .hll")
+    shot(page, "similarity-pair")
+    assert page.problems == []  # type: ignore[attr-defined]
