@@ -68,6 +68,16 @@ SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 # index holds the +cpu ones. Set DLGRADE_TORCH_INDEX="" to rely on pip's own
 # configuration alone (a mirror, a find-links folder).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# GPU worker hosts only: DLGRADE_TORCH_CUDA=1 with DLGRADE_TORCH_INDEX pointing at a CUDA
+# index (e.g. https://download.pytorch.org/whl/cu126) builds the torch image from CUDA
+# wheels, cached apart from the +cpu ones (README: "GPU workers").
+TORCH_CUDA_VAR = "DLGRADE_TORCH_CUDA"
+
+
+def torch_cuda_wanted(env: str) -> bool:
+    return os.environ.get(TORCH_CUDA_VAR) == "1" and any(
+        r.startswith("torch") for r in ENVIRONMENTS[env]
+    )
 
 
 LABEL_ENV = "dlgrade.image.env"
@@ -399,7 +409,8 @@ def download_wheels(env: str, dest: Path, progress: Progress = _stderr) -> list[
     Resolved from the cache ``<data dir>/wheels/<env>`` alone when it suffices
     (no network), else from pip's indexes; new wheels are added to the cache.
     """
-    cache = data_dir() / "wheels" / env
+    cuda = torch_cuda_wanted(env)
+    cache = data_dir() / "wheels" / (f"{env}-cuda" if cuda else env)
     cache.mkdir(parents=True, exist_ok=True)
     done = _pip_download(env, dest, cache, offline=True)
     if done.returncode != 0:
@@ -411,7 +422,7 @@ def download_wheels(env: str, dest: Path, progress: Progress = _stderr) -> list[
         if done.returncode != 0:
             raise SandboxUnavailable(f"pip download for '{env}' failed: {_tail(done.stderr)}")
     wheels = sorted(dest.glob("*.whl"))
-    if any(w.name.startswith(("nvidia_", "nvidia-")) for w in wheels):
+    if not cuda and any(w.name.startswith(("nvidia_", "nvidia-")) for w in wheels):
         raise SandboxUnavailable(
             f"pip resolved a CUDA build of torch for '{env}'; point DLGRADE_TORCH_INDEX at an "
             f"index of +cpu wheels (default {TORCH_CPU_INDEX})"
