@@ -31,14 +31,6 @@ from grader.sandbox.base import SandboxLimits
 log = logging.getLogger(__name__)
 
 
-def process_children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(p) for p in fh.read().split()]
-    except (OSError, ValueError):
-        return []
-
-
 def process_stat(pid: int) -> list[str]:
     """Fields of /proc/PID/stat after the command name (state first); [] when gone."""
     try:
