@@ -509,3 +509,67 @@ def test_the_staff_link_shows_for_staff_only(client: FlaskClient, klass: Class) 
     assert 'href="/staff/">Staff</a>' in client.get("/staff/").get_data(as_text=True)
     switch(client, "student")
     assert 'href="/staff/">Staff</a>' not in client.get("/staff/").get_data(as_text=True)
+
+
+def test_regrade_is_graded_by_a_worker_and_the_override_survives(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, sandbox_envs: Path
+) -> None:
+    """End to end: the staff regrade's run is graded by the worker's own code path."""
+    from grader.sandbox.local import bwrap_path
+    from tests.conftest import require
+    from tests.web.conftest import grade_queued
+    from tests.worker.conftest import SUBMISSIONS
+    from worker.models import GradeReport as ReportRow
+
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    tiny = demo.assignments["worker-tiny"]
+    uid = demo.user_ids["student"]
+    first = report(0.0)
+    first.update(assignment="worker-tiny", score=0.0, max_score=3.0)
+    # a right answer, graded 0 by a broken check (this first report); the checks are fixed now
+    sha, size = store_bytes(web_settings.data_dir, (SUBMISSIONS / "good.py").read_bytes())
+    with get_engine(web_settings.database_url).begin() as conn:
+        sub = conn.scalar(
+            insert(Submission)
+            .values(
+                assignment_id=tiny,
+                user_id=uid,
+                sha256=sha,
+                size=size,
+                filename="tiny.py",
+                submitted_at=utcnow(),
+            )
+            .returning(Submission.id)
+        )
+        run = conn.scalar(
+            insert(GradeRun)
+            .values(submission_id=sub, user_id=uid, queue="cpu", status="done", attempt=1)
+            .returning(GradeRun.id)
+        )
+        conn.execute(
+            insert(ReportRow).values(
+                run_id=run,
+                submission_id=sub,
+                status="graded",
+                score=0.0,
+                max_score=3.0,
+                report=first,
+                manifest_hash="0" * 64,
+                worker="test",
+            )
+        )
+    login(client, "ta")
+    url = f"/staff/courses/{demo.course_id}/submissions/{sub}"
+    client.post(
+        url + "/override",
+        data={"score": "1.5", "comment": "kept", "csrf_token": csrf_token(client, url)},
+    )
+    client.post(url + "/regrade", data={"csrf_token": csrf_token(client, url)})
+    assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+    with session_factory(web_settings.database_url)() as s:
+        scores = s.scalars(
+            select(ReportRow.score).where(ReportRow.submission_id == sub).order_by(ReportRow.id)
+        ).all()
+    assert scores[0] == 0.0 and scores[1] > 0 and len(scores) == 2  # old report kept, new one real
+    body = client.get(url).get_data(as_text=True)
+    assert "1.5" in body and f"the newest report says {scores[1]:g}" in body
