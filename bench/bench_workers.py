@@ -157,7 +157,8 @@ def start_workers(
 
 def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
-        os.killpg(p.pid, signal.SIGKILL)
+        if p.returncode is None:  # never a group whose leader we reaped: its pid is reused
+            os.killpg(p.pid, signal.SIGKILL)
         p.wait()
 
 

@@ -262,8 +262,11 @@ class WorkerProcess:
         return seen
 
     def kill9(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        # The group is named by the leader's pid: signal it only while the leader is
+        # still unreaped (returncode None), or the number may belong to a stranger.
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
 
 
