@@ -16,3 +16,4 @@ bench:
 	.venv/bin/python bench/bench_grading.py --mnist
 	.venv/bin/python bench/bench_workers.py
 	.venv/bin/python bench/bench_reference_models.py
+	.venv/bin/python bench/bench_gradebook.py
