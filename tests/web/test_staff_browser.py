@@ -76,6 +76,17 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
         page.screenshot(path=str(Path(SHOTS) / f"staff-{name}.png"), full_page=True)
 
 
+def finish_queued_runs(k: Class) -> None:
+    """What workers would do to the batch's runs, as far as its progress can tell."""
+    from worker.db import get_engine
+    from worker.models import GradeRun
+
+    with get_engine(k.settings.database_url).begin() as conn:
+        conn.execute(
+            GradeRun.__table__.update().where(GradeRun.batch.is_not(None)).values(status="done")
+        )
+
+
 def test_a_ta_overrides_a_score_with_a_comment_and_sees_the_audit(
     portal: str,
     browser_page,
@@ -116,6 +127,19 @@ def test_a_ta_overrides_a_score_with_a_comment_and_sees_the_audit(
     page.goto(f"{portal}/staff/courses/{c}/")
     cell = page.locator("table.gradebook tr", has_text="other").locator("td.num").first
     assert cell.inner_text().startswith("4.5") and cell.locator(".mark.over").count() == 1
+
+    # regrade everything: the batch's bar moves as runs finish, without a reload
+    page.goto(f"{portal}/staff/courses/{c}/assignments/{SLUG}/")
+    page.click("text=Regrade all submissions")
+    label = page.locator(".batch-label").first
+    assert "0 / 4 done" in label.inner_text()
+    page.evaluate("window.notReloaded = true")
+    finish_queued_runs(klass)
+    from playwright.sync_api import expect  # polls the element (the page's CSP forbids eval)
+
+    expect(label).to_contain_text("4 / 4 done", timeout=20_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator(".batch progress").first.get_attribute("value") == "4"
 
     for name, path in (
         ("assignment", f"/staff/courses/{c}/assignments/{SLUG}/"),

@@ -415,6 +415,11 @@ def test_regrade_all_dispatches_fairly_and_shows_batch_progress(
             .values(status="done")
         )
     assert "2 / 5 done" in client.get(page).get_data(as_text=True)
+    progress = client.get(f"{page}batches/{batch[0].batch}.json").get_json()
+    assert (progress["total"], progress["finished"], progress["complete"]) == (5, 2, False)
+    assert client.get(f"{page}batches/not-a-batch.json").status_code == 404
+    switch(client, "ta2")
+    assert client.get(f"{page}batches/{batch[0].batch}.json").status_code == 404
 
 
 # -- exports -----------------------------------------------------------------------------

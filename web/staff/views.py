@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -92,7 +92,28 @@ def assignment(course_id: int, slug: str) -> str:
     )
 
 
-def _recent_batches(s: Session, course_id: int, slug: str) -> list[str]:
+@bp.route("/courses/<int:course_id>/assignments/<slug>/batches/<batch>.json")
+@staff_view
+def batch_json(course_id: int, slug: str, batch: str) -> dict[str, object]:
+    """A regrade batch's progress (polled by batch.js), if it is one of this assignment's."""
+    s = db()
+    assignment_or_404(s, course_id, slug)
+    if batch not in _recent_batches(s, course_id, slug, limit=1000):
+        abort(404)
+    p = batch_progress(s, batch)
+    return {
+        "batch": p.batch,
+        "total": p.total,
+        "queued": p.queued,
+        "running": p.running,
+        "done": p.done,
+        "error": p.error,
+        "finished": p.finished,
+        "complete": p.complete,
+    }
+
+
+def _recent_batches(s: Session, course_id: int, slug: str, limit: int = 3) -> list[str]:
     """The assignment's last few regrade batches, newest first."""
     rows = s.execute(
         select(GradeRun.batch, GradeRun.id)
@@ -107,7 +128,7 @@ def _recent_batches(s: Session, course_id: int, slug: str) -> list[str]:
     for batch, _ in rows:
         if batch not in seen:
             seen.append(batch)
-    return seen[:3]
+    return seen[:limit]
 
 
 @bp.route("/courses/<int:course_id>/submissions/<int:submission_id>")
