@@ -4,7 +4,8 @@ Every text a student controls is planted with script-tag and
 attribute-injection payloads: their user name, the uploaded file's name, the
 names and contents of files inside a zip, what their code printed (also
 during hidden checks), the messages of checks, values in the environment. Each
-staff page is then parsed as a browser would: no ``<script>`` element, no
+staff page is then parsed as a browser would: no ``<script>`` element (but the
+site's own static files), no
 ``on*`` attribute and no ``javascript:`` URL may appear anywhere, and each
 payload must still be there as visible text (escaped, not dropped).
 """
@@ -51,7 +52,11 @@ class Inspector(HTMLParser):
         self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "iframe", "object", "embed"):
+        src = dict(attrs).get("src") or ""
+        own_file = src.startswith("/") and not src.startswith("//")
+        if tag == "script" and not own_file:
+            self.problems.append("<script> element not from this site's files")
+        if tag in ("iframe", "object", "embed"):
             self.problems.append(f"<{tag}> element")
         for name, value in attrs:
             if name.startswith("on"):
