@@ -1,0 +1,266 @@
+"""Checks for the losses homework.
+
+Each loss has three kinds of check: its value against reference.losses, its
+gradient against the reference AND against centred differences of the
+student's own loss (so a report says whether the forward or the backward is
+wrong), and, for the losses that take exp or log, a hidden check at extreme
+inputs. Hidden checks draw every input from the rng they receive (a secret
+per submission). Stability is judged from the values returned alone: the
+extreme inputs are where a naive form returns inf or NaN (exp(z) overflows for
+z > 709.78, log(0) = -inf), and a form that returns the right values there is
+right whatever it did on the way.
+
+Every input is exactly representable in float32, so a submission computing in
+float32 sees the same numbers and is judged at its own resolution (compare
+widens the tolerance for float32 answers).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from reference import losses as ref
+
+RTOL, ATOL = 1e-7, 1e-9
+# Steps of the finite differences: powers of two, so x +- h is exact in float32 too.
+H64, H32 = 2.0**-20, 2.0**-8
+
+
+def f32(x: np.ndarray) -> np.ndarray:
+    """x rounded to float32 and held in float64: the same numbers at either precision."""
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
+
+
+def away(d: np.ndarray, points: tuple[float, ...], gap: float) -> np.ndarray:
+    """d moved at least ``gap`` away from each kink in ``points`` (honest finite differences)."""
+    d = d.copy()
+    for p in points:
+        for sign in (1.0, -1.0):
+            near = np.abs(d - sign * p) < gap
+            d[near] = sign * p + np.where(d[near] >= sign * p, gap, -gap)
+    return d
+
+
+# -- inputs: each returns the positional arguments; the first is the one differentiated
+
+
+def regression(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    target = f32(rng.normal(size=shape))
+    d = away(rng.normal(0.0, 1.5, size=shape), (0.0,), 0.05)
+    return f32(target + d), target
+
+
+def smooth_l1_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    beta = float(f32(rng.uniform(0.5, 2.0)))
+    target = f32(rng.normal(size=shape))
+    d = away(rng.uniform(-2.5 * beta, 2.5 * beta, size=shape), (0.0, beta), 0.05)
+    # One element on each side of the band, so both branches are exercised.
+    d.flat[0], d.flat[-1] = 0.5 * beta, -2.0 * beta
+    pred = f32(target + d)
+    return pred, target, beta
+
+
+def probabilities(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    p = f32(rng.uniform(0.05, 0.95, size=shape))
+    t = rng.integers(0, 2, size=shape).astype(np.float64)
+    t.flat[0] = float(f32(rng.uniform(0.1, 0.9)))  # a soft target too
+    return p, t
+
+
+def logits_and_targets(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    z = f32(rng.normal(0.0, 3.0, size=shape))
+    t = rng.integers(0, 2, size=shape).astype(np.float64)
+    t.flat[0] = float(f32(rng.uniform(0.1, 0.9)))
+    return z, t
+
+
+def classification(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    z = f32(rng.normal(0.0, 2.0, size=shape))
+    return z, rng.integers(0, shape[1], size=shape[0])
+
+
+def log_probs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    z = rng.normal(0.0, 2.0, size=shape)
+    lp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return f32(lp), rng.integers(0, shape[1], size=shape[0])
+
+
+def focal_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    z, y = classification(rng, shape)
+    return z, y, float(f32(rng.uniform(0.5, 3.0)))
+
+
+ELEMENTWISE = ((4, 3), (7,))
+BATCHES = ((5, 4), (1, 3))
+LOSSES: dict[str, tuple[Callable[..., tuple[Any, ...]], tuple[tuple[int, ...], ...], str]] = {
+    "mse_loss": (regression, ELEMENTWISE, "pred"),
+    "mae_loss": (regression, ELEMENTWISE, "pred"),
+    "smooth_l1_loss": (smooth_l1_inputs, ELEMENTWISE, "pred"),
+    "bce_loss": (probabilities, ELEMENTWISE, "prob"),
+    "bce_with_logits_loss": (logits_and_targets, ELEMENTWISE, "logits"),
+    "cross_entropy_loss": (classification, BATCHES, "logits"),
+    "nll_loss": (log_probs, BATCHES, "log_probs"),
+    "focal_loss": (focal_inputs, BATCHES, "logits"),
+}
+
+
+def label(name: str, args: tuple[Any, ...], first: str) -> str:
+    extra = "".join(f", {a:g}" for a in args[2:])
+    return f"{name}({first} {np.shape(args[0])}{extra})"
+
+
+def loss_and_grad(value: Any, what: str) -> tuple[float, Any]:
+    """The (loss, grad) pair a student's loss returned, or a message saying what came back."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise CheckFailed(f"{what} must return a pair (loss, grad); got {type(value).__name__}")
+    loss, grad = value
+    arr = np.asarray(loss) if isinstance(loss, np.ndarray | int | float) else None
+    if arr is None or arr.size != 1 or arr.dtype.kind not in "iuf":
+        raise CheckFailed(f"{what}: the loss must be a single number; got {type(loss).__name__}")
+    return float(arr.reshape(())), grad
+
+
+def is_float32(grad: Any) -> bool:
+    return isinstance(grad, np.ndarray) and grad.dtype == np.float32
+
+
+def own_slope(student: Any, name: str, args: tuple[Any, ...], grad: Any, what: str) -> Verdict:
+    """The student's gradient against centred differences of the student's own loss.
+
+    The step and tolerance follow the precision of the answer: a float32 loss
+    cannot resolve a 1e-6 step.
+    """
+    single = is_float32(grad)
+    h = H32 if single else H64
+    x = np.array(args[0], dtype=np.float64)
+    numeric = np.zeros_like(x)
+    scale = 1.0
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        up, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
+        x[idx] = old - h
+        down, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
+        x[idx] = old
+        numeric[idx] = (up - down) / (2 * h)
+        scale = max(scale, abs(up))
+    rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
+    verdict = compare(
+        grad, numeric, rtol=rtol, atol=atol, name=f"{what}: grad vs slopes of your own {name}"
+    )
+    if verdict.passed:
+        return verdict
+    return Verdict(False, verdict.message + " (expected: finite differences of your loss)")
+
+
+def _value_check(name: str) -> Any:
+    make, shapes, first = LOSSES[name]
+
+    def run(student: Any, rng: np.random.Generator) -> Verdict:
+        verdicts = []
+        for shape in shapes:
+            args = make(rng, shape)
+            what = label(name, args, first)
+            loss, _ = loss_and_grad(student.call(name, *args), what)
+            expected, _ = getattr(ref, name)(*args)
+            verdicts.append(compare(loss, expected, rtol=RTOL, atol=ATOL, name=f"{what}: loss"))
+        return all_of(*verdicts)
+
+    run.__doc__ = f"{name}: the loss value on random inputs, against the reference."
+    return check(points=1, name=name)(run)
+
+
+def _grad_check(name: str) -> Any:
+    make, shapes, first = LOSSES[name]
+
+    def run(student: Any, rng: np.random.Generator) -> Verdict:
+        verdicts = []
+        for shape in shapes:
+            args = make(rng, shape)
+            what = label(name, args, first)
+            _, grad = loss_and_grad(student.call(name, *args), what)
+            _, expected = getattr(ref, name)(*args)
+            verdicts.append(
+                compare(grad, expected, rtol=RTOL, atol=ATOL, name=f"{what}: d loss / d {first}")
+            )
+            verdicts.append(own_slope(student, name, args, grad, what))
+        return all_of(*verdicts)
+
+    run.__doc__ = (
+        f"{name}: the gradient against the reference and against finite differences "
+        "of your own loss."
+    )
+    return check(points=1, name=name + "_grad")(run)
+
+
+for _name in LOSSES:
+    globals()["check_" + _name] = _value_check(_name)
+    globals()["check_" + _name + "_grad"] = _grad_check(_name)
+
+
+def extreme_logits(
+    rng: np.random.Generator, n: int = 6, c: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows centred at +-700..1000 whose entries are at least 60 apart, and labels.
+
+    exp overflows (or every term underflows to 0) in each row, so a softmax
+    without the max shift returns NaN. The gaps make each row's softmax one-hot
+    to within exp(-60); half the labels are the row's largest logit, half are
+    not, so the gradient has entries near -1/N and +1/N.
+    """
+    centre = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)[:, None] * rng.uniform(700, 1000, (n, 1))
+    spread = np.stack([rng.permutation(c) for _ in range(n)]) * rng.uniform(60.0, 100.0, (n, 1))
+    z = f32(centre + spread)
+    top = np.argmax(z, axis=1)
+    other = (top + 1 + rng.integers(0, c - 1, size=n)) % c
+    labels = np.where(rng.permutation(np.arange(n) % 2 == 0), top, other)
+    return z, labels
+
+
+def _judge(student: Any, name: str, args: tuple[Any, ...], what: str) -> Verdict:
+    loss, grad = loss_and_grad(student.call(name, *args), what)
+    expected, expected_grad = getattr(ref, name)(*args)
+    return all_of(
+        compare(loss, expected, rtol=RTOL, atol=ATOL, name=f"{what}: loss"),
+        compare(grad, expected_grad, rtol=RTOL, atol=ATOL, name=f"{what}: grad"),
+    )
+
+
+@check(points=1, hidden=True)
+def cross_entropy_loss_stable(student, rng):
+    """cross_entropy_loss at logits near +-1000: right, finite loss and gradient."""
+    z, y = extreme_logits(rng)
+    return _judge(student, "cross_entropy_loss", (z, y), "cross_entropy_loss at |logits| ~ 1000")
+
+
+@check(points=1, hidden=True)
+def focal_loss_stable(student, rng):
+    """focal_loss at logits near +-1000: right, finite loss and gradient."""
+    z, y = extreme_logits(rng)
+    gamma = float(f32(rng.uniform(1.0, 3.0)))
+    return _judge(
+        student, "focal_loss", (z, y, gamma), f"focal_loss(gamma={gamma:g}) at |logits| ~ 1000"
+    )
+
+
+@check(points=1, hidden=True)
+def bce_with_logits_loss_stable(student, rng):
+    """bce_with_logits_loss at |logits| from 40 to 1000, where sigmoid rounds to 0 or 1."""
+    z = f32(
+        np.where(rng.permutation(np.arange(8) % 2 == 0), 1.0, -1.0)
+        * np.exp(rng.uniform(np.log(40.0), np.log(1000.0), 8))
+    )
+    t = rng.permutation(np.arange(8) % 2).astype(np.float64)
+    return _judge(student, "bce_with_logits_loss", (z, t), "bce_with_logits_loss at |z| up to 1000")
+
+
+@check(points=1, hidden=True)
+def bce_loss_stable(student, rng):
+    """bce_loss at probabilities of exactly 0 and 1: the loss clamps each log at -100, as torch."""
+    p = rng.permutation(np.array([0.0, 1.0, 0.0, 1.0, 0.5, 0.25]))
+    t = rng.permutation(np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0]))
+    loss, _ = loss_and_grad(student.bce_loss(p, t), "bce_loss at p in {0, 1}")
+    expected, _ = ref.bce_loss(p, t)
+    return compare(loss, expected, rtol=RTOL, atol=ATOL, name="bce_loss at p in {0, 1}: loss")

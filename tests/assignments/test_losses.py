@@ -1,0 +1,162 @@
+"""The losses assignment is sound: the solution, float32 and other stable forms score full
+marks, the starter scores zero, and every mutant loses exactly the checks it declares."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "losses"
+MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+SOLUTION = (FOLDER / "solution" / "losses.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    sub = tmp_path / "losses.py"
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 20
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_every_loss_has_a_value_a_gradient_and_extremes_are_hidden(assignment):
+    names = {c.name: c for c in assignment.checks}
+    for loss in ("mse", "mae", "smooth_l1", "bce", "bce_with_logits", "cross_entropy", "nll"):
+        assert {f"{loss}_loss", f"{loss}_loss_grad"} <= set(names)
+    for loss in ("bce", "bce_with_logits", "cross_entropy", "focal"):
+        assert names[f"{loss}_loss_stable"].hidden
+
+
+def test_float32_throughout_scores_full_marks(assignment, tmp_path):
+    """Every function computes in float32 and returns float32: judged at float32's resolution."""
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32")
+    assert src != SOLUTION
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+OTHER_FORMS = '''
+
+import math
+
+
+def bce_with_logits_loss(logits, target):
+    z, t = _f(logits), _f(target)
+    # softplus(z) - t z with logaddexp, and the sigmoid through tanh: other stable forms
+    return float(np.mean(np.logaddexp(0.0, z) - t * z)), (0.5 * (1 + np.tanh(z / 2)) - t) / z.size
+
+
+def cross_entropy_loss(logits, labels):
+    """Row by row with math's exp and log, as a loop."""
+    z = np.asarray(logits, dtype=float)
+    n, c = z.shape
+    total, grad = 0.0, np.zeros((n, c))
+    for i in range(n):
+        m = max(z[i])
+        s = sum(math.exp(v - m) for v in z[i])
+        total += -(z[i, labels[i]] - m - math.log(s))
+        for j in range(c):
+            grad[i, j] = (math.exp(z[i, j] - m) / s - (j == labels[i])) / n
+    return total / n, grad
+
+
+def mae_loss(pred, target):
+    d = np.asarray(pred, dtype=float) - np.asarray(target, dtype=float)
+    return np.abs(d).sum() / d.size, np.where(d > 0, 1.0, np.where(d < 0, -1.0, 0.0)) / d.size
+
+
+def bce_loss(prob, target):
+    p, t = np.asarray(prob, dtype=float), np.asarray(target, dtype=float)
+    with np.errstate(divide="ignore"):
+        per = -(t * np.clip(np.log(p), -100, None) + (1 - t) * np.clip(np.log(1 - p), -100, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = (-t / p + (1 - t) / (1 - p)) / p.size
+    return per.mean(), grad
+'''
+
+
+def test_other_stable_forms_and_loops_score_full_marks(assignment, tmp_path):
+    report = grade_source(assignment, tmp_path, SOLUTION + OTHER_FORMS)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+@pytest.mark.parametrize("file", MUTANTS)
+def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
+    assignment, tmp_path, file
+):
+    """Another submission seed (so other hidden inputs), and NumPy's error state switched off
+    inside the sandbox: a mutant still loses exactly the checks it declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+def test_messages_locate_the_error(assignment, tmp_path):
+    """A gradient without its 1/N: the report names the loss, the index, expected vs got, and
+    says the slopes of the student's own loss disagree too."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "mse_grad_missing_mean.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    (failed,) = [c for c in report.checks if c.status != CheckStatus.PASSED]
+    assert failed.name == "mse_loss_grad"
+    message = failed.message
+    assert "mse_loss(pred (4, 3)): d loss / d pred: 12 of 12 values differ; worst at index [" in (
+        message
+    )
+    assert "grad vs slopes of your own mse_loss" in message
+    assert "(expected: finite differences of your loss)" in message
+
+
+def test_starter_scores_zero_and_says_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
