@@ -235,7 +235,52 @@ class RemoteObject:
 
 # -- judging -------------------------------------------------------------------------
 
-_LOW_PRECISION_FACTOR = 100.0  # tolerance in units of the student's float epsilon
+# A float32 answer is held to this many float32 epsilons (2**-23 each): see compare().
+FLOAT32_EPSILONS = 100.0
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+def is_float32_answer(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds values computed in float32.
+
+    A float32 array, or a float64 one (a float32 result converted at the end, or a
+    list of Python floats made from one) whose every finite value is a float32
+    number, at least one of them neither an integer nor a float16 number. A
+    float64 computation lands on float32 numbers by chance with probability about
+    2**-29 per value; short values (0, 1, 0.25, 1.5: integers and float16 numbers)
+    are exact in either precision and say nothing about the one used.
+    """
+    if arr.dtype == np.float32:
+        return True
+    if arr.dtype != np.float64:
+        return False
+    finite = arr[np.isfinite(arr)]
+    with np.errstate(over="ignore", under="ignore"):
+        single = finite.astype(np.float32).astype(np.float64) == finite
+        short = (finite.astype(np.float16).astype(np.float64) == finite) | (
+            finite == np.round(finite)
+        )
+    return bool(single.all() and not short.all())
+
+
+def float32_tolerances(rtol: float, atol: float, expected: np.ndarray) -> tuple[float, float]:
+    """(rtol, atol) for a float32 answer: widened to float32's resolution, never narrowed.
+
+    rtol' = max(rtol, 100 eps32); atol' = max(atol, 100 eps32 * s), where s is the
+    largest finite |expected| (at least 1). Why: float32 rounds every input to
+    6e-8 of its size before any arithmetic, and a function's conditioning and
+    cancellations (1 + tanh(u) near -1 in GELU, x - max(x) in a softmax of values
+    near 1000) carry that error into values much smaller than the inputs, as an
+    absolute error on the data's scale. Measured on a correct float32 activations
+    homework (assignments/activations/examples/float32_throughout.py, 300 draws of
+    every check's inputs), the worst error is 9 epsilons of (|expected| + s) for
+    gelu_grad and 35 for a softmax of values near 1000 (whose float32 inputs are
+    already 3e-5 off): 100 leaves a margin of about 3, and an error of 1e-3
+    relative (8,000 epsilons) still fails wherever values are near the data's scale.
+    """
+    eps = FLOAT32_EPS * FLOAT32_EPSILONS
+    scale = float(np.max(np.abs(expected[np.isfinite(expected)]), initial=1.0))
+    return max(rtol, eps), max(atol, eps * scale)
 
 
 def _as_numeric(value: Any, name: str) -> np.ndarray:
@@ -279,14 +324,25 @@ def compare(
     atol: float = 1e-9,
     name: str = "output",
     check_shape: bool = True,
+    computed_from: Any = None,
 ) -> Verdict:
     """Elementwise ``|got - expected| <= atol + rtol * |expected|``, with a diagnosis.
 
     The message locates the error: shape or dtype mismatch, the first NaN/inf,
     or the worst element's index with expected vs got, and the max abs/rel
-    error. Results in float32 are accepted: the tolerance widens to the
-    student's precision (100 epsilons, relative to the data's scale), because
-    float32 arithmetic cannot meet float64 tolerances and is not wrong.
+    error.
+
+    Precision: an answer is judged at the resolution of the precision it was
+    computed in, against the float64 reference either way. A float64 answer is
+    held to ``rtol``/``atol`` as given. A float32 answer (``is_float32_answer``:
+    a float32 array, or float64 values that are all float32 numbers, i.e. a
+    float32 computation converted at the end) is held to
+    ``float32_tolerances``: at least 100 float32 epsilons (1.19e-5), relative
+    and on the data's scale, because float32 arithmetic cannot meet float64
+    tolerances and is not wrong. float16 is refused: 1e-3 of resolution cannot
+    tell a right answer from a wrong one. ``computed_from``: the student's answer
+    that ``got`` was derived from on the trusted side (row sums of a softmax, say,
+    summed in float64): ``got`` is judged at that answer's precision.
     """
     exp = np.asarray(expected, dtype=np.float64)
     arr = _as_numeric(got, name)
@@ -298,10 +354,11 @@ def compare(
         a = np.broadcast_to(arr.astype(np.float64), exp.shape)
     except ValueError:
         return Verdict(False, f"{name}: shape {arr.shape}, expected {exp.shape}")
-    if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
-        eps = float(np.finfo(arr.dtype).eps) * _LOW_PRECISION_FACTOR
-        scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=1.0))
-        rtol, atol = max(rtol, eps), max(atol, eps * scale)
+    as_float32 = is_float32_answer(arr) or (
+        computed_from is not None and is_float32_answer(_as_numeric(computed_from, name))
+    )
+    if as_float32:
+        rtol, atol = float32_tolerances(rtol, atol, exp)
     bad_nan = ~np.isfinite(a) & np.isfinite(exp)
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
@@ -329,7 +386,7 @@ def compare(
         f"{name}: {count} of {a.size} values differ; worst at index {_fmt_index(worst)}: "
         f"got {a[worst]:.10g}, expected {exp[worst]:.10g} "
         f"(max abs error {float(np.max(diff)):.3g}, max rel error {rel}; "
-        f"rtol={rtol:g}, atol={atol:g})",
+        f"rtol={rtol:g}, atol={atol:g}{' for a float32 answer' if as_float32 else ''})",
     )
 
 
