@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from web.staff.gradebook import Gradebook, Row
 from worker.storage import blob_path
@@ -70,13 +71,25 @@ def safe_name(name: str, fallback: str = "file") -> str:
 
 
 def submissions_zip(data_dir: Path, slug: str, uploads: Iterable[Upload]) -> bytes:
-    """Every upload as ``<slug>/<student>/<submission id>-<file name>``, and an index.csv."""
+    """``write_submissions_zip`` into memory (for small sets and tests)."""
     buf = io.BytesIO()
+    write_submissions_zip(buf, data_dir, slug, uploads)
+    return buf.getvalue()
+
+
+def write_submissions_zip(
+    out: BinaryIO, data_dir: Path, slug: str, uploads: Iterable[Upload]
+) -> None:
+    """Every upload as ``<slug>/<student>/<submission id>-<file name>``, and an index.csv.
+
+    Written to ``out`` (a temporary file for a class: 300 students' uploads need
+    not fit in the portal's memory). Each stored blob is streamed into the zip.
+    """
     index = io.StringIO()
     w = csv.writer(index, lineterminator="\r\n")
     w.writerow(["submission", "student", "file", "submitted_at", "late", "score", "path"])
     root = safe_name(slug, "assignment")
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for up in uploads:
             student = safe_name(up.student, f"user-{up.submission_id}")
             path = f"{root}/{student}/{up.submission_id}-{safe_name(up.filename, 'upload')}"
@@ -97,4 +110,3 @@ def submissions_zip(data_dir: Path, slug: str, uploads: Iterable[Upload]) -> byt
                 ]
             )
         zf.writestr(f"{root}/index.csv", index.getvalue())
-    return buf.getvalue()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from web.database import db, settings
 from web.grades import version_ids
 from web.staff import analytics, bp
 from web.staff.code import highlighted, read_files, stylesheet
-from web.staff.export import Upload, canvas_csv, safe_name, submissions_zip
+from web.staff.export import Upload, canvas_csv, safe_name, write_submissions_zip
 from web.staff.gradebook import Gradebook, build_gradebook
 from web.staff.queries import assignment_or_404, starter_files
 from web.staff.similarity import Pair, rank_pairs
@@ -66,8 +67,18 @@ def submissions_download(course_id: int, slug: str) -> Response:
         )
         for sub, name in rows
     ]
-    data = submissions_zip(settings().data_dir, slug, uploads)
-    return _download(data, "application/zip", f"{slug}-submissions.zip")
+    # On disk past 32 MiB; the response closes (and so deletes) it once sent.
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115  (see above)
+    write_submissions_zip(out, settings().data_dir, slug, uploads)
+    out.seek(0)
+    answer = send_file(
+        out,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=safe_name(f"{slug}-submissions.zip"),
+    )
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 # -- analytics -------------------------------------------------------------------------
