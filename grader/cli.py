@@ -13,7 +13,7 @@ from grader.sandbox import KINDS, SandboxUnavailable
 
 def _grade(args: argparse.Namespace) -> int:
     from grader.engine import grade
-    from grader.messages import ReportStatus, report_json
+    from grader.messages import ReportStatus, bounded, report_json
     from grader.report import render_text
 
     assignment = load_assignment(args.assignment)
@@ -27,8 +27,9 @@ def _grade(args: argparse.Namespace) -> int:
     if args.student_view:
         report = report.student_view()
     if args.json:
-        # Strict JSON (no NaN tokens): what any consumer's parser accepts.
-        sys.stdout.write(report_json(report) + "\n")
+        # Strict JSON (no NaN tokens) within the report's bound (the student view adds
+        # a line): what any consumer's parser accepts.
+        sys.stdout.write(report_json(bounded(report)) + "\n")
     else:
         print(render_text(report))
     return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0

@@ -984,7 +984,7 @@ def test_malformed_reply_is_a_verdict_not_a_platform_error(
 def test_huge_load_error_is_clipped_and_shown_once(
     assignment: Assignment, sandbox: str, host: Host
 ) -> None:
-    """A SyntaxError on an 8 MiB line: 16 MiB of traceback, once copied into every check."""
+    """A SyntaxError on a 4 MiB line: 8 MiB of traceback, once copied into every check."""
     graded = run(assignment, attack("long_traceback_line", host), sandbox, host)
     first = "could not load redteam.py: SyntaxError: invalid syntax (long_line.py, line 1)"
     expect(graded, 0.0, load_failed(ERROR, first))

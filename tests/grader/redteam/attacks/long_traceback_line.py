@@ -1,13 +1,13 @@
-"""A load error as big as the student can make it: a SyntaxError on an 8 MiB line.
+"""A big load error, made honestly: a SyntaxError on a 4 MiB line.
 
 Nothing here tampers with the runner. Python's own traceback of the error
 quotes the offending line twice over (the line, and a caret line as wide as
-it), so the runner honestly sends some 16 MiB of traceback text. The grader
+it), so the runner honestly sends some 8 MiB of traceback text. The grader
 must clip it, show it once (the later checks point to the first one), and keep
 the report under 1 MB and its own memory small.
 """
 
-SOURCE = "x = '" + "a" * (8 << 20) + "' +\n"
+SOURCE = "x = '" + "a" * (4 << 20) + "' +\n"
 exec(compile(SOURCE, "long_line.py", "exec"))
 
 
