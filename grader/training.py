@@ -216,6 +216,7 @@ class Trained:
     net: RemoteObject
     how: str
     seconds: float | None = None  # training time, when the grader watched it
+    watched: bool = False  # the grader drove the training itself, from a start at chance
 
 
 @dataclass(frozen=True)
@@ -525,6 +526,7 @@ class TrainingTask:
         original = student._session.load_spec
         results: list[RunResult] = []
         how = ""
+        watched = True
         for run in range(self.runs):
             if run > 0:
                 ctx.progress(f"run {run + 1}: writing relabelled data")
@@ -532,19 +534,22 @@ class TrainingTask:
             result, trained = self._one_run(student, ctx, seed, run, train)
             results.append(result)
             how = how or (trained.how if trained else "")
+            watched = watched and (trained is None or trained.watched)
             if run == 0 and not self._undecided(result):
                 break
             if run > 0:
                 _remove_run(data_root, run)  # only this grading ever reads it
         _reset_after_failed_load(student, original)
-        verdict = self._verdict(results, how, source)
+        verdict = self._verdict(results, how, source, watched)
         record_outcome(student, verdict.passed)
         return verdict
 
     def _undecided(self, result: RunResult) -> bool:
         return result.accuracy is not None and abs(result.accuracy - self.threshold) < self.margin
 
-    def _verdict(self, results: list[RunResult], how: str, source: str) -> Verdict:
+    def _verdict(
+        self, results: list[RunResult], how: str, source: str, watched: bool = True
+    ) -> Verdict:
         scored = [r.accuracy if r.accuracy is not None else 0.0 for r in results]
         middle = statistics.median(scored)
         passed = middle >= self.threshold
@@ -563,6 +568,8 @@ class TrainingTask:
         if how:
             lines.append(how)
         lines.append(VERIFIED)
+        if not watched:
+            lines.append(NOT_WATCHED)
         flags = source_flags(source)
         if flags:
             lines.append("for a TA to look at: " + "; ".join(flags))
@@ -573,6 +580,13 @@ VERIFIED = (
     "verified: the network was trained in the sandbox on data whose classes (and pixel "
     "positions, for an MLP) were secretly relabelled for this grading, and scored outside "
     "the sandbox on the genuine test images, whose labels never entered it"
+)
+
+
+NOT_WATCHED = (
+    "not verified, for a TA to judge if it matters: how the file trained (the grader did "
+    "not drive it), so any learner that learns from the given files, a network or not, "
+    "passes"
 )
 
 

@@ -203,7 +203,7 @@ def _train(rc: RunContext, source: str) -> Trained:
         f"{label} trained by the grader: {EPOCHS} epochs of batch-{BATCH_SIZE} step() calls "
         f"(one-hot targets), from an untrained start at chance"
     )
-    return Trained(net, how, seconds)
+    return Trained(net, how, seconds, watched=True)
 
 
 @check(points=20, timeout=EPOCH_SECONDS)

@@ -476,6 +476,7 @@ def test_solution_scores_full_marks_trained_by_the_grader(assignment, graded):
     assert "Network(784, 128, 10, lr=0.1) trained by the grader" in training_message
     assert "from an untrained start at chance" in training_message
     assert "secretly relabelled" in training_message
+    assert "not verified" not in training_message  # the grader drove this training
     assert _accuracy(training_message) >= 0.96  # outside the band: one run decides
     assert "run 2" not in training_message
 
@@ -506,7 +507,12 @@ def test_a_script_is_run_as_main_and_a_missing_function_costs_nothing(graded):
     init_weights and a Network(sizes) that is not the template's."""
     report = graded("course_folded_bias.py")
     checks = _by_name(report)
-    assert "when the grader ran it as a script (global 'net')" in checks["mnist_accuracy"].message
+    training_message = checks["mnist_accuracy"].message
+    assert "when the grader ran it as a script (global 'net')" in training_message
+    # What the grader could not watch is said, for a TA.
+    assert "not verified, for a TA to judge if it matters: how the file trained" in (
+        training_message
+    )
     assert "epoch 10: loss" in report.output  # its own training loop printed this
     for name in ("init_weights", "step_gradient", "forward_probabilities"):
         assert "these points follow the training check, which passed" in checks[name].message

@@ -7,44 +7,39 @@ Fill in every function and the Network class. The network is
 with f the softmax of each row, trained with plain mini-batch SGD on the
 cross-entropy loss.
 
-Data. Your working directory holds ./mnist/ with float32 images (N, 784) scaled
-to [0, 1] and int64 labels (N,):
+Data. Your working directory holds ./data/ (and the same files in ./mnist/) with
+float32 images (N, 784) scaled to [0, 1] and int64 labels (N,):
 
-    mnist/X_train.npy, mnist/y_train.npy   50,000 images to train on
-    mnist/X_val.npy,   mnist/y_val.npy      5,000 to tune hyper-parameters on
-    mnist/X_test.npy,  mnist/y_test.npy     5,000 PRACTICE test images
+    X_train.npy, y_train.npy   50,000 images to train on
+    X_val.npy,   y_val.npy      5,000 to tune hyper-parameters on
+    X_test.npy,  y_test.npy     5,000 PRACTICE test images
 
 All of these come from MNIST's training set. Your grade is measured on MNIST's
 genuine test set (10,000 other images), which the grader sends to your
-forward() without labels; the practice test split estimates that number.
+network's forward() without labels; the practice split estimates that number.
 
-How you are graded.
-- Each function below is called on inputs the grader chooses and compared with
-  a reference implementation (tolerance ~1e-7 relative; float32 results pass).
-- One step() of a tiny Network (e.g. Network(6, 5, 3, lr=0.1)) is compared
-  with a numerical gradient: each parameter must move by -lr * dL/dparameter,
-  L the cross-entropy of forward()'s probabilities averaged over the batch (a
-  sum over the batch is accepted too, if every gradient uses it). The report
-  names the parameter and the entry that is wrong. For this the weights and
-  biases must be NumPy array attributes of the network (self.W1, self.b1, ...;
-  any names, either orientation) that forward() reads and step() updates.
-- Training: the grader builds Network(784, HIDDEN_SIZE, 10, lr=LEARNING_RATE),
-  calls step(x_batch, y_batch) for 10 epochs of batches of 64 shuffled training
-  images (y_batch one-hot, float (64, 10)), then needs >= 94% test accuracy.
-  Change the two constants below if you like. So that a grade can only come
-  from a network that learned:
-  * the accuracy is computed by the grader from your weights (a two-layer
-    network, relu then softmax), and forward() must give exactly that
-    network's output;
-  * a new Network must start from random weights (about 10% accuracy);
-  * the grader repeats every epoch of plain SGD from the weights you had
-    before it, and your weights must end where that repeat ends (so step()
-    must be plain SGD: no momentum, no Adam, no weight decay).
-- Alternatively your file may train at import (module level, not inside
-  `if __name__ == "__main__":`) and leave the trained network in a global
-  variable, e.g. `net`: then the grader tests that network instead of training
-  one (checking that its predictions follow from its weights). The block at the
-  bottom of this file is NOT run by the grader.
+How you are graded (the assignment's summary says the same).
+- 20 points: your trained network reaches 94% on the genuine test set. When
+  the grader runs your file, the classes are renamed and the pixel positions
+  shuffled, in secret, anew for each grading: a network that learns from the
+  files it is given does exactly as well as on plain MNIST (plots of the images
+  look scrambled, and label 3 may mean a seven), while weights trained
+  elsewhere or answers looked up get nowhere. Near 94% (within 0.5%) the grader
+  trains twice more and takes the median of three.
+- How your network is trained: this file has an `if __name__ == "__main__":`
+  block, so the grader runs it as a script and tests the network it leaves in
+  the global `net`. Change the loop, the depth, the width, the loss as you
+  like. (A file without such a block that only defines Network is trained by
+  the grader: Network(784, HIDDEN_SIZE, 10, lr=LEARNING_RATE), 10 epochs of
+  step(x_batch, y_batch) with one-hot y_batch, starting at chance.)
+- 25 points: the functions below are called on inputs the grader chooses and
+  compared with a reference (tolerance ~1e-7 relative; float32 passes), and one
+  step() of a tiny Network(6, 5, 3, lr=0.1) is compared with a numerical
+  gradient (the report names the parameter and entry that are wrong). Any
+  self-consistent convention is accepted: the loss per sample or averaged, the
+  1/N in loss_fn_prime or in step(), one-hot or integer labels, f or softmax.
+  A function you removed or reshaped earns its points when your network
+  reaches 94%.
 """
 
 import numpy as np
@@ -148,9 +143,10 @@ class Network:
 
 
 if __name__ == "__main__":
-    # Train and evaluate locally: `python np_mnist.py` next to the mnist/ folder.
-    X_train, y_train = np.load("mnist/X_train.npy"), np.load("mnist/y_train.npy")
-    X_val, y_val = np.load("mnist/X_val.npy"), np.load("mnist/y_val.npy")
+    # Train and evaluate: `python np_mnist.py` next to the data/ folder. The grader
+    # runs this block too, and grades the network it leaves in `net`.
+    X_train, y_train = np.load("data/X_train.npy"), np.load("data/y_train.npy")
+    X_val, y_val = np.load("data/X_val.npy"), np.load("data/y_val.npy")
     net = Network(784, HIDDEN_SIZE, 10, lr=LEARNING_RATE)
     one_hot = np.eye(10)
     for epoch in range(10):

@@ -1,0 +1,141 @@
+"""Homework 1 (mnist-numpy-mlp): what grading costs over training, and where the reference lands.
+
+    python bench/bench_mnist_numpy.py [--rounds 2] [--seeds 5]
+
+1. Grading time against the same file run bare on the same data, side by side in
+   each round (the aim: a ratio within 1.05):
+   - a course-style script (examples/course_folded_bias.py), run bare as
+     `python course_folded_bias.py` in a folder whose data/ and mnist/ hold the
+     grading's relabelled files, against its whole grading (local sandbox);
+   - the instructor's solution (module form), trained bare by the course's loop
+     (10 epochs of batch-64 step(), then forward() of the 10,000 test images),
+     against its whole grading, where the grader drives the same training.
+   Bare runs get the sandbox's interpreter and scrubbed environment (one BLAS thread).
+2. The reference's test accuracy across seeds (each seed: another relabelling,
+   other batches), next to the 94% threshold and the band in which a grading
+   trains three times; with the course-style script's spread for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.assignment import load_assignment  # noqa: E402
+from grader.engine import grade  # noqa: E402
+from grader.sandbox.local import ensure_env  # noqa: E402
+
+MNIST = ROOT / "assignments" / "mnist-numpy-mlp"
+SCRIPT = MNIST / "examples" / "course_folded_bias.py"
+SOLUTION = MNIST / "solution"
+
+BARE_MODULE = """
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import np_mnist as m
+x, y = np.load("data/X_train.npy"), np.load("data/y_train.npy")
+net = m.Network(784, m.HIDDEN_SIZE, 10, lr=m.LEARNING_RATE)
+eye = np.eye(10)
+for epoch in range(10):
+    order = np.random.default_rng(epoch).permutation(len(x))
+    for s in range(0, len(x), 64):
+        idx = order[s:s + 64]
+        net.step(x[idx], eye[y[idx]])
+test = np.concatenate([np.load("data/X_test.npy")] * 2)  # as many rows as the test set
+for s in range(0, 10000, 2000):
+    net.forward(test[s:s + 2000])
+"""
+
+
+def scrubbed() -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+    env.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    return env
+
+
+def run_bare(argv: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=scrubbed(), check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def workdir(assignment, seed: int, into: Path) -> Path:
+    """A folder like the sandbox's working directory: data/ and mnist/ hold the files of
+    the grading with this seed (run 0)."""
+    data = into / "sandbox-data"
+    assignment.module.TASK.write_run(data, seed, 0)
+    work = into / "work"
+    work.mkdir()
+    for name in ("data", "mnist"):
+        (work / name).symlink_to(data / "run0")
+    return work
+
+
+def accuracy_of(report) -> float:
+    message = next(c.message for c in report.checks if c.name == "mnist_accuracy")
+    return float(re.search(r"test accuracy (\d+\.\d+)%", message).group(1)) / 100
+
+
+def graded(assignment, path: Path, seed: int) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    report = grade(assignment, path, sandbox="local", seed=seed)
+    return time.perf_counter() - t0, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    assignment = load_assignment(MNIST)
+    python = str(ensure_env("numpy") / "bin" / "python3")
+    seed = 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = workdir(assignment, seed, Path(tmp))
+        (work / SCRIPT.name).write_text(SCRIPT.read_text())
+        kinds = ("script bare", "script graded", "module bare", "module graded")
+        samples: dict[str, list[float]] = {k: [] for k in kinds}
+        for _ in range(args.rounds):
+            samples["script bare"].append(run_bare([python, SCRIPT.name], work))
+            seconds, report = graded(assignment, SCRIPT, seed)
+            samples["script graded"].append(seconds)
+            assert report.score == report.max_score, report.checks
+            bare = [python, "-c", BARE_MODULE, str(SOLUTION)]
+            samples["module bare"].append(run_bare(bare, work))
+            seconds, report = graded(assignment, SOLUTION, seed)
+            samples["module graded"].append(seconds)
+    print(f"\nmnist-numpy-mlp: grading vs the same training run bare (median of {args.rounds})")
+    for form in ("script", "module"):
+        bare_s = statistics.median(samples[f"{form} bare"])
+        graded_s = statistics.median(samples[f"{form} graded"])
+        print(
+            f"  {form:<7} bare {bare_s:7.2f} s   graded {graded_s:7.2f} s   "
+            f"ratio {graded_s / bare_s:5.3f}"
+        )
+
+    threshold, margin = assignment.module.THRESHOLD, assignment.module.MARGIN
+    print(f"\naccuracy across {args.seeds} seeds (threshold {threshold:.0%}, band +-{margin:.1%})")
+    for label, path in (("reference (solution)", SOLUTION), ("course_folded_bias.py", SCRIPT)):
+        accs = [accuracy_of(graded(assignment, path, s)[1]) for s in range(args.seeds)]
+        sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        ratio = margin / sd if sd else float("inf")
+        runs = " ".join(f"{a:.2%}" for a in accs)
+        print(f"  {label:<22} {runs}")
+        print(
+            f"  {'':<22} mean {statistics.mean(accs):.2%}  sd {sd:.3%}  min {min(accs):.2%}  "
+            f"(band / sd = {ratio:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
