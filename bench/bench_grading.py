@@ -1,6 +1,6 @@
 """Grading latency against the bare cost of the student's work, measured side by side.
 
-    python bench/bench_grading.py [--rounds 5] [--sandboxes local,docker] [--mnist]
+    python bench/bench_grading.py [--rounds 5] [--sandboxes local,docker]
 
 activations: one full grading of the instructor's solution per sandbox, against
 the bare time of a fresh interpreter importing the same file and calling its
@@ -8,9 +8,8 @@ functions on inputs of the checks' shapes (the work grading cannot avoid).
 The runs alternate within each round so every variant sees the same machine
 load; the script prints medians and the ratio grading / bare.
 
---mnist: one grading of assignments/mnist-numpy-mlp's solution (local sandbox)
-against a bare process training the same network for the same 10 epochs of
-batch 64 on the same data; the aim is a ratio within 1.05.
+Homework 1 (mnist-numpy-mlp), whose data is written per grading, has its own
+benchmark: bench/bench_mnist_numpy.py.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,12 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.assignment import load_assignment  # noqa: E402
-from grader.engine import grade, public_data_dir  # noqa: E402
+from grader.engine import grade  # noqa: E402
 from grader.sandbox import docker_ready  # noqa: E402
 from grader.sandbox.local import ensure_env  # noqa: E402
 
 ACTIVATIONS = ROOT / "assignments" / "activations"
-MNIST = ROOT / "assignments" / "mnist-numpy-mlp"
 
 BARE_ACTIVATIONS = """
 import sys, numpy as np
@@ -46,22 +43,6 @@ for n in names:
         x = rng.standard_normal(shape)
         getattr(a, n)(x); getattr(a, n + "_grad")(x)
 a.softmax(rng.standard_normal((6, 10))); a.softmax_jacobian(rng.standard_normal(5))
-"""
-
-BARE_MNIST = """
-import sys, numpy as np
-sys.path.insert(0, sys.argv[1])
-import np_mnist as m
-data = sys.argv[2]
-x, y = np.load(data + "/mnist/X_train.npy"), np.load(data + "/mnist/y_train.npy")
-net = m.Network(784, m.HIDDEN_SIZE if hasattr(m, "HIDDEN_SIZE") else 256, 10,
-                lr=m.LEARNING_RATE if hasattr(m, "LEARNING_RATE") else 0.1)
-eye = np.eye(10)
-for epoch in range(10):
-    order = np.random.default_rng(epoch).permutation(len(x))
-    for s in range(0, len(x), 64):
-        idx = order[s:s + 64]
-        net.step(x[idx], eye[y[idx]])
 """
 
 
@@ -91,7 +72,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sandboxes", default="local,docker")
-    parser.add_argument("--mnist", action="store_true")
     args = parser.parse_args()
 
     kinds = [k for k in args.sandboxes.split(",") if k != "docker" or docker_ready("numpy")]
@@ -109,28 +89,6 @@ def main() -> None:
                 timed(lambda k=k: grade(assignment, solution, sandbox=k))
             )
     report("activations: 45 checks", samples, "bare import + calls")
-
-    if args.mnist:
-        mnist = load_assignment(MNIST)
-        data = public_data_dir(mnist)
-        sol = MNIST / "solution"
-        with tempfile.TemporaryDirectory():
-            samples = {"bare training (10 epochs)": [], "grading (local)": []}
-            for _ in range(max(1, args.rounds // 2)):
-                samples["bare training (10 epochs)"].append(
-                    timed(lambda: bare(BARE_MNIST, str(sol), str(data), python=env_python))
-                )
-                t0 = time.perf_counter()
-                result = grade(mnist, sol, sandbox="local")
-                samples["grading (local)"].append(time.perf_counter() - t0)
-                train = [c for c in result.checks if c.name == "mnist_accuracy"]
-                print(
-                    f"  (score {result.score:g}/{result.max_score:g}; training check "
-                    f"{train[0].seconds if train else '?'} s)"
-                )
-        report(
-            "mnist-numpy-mlp: whole grading vs bare training", samples, "bare training (10 epochs)"
-        )
 
 
 if __name__ == "__main__":
