@@ -1012,6 +1012,16 @@ def test_huge_answers_and_errors_stay_small(
     strict_report(graded.report)
 
 
+def test_flood_of_the_largest_frames_costs_only_the_spoiled_call(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    """60 MiB unasked frames: add() gets one instead of its answer; nothing else suffers."""
+    graded = run(assignment, attack("flood_big_frames", host), sandbox, host)
+    spoiled = (CRASH, "the submission's process wrote into the grader's channel")
+    expect(graded, 5.0, {**ALL_PASS, "add": spoiled})
+    strict_report(graded.report)
+
+
 # The command is run by a small parent that reports the peak memory of the grading's
 # whole process tree (the grader and every process it waited for).
 MEASURED = (
