@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from grader.messages import GradeReport as ReportDoc
 from web.access import STAFF_ROLES, staff_view
 from web.database import db, settings
-from web.grades import course_assignments, standings, version_ids
+from web.grades import standings, version_ids
 from web.staff import bp
 from web.staff.code import highlighted, read_files
 from web.staff.gradebook import FILTERS, build_gradebook, select_rows, sort_rows
@@ -88,7 +88,6 @@ def assignment(course_id: int, slug: str) -> str:
         f=f,
         statuses=STATUSES,
         progress=progress,
-        assignments=course_assignments(s, course_id),
     )
 
 
