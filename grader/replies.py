@@ -10,7 +10,7 @@ the protocol's schema on the trusted side before anything reads it:
              "rss_kb": int in [0, MAX_RSS_KB] or None}
     error   {"type": str, "message": str, "traceback": list[str]}
     load    {"global": str | None, "handle": handle | None, "names": list[str],
-             "versions": {str: str}}
+             "versions": {str: str}, "error": error | None (a script that raised)}
     handle  int in [0, MAX_HANDLE]  (the value of a "new" request, and of a load)
 
 A reply that breaks the schema raises ``ProtocolViolation``, whose message is

@@ -87,6 +87,14 @@ def test_honest_replies_are_accepted_as_they_are() -> None:
     assert failed.error.text == (
         'ValueError: bad shape\n  File "act.py", line 3, in relu\n    return x[5]'
     )
+    # A script that raised after defining what it could: its error comes with the load.
+    script = check_reply(_loaded(error=honest_error(message="x" * 5000)), ID, "load")
+    assert script.value["error"] == {
+        "type": "ValueError",
+        "message": "x" * 2000 + "[... 3000 more characters]",
+        "traceback": honest_error()["traceback"],
+    }
+    assert "error" not in loaded.value
     memory = check_reply(
         {"id": ID, "ok": False, "error": {"type": "MemoryError", "message": "", "traceback": []}},
         ID,
@@ -183,6 +191,11 @@ MALFORMED = {
     "long name": (_loaded(names=["x" * 1001]), "load", "a name of 1001 characters (limit 1000)"),
     "many names": (_loaded(names=["f"] * 20_001), "load", "the list of names holds 20001"),
     "versions a list": (_loaded(versions=[]), "load", "the versions have type list, not dict"),
+    "load error a list": (
+        _loaded(error=["ValueError"]),
+        "load",
+        "the error description has type list, not dict",
+    ),
     "many versions": (
         _loaded(versions={str(i): "1" for i in range(17)}),
         "load",
@@ -329,6 +342,7 @@ loads = st.fixed_dictionaries(
         "versions": _maybe(
             st.dictionaries(st.text(max_size=50), st.text(max_size=150), max_size=20)
         ),
+        "error": _maybe(st.none() | errors),
     },
 )
 reply_dicts = st.fixed_dictionaries(
@@ -492,6 +506,8 @@ def random_reply(rng: random.Random) -> dict:
     """A reply-shaped dict: each field mostly right, sometimes anything, sometimes absent."""
     error = {k: _field(rng, v) for k, v in honest_error().items() if rng.random() < 0.9}
     load = {k: _field(rng, v) for k, v in honest_load().items() if rng.random() < 0.9}
+    if rng.random() < 0.2:
+        load["error"] = _field(rng, error)
     fields = {
         "id": rng.choice([ID, ID, ID, ID + 1]),
         "ok": rng.random() < 0.5,
