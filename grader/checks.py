@@ -17,7 +17,9 @@ time-out or crash inside a call ends the check with that diagnosis.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,7 @@ __all__ = [
     "all_of",
     "check",
     "compare",
+    "default_tolerances",
     "grad_check",
 ]
 
@@ -235,6 +238,28 @@ class RemoteObject:
 
 # -- judging -------------------------------------------------------------------------
 
+# compare()'s tolerances where neither the check nor the manifest's [tolerances] gives one.
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9
+_tolerances: ContextVar[tuple[float, float]] = ContextVar(
+    "dlgrade_tolerances", default=(DEFAULT_RTOL, DEFAULT_ATOL)
+)
+
+
+@contextmanager
+def default_tolerances(rtol: float, atol: float) -> Iterator[None]:
+    """compare()'s ``rtol``/``atol`` where a check passes none, while the block runs.
+
+    The engine runs every check inside this with the manifest's ``[tolerances]``
+    (the check context's ``ctx.tolerances``), so an assignment states its
+    tolerances once; a check that passes its own keeps them.
+    """
+    token = _tolerances.set((float(rtol), float(atol)))
+    try:
+        yield
+    finally:
+        _tolerances.reset(token)
+
+
 # A float32 answer is held to this many float32 epsilons (2**-23 each): see compare().
 FLOAT32_EPSILONS = 100.0
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -320,8 +345,8 @@ def compare(
     got: Any,
     expected: Any,
     *,
-    rtol: float = 1e-7,
-    atol: float = 1e-9,
+    rtol: float | None = None,
+    atol: float | None = None,
     name: str = "output",
     check_shape: bool = True,
     computed_from: Any = None,
@@ -334,9 +359,10 @@ def compare(
 
     Precision: an answer is judged at the resolution of the precision it was
     computed in, against the float64 reference either way. A float64 answer is
-    held to ``rtol``/``atol`` as given. A float32 answer (``is_float32_answer``:
-    a float32 array, or float64 values that are all float32 numbers, i.e. a
-    float32 computation converted at the end) is held to
+    held to ``rtol``/``atol``: as given, else the manifest's ``[tolerances]``
+    (``default_tolerances``; 1e-7 and 1e-9 when it has none). A float32 answer
+    (``is_float32_answer``: a float32 array, or float64 values that are all
+    float32 numbers, i.e. a float32 computation converted at the end) is held to
     ``float32_tolerances``: at least 100 float32 epsilons (1.19e-5), relative
     and on the data's scale, because float32 arithmetic cannot meet float64
     tolerances and is not wrong. float16 is refused: 1e-3 of resolution cannot
@@ -344,6 +370,9 @@ def compare(
     that ``got`` was derived from on the trusted side (row sums of a softmax, say,
     summed in float64): ``got`` is judged at that answer's precision.
     """
+    default_rtol, default_atol = _tolerances.get()
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
     exp = np.asarray(expected, dtype=np.float64)
     arr = _as_numeric(got, name)
     if arr.dtype == np.float16:

@@ -26,7 +26,7 @@ import numpy as np
 
 from grader.archive import SubmissionError, unpack_submission
 from grader.assignment import Assignment
-from grader.checks import CheckFailed, CheckSpec, Student, Verdict, all_of
+from grader.checks import CheckFailed, CheckSpec, Student, Verdict, all_of, default_tolerances
 from grader.config import data_dir, secret_key
 from grader.messages import (
     MESSAGE_CHARS,
@@ -210,7 +210,9 @@ def run_check(
     error, a name), and the report must stay small whatever that was.
     """
     try:
-        result = spec.fn(student, rng, ctx) if spec.wants_ctx else spec.fn(student, rng)
+        # compare() without tolerances of its own takes the manifest's [tolerances].
+        with default_tolerances(**ctx.tolerances):
+            result = spec.fn(student, rng, ctx) if spec.wants_ctx else spec.fn(student, rng)
         verdict = _to_verdict(result)
     except StudentError as err:
         return err.status, 0.0, clip(err.message, MESSAGE_CHARS)
