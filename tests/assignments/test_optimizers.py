@@ -1,0 +1,176 @@
+"""The optimizers assignment is sound: the solution, float32 and other stable forms score full
+marks, the starter scores zero, and every mutant loses exactly the checks it declares."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "optimizers"
+MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+SOLUTION = (FOLDER / "solution" / "optimizers.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    sub = tmp_path / "optimizers.py"
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 20.5
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_float32_throughout_scores_full_marks(assignment, tmp_path):
+    """Steps, whole trajectories, schedules and draws in float32: judged at float32's resolution."""
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32")
+    assert src != SOLUTION
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+OTHER_FORMS = """
+
+import bisect
+
+
+def adagrad(w, dw, config=None):
+    # element by element, in loops
+    config = dict(config or {})
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    w = np.array(w, dtype=float)
+    cache = np.array(config.get("cache", np.zeros_like(w)), dtype=float)
+    out = np.empty_like(w)
+    for i in np.ndindex(w.shape):
+        cache[i] += dw[i] ** 2
+        out[i] = w[i] - config["learning_rate"] * dw[i] / (math.sqrt(cache[i]) + config["epsilon"])
+    config["cache"] = cache
+    return out, config
+
+
+def nesterov(w, dw, config=None):
+    # the look-ahead written out: w - mu v_old + (1 + mu) (-v_new) ...
+    config = dict(config or {})
+    lr, mu = config.setdefault("learning_rate", 1e-2), config.setdefault("momentum", 0.9)
+    v_old = np.asarray(config.get("velocity", np.zeros_like(w)), dtype=float)
+    v = mu * v_old + lr * np.asarray(dw, dtype=float)
+    config["velocity"] = v
+    return np.asarray(w, dtype=float) + mu * v_old - (1 + mu) * v, config
+
+
+def multistep_decay(lr0, step, milestones, gamma):
+    return lr0 * gamma ** bisect.bisect_right(sorted(milestones), step)
+
+
+def cosine_decay(lr0, step, total_steps):
+    rate = lr0 * 0.5 * (1 + np.cos(np.pi * step / total_steps))
+    return float(np.where(step < total_steps, rate, 0.0))
+
+
+def he_normal(fan_in, fan_out, seed):
+    # the legacy generator: another stream, the same distribution
+    return np.random.RandomState(seed).randn(fan_in, fan_out) * np.sqrt(2.0 / fan_in)
+
+
+def xavier_uniform(fan_in, fan_out, seed):
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return a * (2.0 * np.random.default_rng(seed).random((fan_in, fan_out)) - 1.0)
+"""
+
+
+def test_loops_other_forms_and_other_generators_score_full_marks(assignment, tmp_path):
+    report = grade_source(assignment, tmp_path, SOLUTION + OTHER_FORMS)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+def test_initialisers_pass_under_many_seeds(assignment, tmp_path):
+    """The statistical checks hold for correct draws under other seeds too (a false fail has
+    probability below 1e-7 per grading, as checks.py states)."""
+    for seed in (1, 2, 3):
+        report = grade_source(assignment, tmp_path, SOLUTION, seed=seed)
+        assert not_passed(report) == []
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+@pytest.mark.parametrize("file", MUTANTS)
+def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
+    assignment, tmp_path, file
+):
+    """Another submission seed (so other hidden inputs), and NumPy's error state switched off
+    inside the sandbox: a mutant still loses exactly the checks it declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+def test_messages_locate_the_error(assignment, tmp_path):
+    """Momentum in torch's form: the step names the state entry; the changing-rate path names
+    the step; an initialiser with the wrong fan says which statistic and by how much."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "momentum_torch_convention.py").read_text()
+    src += "\n\n" + (FOLDER / "mutants" / "he_normal_fan_out.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    failed = {c.name: c.message for c in report.checks if c.status != CheckStatus.PASSED}
+    assert set(failed) == {"sgd_momentum_step", "momentum_changing_lr", "he_normal"}
+    assert "sgd_momentum: config['velocity']: 12 of 12 values differ" in failed["sgd_momentum_step"]
+    assert (
+        "sgd_momentum on a quadratic, lr halving every 4 steps: path[step - 1]"
+        in (failed["momentum_changing_lr"])
+    )
+    assert "nesterov" not in failed["momentum_changing_lr"]
+    assert "he_normal(" in failed["he_normal"]
+    assert "variance / " in failed["he_normal"]
+    assert "(6 standard errors)" in failed["he_normal"]
+
+
+def test_starter_scores_zero_and_says_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
