@@ -44,6 +44,33 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def _new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from grader.scaffold import new_assignment
+
+    try:
+        root = new_assignment(args.slug, Path(args.dir))
+    except (ValueError, FileExistsError) as err:
+        print(f"dlgrade: {err}", file=sys.stderr)
+        return 2
+    print(f"created {root}: assignment.toml, checks.py, starter/, solution/, mutants/")
+    print(f"next: dlgrade assignment validate {root} --sandbox local")
+    return 0
+
+
+def _try(args: argparse.Namespace) -> int:
+    from grader.engine import grade
+    from grader.messages import ReportStatus
+    from grader.scaffold import try_summary
+
+    assignment = load_assignment(args.assignment)
+    print(f"trying {args.submission} against {assignment.slug} (seed {args.seed})", flush=True)
+    report = grade(assignment, args.submission, sandbox=args.sandbox, seed=args.seed)
+    print(try_summary(report))
+    return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Grade the bundled sample submission of the built-in activations assignment."""
     folder = REPO_ROOT / "assignments" / "activations"
@@ -91,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("assignment")
     v.add_argument("--sandbox", choices=KINDS, default=None)
     v.set_defaults(func=_validate)
+    n = asub.add_parser("new", help="scaffold an assignment folder that validates at once")
+    n.add_argument("slug", help="lower-case words joined by '-', e.g. losses-2")
+    n.add_argument("--dir", default="assignments", help="where the folder goes (assignments)")
+    n.set_defaults(func=_new)
+    t = asub.add_parser(
+        "try", help="grade a file against an assignment: each check's status, points and time"
+    )
+    t.add_argument("assignment")
+    t.add_argument("submission", help="a .py file, a folder or a .zip")
+    t.add_argument("--sandbox", choices=KINDS, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=_try)
 
     d = sub.add_parser("demo", help="grade the bundled sample submission and print its report")
     d.add_argument("--sandbox", choices=KINDS, default=None)
