@@ -71,6 +71,13 @@ def _try(args: argparse.Namespace) -> int:
     return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from grader.scaffold import manifest_key_table
+
+    print(manifest_key_table())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Grade the bundled sample submission of the built-in activations assignment."""
     folder = REPO_ROOT / "assignments" / "activations"
@@ -130,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sandbox", choices=KINDS, default=None)
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_try)
+    k = asub.add_parser("keys", help="every manifest key: type, default, meaning (Markdown)")
+    k.set_defaults(func=_keys)
 
     d = sub.add_parser("demo", help="grade the bundled sample submission and print its report")
     d.add_argument("--sandbox", choices=KINDS, default=None)

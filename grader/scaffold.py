@@ -10,6 +10,10 @@ functions with the topic's own. docs/AUTHORING.md walks through the same steps.
 
 ``try_summary`` prints what an author wants while writing checks: every
 check's status, points and time, hidden ones included.
+
+``manifest_key_table`` renders grader/assignment.py's SCHEMA as the Markdown
+table docs/AUTHORING.md carries (``dlgrade assignment keys`` prints it; a test
+keeps the two equal).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from grader.assignment import SCHEMA, Derived, Key, _Required
 from grader.messages import CheckStatus, GradeReport
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -204,3 +209,40 @@ def try_summary(report: GradeReport) -> str:
         "(the first check's time includes starting the sandbox and loading the file)"
     )
     return "\n".join(lines)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _default_text(key: Key) -> str:
+    if isinstance(key.default, _Required):
+        return "**required**"
+    if isinstance(key.default, Derived):
+        return key.default.text
+    if key.default is None:
+        return "none"
+    return f"`{_toml(key.default)}`"
+
+
+def _type_text(key: Key) -> str:
+    if key.choices:
+        return key.type + ": " + ", ".join(f"`{c}`" for c in key.choices)
+    if key.type in ("number", "integer"):
+        return key.type + (" > 0" if key.positive else " >= 0")
+    return key.type
+
+
+def manifest_key_table() -> str:
+    """Every manifest key as a Markdown table row: key, type, default, meaning."""
+    rows = ["| Key | Type | Default | Meaning |", "|---|---|---|---|"]
+    for key in SCHEMA:
+        meaning = key.meaning.replace("|", "\\|")
+        rows.append(f"| `{key.name}` | {_type_text(key)} | {_default_text(key)} | {meaning} |")
+    return "\n".join(rows)

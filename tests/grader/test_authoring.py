@@ -8,16 +8,20 @@ Everything goes through the command line, as an instructor uses it.
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from grader.assignment import SCHEMA
 from grader.cli import main
 from grader.sandbox.local import bwrap_path
 from tests.conftest import require
 
 REPO = Path(__file__).resolve().parents[2]
+AUTHORING = REPO / "docs" / "AUTHORING.md"
+FENCE = re.compile(r"```(\w+)([^\n]*)\n(.*?)\n```", re.S)
 
 WRONG_GRADIENT = """\
 import numpy as np
@@ -129,3 +133,75 @@ def test_try_refuses_a_broken_assignment_naming_the_key(
     )
     assert code == 2
     assert "'queue' must be one of 'cpu', 'gpu', not 'fast'" in err
+
+
+# -- docs/AUTHORING.md ------------------------------------------------------------------------
+
+
+def _key_table_in_docs() -> str:
+    text = AUTHORING.read_text()
+    begin, end = "<!-- manifest-keys: begin -->\n", "\n<!-- manifest-keys: end -->"
+    return text[text.index(begin) + len(begin) : text.index(end)]
+
+
+def test_the_docs_key_table_is_the_schemas(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table in the docs is what `dlgrade assignment keys` prints from SCHEMA: a key
+    added, removed, retyped or given another default without the docs fails here."""
+    code, out, _ = dlgrade(capsys, "assignment", "keys")
+    assert code == 0
+    assert _key_table_in_docs() == out.rstrip("\n")
+
+
+def test_the_docs_key_table_names_every_key_the_manifests_use() -> None:
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", _key_table_in_docs(), re.M))
+    assert documented == {k.name for k in SCHEMA}
+    used: set[str] = set()
+    for path in [
+        *REPO.glob("assignments/*/assignment.toml"),
+        *REPO.glob("tests/**/assignment.toml"),
+    ]:
+        for key, value in tomllib.loads(path.read_text()).items():
+            if key == "mutants":
+                used |= {f"mutants.{k}" for entry in value for k in entry}
+            elif isinstance(value, dict):
+                used |= {f"{key}.{k}" for k in value}
+            else:
+                used.add(key)
+    assert used <= documented, sorted(used - documented)
+
+
+def _normalise(text: str) -> list[str]:
+    """Times differ from run to run: every "1.234 s" reads "N s"."""
+    return [re.sub(r"\d+(\.\d+)? s\b", "N s", line) for line in text.splitlines()]
+
+
+def test_the_walk_through_builds_a_valid_assignment(local: None, tmp_path: Path) -> None:
+    """Follows the walk-through literally, in a scratch copy of the repository root: each
+    `file=` block is written, each bash block run, each output block compared."""
+    text = AUTHORING.read_text()
+    walk = text[text.index("## Walk-through") :]
+    (tmp_path / ".venv").symlink_to(REPO / ".venv")
+    blocks = FENCE.findall(walk)
+    assert [lang for lang, _, _ in blocks].count("bash") == 3
+    last = ""
+    outputs = 0
+    for lang, info, body in blocks:
+        info = info.strip()
+        if info.startswith("file="):
+            path = tmp_path / info.removeprefix("file=")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body + "\n")
+        elif lang == "bash":
+            run = subprocess.run(
+                ["bash", "-ec", body], cwd=tmp_path, capture_output=True, text=True, timeout=600
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            last = run.stdout
+        elif info == "output":
+            assert _normalise(last) == _normalise(body)
+            outputs += 1
+    assert outputs == 2
+    assert last.rstrip().endswith("VALID: 4 gradings agree with the manifest")
+    folder = tmp_path / "assignments" / "linear-layer"
+    for rel in ("assignment.toml", "checks.py", "starter/linear.py", "solution/linear.py"):
+        assert (folder / rel).is_file(), rel
