@@ -60,6 +60,15 @@ def validate(
 ) -> ValidationOutcome:
     out = ValidationOutcome()
     full = assignment.max_score
+    # What the folder lacks is named at once, not found as a crash halfway through.
+    missing = [
+        name
+        for name in ("solution", "starter", *(m.file for m in assignment.mutants))
+        if not (assignment.root / name).exists()
+    ]
+    if missing:
+        out.fail(f"the folder has no {', '.join(missing)} (see docs/AUTHORING.md, 'The folder')")
+        return out
 
     def run(label: str, path: Path) -> GradeReport:
         report = grade(assignment, path, sandbox=sandbox)

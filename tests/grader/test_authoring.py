@@ -95,6 +95,21 @@ def test_new_never_overwrites_a_folder(tmp_path: Path, capsys: pytest.CaptureFix
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["notes.txt"]
 
 
+def test_validate_names_what_the_folder_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["assignment", "new", "mse-basics", "--dir", str(tmp_path)]) == 0
+    root = tmp_path / "mse-basics"
+    (root / "mutants" / "grad_without_mean.py").unlink()
+    capsys.readouterr()
+    code, out, _ = dlgrade(capsys, "assignment", "validate", str(root), "--sandbox", "local")
+    assert code == 1
+    assert out.splitlines() == [
+        "INVALID: ",
+        "  the folder has no mutants/grad_without_mean.py (see docs/AUTHORING.md, 'The folder')",
+    ]
+
+
 # -- assignment try -----------------------------------------------------------------------------
 
 
