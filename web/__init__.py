@@ -80,6 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(student_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    from web import api
+
+    api.init_app(app)  # /api/v1 (bearer tokens, CSRF-exempt) and /account/tokens
     _error_pages(app)
     return app
 

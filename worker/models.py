@@ -311,3 +311,26 @@ class LoginAttempt(Base):
     remote: Mapped[str] = mapped_column(String(64))
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal API token (``Authorization: Bearer``): only its sha256 is stored.
+
+    ``scope`` caps what the token may do whatever its owner's roles: ``student``
+    (their own courses, submissions and reports) or ``staff`` (also the staff
+    routes of the courses where the owner is a TA or instructor). A revoked
+    token is kept (``revoked_at``) so the page can show when it stopped working.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('student', 'staff')", name="scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    scope: Mapped[str] = mapped_column(String(16), default="student")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,30 @@
+"""The JSON API (``/api/v1``) and the page where people make their API tokens.
+
+- ``bp`` (``/api/v1``): every request but ``openapi.json`` carries
+  ``Authorization: Bearer <token>`` (``web.api.auth``); the session cookie is
+  never read here, which is why the blueprint is exempt from CSRF: a browser
+  cannot be tricked into sending a bearer token. The token's user becomes
+  ``current_user`` for the request, so the portal's own gates
+  (``web.access``) and functions answer exactly as they do for the pages.
+- ``student`` and ``staff``: the routes, by audience (``openapi`` describes them).
+- ``pages`` (``tokens_bp``): ``/account/tokens`` for any signed-in user.
+- ``tokens``: making, revoking and checking tokens (only their sha256 is stored).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+tokens_bp = Blueprint("tokens", __name__)
+
+from web.api import auth, openapi, pages, staff, student  # noqa: E402,F401  (they register on the blueprints)
+
+
+def init_app(app) -> None:  # type: ignore[no-untyped-def]
+    """Register both blueprints; the API alone is exempt from CSRF (bearer tokens only)."""
+    from web.extensions import csrf
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.register_blueprint(tokens_bp)

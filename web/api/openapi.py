@@ -1,0 +1,187 @@
+"""The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Written by hand next to the routes (small, and says what each answers); a test
+compares its paths and methods with the app's url_map, both ways.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from werkzeug.wrappers import Response
+
+from web.api import bp
+
+COURSE = {"name": "course_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+SUBMISSION = {
+    "name": "submission_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+BATCH = {"name": "batch", "in": "path", "required": True, "schema": {"type": "string"}}
+ERRORS = {
+    "401": {"description": "no valid token"},
+    "404": {"description": "not found, or not yours to see (the same answer)"},
+}
+STAFF_ERRORS = ERRORS | {"403": {"description": "the token's scope is student"}}
+JSON = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _op(
+    summary: str,
+    params: list[dict[str, Any]],
+    *,
+    staff: bool = False,
+    ok: str = "200",
+    body: dict[str, Any] | None = None,
+    media: str = "application/json",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["staff" if staff else "student"],
+        "parameters": params,
+        "responses": {ok: {"description": "OK", "content": {media: {}}}}
+        | (STAFF_ERRORS if staff else ERRORS)
+        | (extra or {}),
+    }
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+}
+OVERRIDE = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["score", "comment"],
+                "properties": {"score": {"type": "number"}, "comment": {"type": "string"}},
+            }
+        }
+    },
+}
+A = "/courses/{course_id}/assignments/{slug}"
+S = "/courses/{course_id}/submissions/{submission_id}"
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/openapi.json": {
+        "get": {
+            "summary": "This description (no token needed)",
+            "security": [],
+            "responses": {"200": {"description": "OK", "content": JSON}},
+        }
+    },
+    "/me": {"get": _op("The token's user and scope", [])},
+    "/courses": {"get": _op("The courses the user is enrolled in, with their role", [])},
+    "/courses/{course_id}/assignments": {
+        "get": _op("The course's assignments (newest version of each)", [COURSE])
+    },
+    A: {"get": _op("One assignment, with the user's counted submission", [COURSE, SLUG])},
+    A + "/submissions": {
+        "get": _op("The user's own submissions to the assignment, newest first", [COURSE, SLUG]),
+        "post": _op(
+            "Submit (multipart field 'files': one .py, several files or a .zip)",
+            [COURSE, SLUG],
+            ok="201",
+            body=UPLOAD,
+            extra={
+                "400": {"description": "the upload was refused (the message says why)"},
+                "403": {"description": "past the due date, late work not accepted"},
+                "429": {"description": "a rate limit or the in-flight cap (Retry-After)"},
+            },
+        ),
+    },
+    "/submissions/{submission_id}": {
+        "get": _op(
+            "Status with queue position and progress (own submission, or staff of its course)",
+            [SUBMISSION],
+        )
+    },
+    "/submissions/{submission_id}/report": {
+        "get": _op(
+            "The report by role: the student view for its student; the whole report for a "
+            "staff token of its course",
+            [SUBMISSION],
+        )
+    },
+    "/courses/{course_id}/gradebook": {
+        "get": _op("The gradebook: the score that counts per student and assignment", [COURSE],
+                   staff=True)
+    },
+    "/courses/{course_id}/gradebook.csv": {
+        "get": _op("The gradebook as Canvas imports it", [COURSE], staff=True, media="text/csv")
+    },
+    A + "/all-submissions": {
+        "get": _op(
+            "Every submission to the assignment (filters: status, min, max, late, errors, "
+            "student)",
+            [COURSE, SLUG],
+            staff=True,
+        )
+    },
+    A + "/submissions.zip": {
+        "get": _op("Every upload of the assignment in one zip", [COURSE, SLUG], staff=True,
+                   media="application/zip")
+    },
+    A + "/regrade": {
+        "post": _op("Regrade every submission of the assignment (one batch)", [COURSE, SLUG],
+                    staff=True, ok="202")
+    },
+    A + "/batches/{batch}": {
+        "get": _op("A regrade batch's progress", [COURSE, SLUG, BATCH], staff=True)
+    },
+    S: {"get": _op("A submission as the staff page shows it", [COURSE, SUBMISSION], staff=True)},
+    S + "/overrides": {
+        "get": _op("The submission's override audit log, oldest first", [COURSE, SUBMISSION],
+                   staff=True),
+        "post": _op(
+            "Override the score (a comment is required; recorded in the audit log)",
+            [COURSE, SUBMISSION],
+            staff=True,
+            ok="201",
+            body=OVERRIDE,
+            extra={"400": {"description": "refused (no comment, not a number, over the max)"}},
+        ),
+    },
+    S + "/regrade": {
+        "post": _op("Regrade one submission (its earlier reports are kept)", [COURSE, SUBMISSION],
+                    staff=True, ok="202")
+    },
+}  # fmt: skip
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "dlgrade portal API",
+        "version": "1",
+        "description": "What students and staff do in the portal, as JSON. Authenticate with a "
+        "personal token made at /account/tokens: Authorization: Bearer <token>.",
+    },
+    "servers": [{"url": "/api/v1"}],
+    "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"token": []}],
+    "paths": PATHS,
+}
+
+
+@bp.route("/openapi.json")
+def openapi() -> Response:
+    return jsonify(DOCUMENT)
