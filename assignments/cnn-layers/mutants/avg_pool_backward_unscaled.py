@@ -1,0 +1,9 @@
+def avg_pool_backward(dout, cache):
+    shape, pool, stride = cache
+    dout = _f(dout)
+    oh, ow = dout.shape[2], dout.shape[3]
+    dx = np.zeros(tuple(shape), dtype=FLOAT)
+    for di in range(pool):
+        for dj in range(pool):
+            dx[:, :, di : di + stride * oh : stride, dj : dj + stride * ow : stride] += dout  # no 1/pool^2
+    return dx

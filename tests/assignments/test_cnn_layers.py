@@ -1,0 +1,166 @@
+"""The cnn-layers assignment is sound: the solution, float32 and other stable forms score full
+marks, the starter scores zero, and every mutant loses exactly the checks it declares."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "cnn-layers"
+MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+SOLUTION = (FOLDER / "solution" / "cnn_layers.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    sub = tmp_path / "cnn_layers.py"
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 22
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_float32_throughout_scores_full_marks(assignment, tmp_path):
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32")
+    assert src != SOLUTION
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+OTHER_FORMS = """
+
+def conv_forward(x, w, b, stride=1, pad=0):
+    # einsum over a strided view instead of im2col and a matrix product
+    x, w, b = np.asarray(x, float), np.asarray(w, float), np.asarray(b, float)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = sliding_window_view(xp, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+    out = np.einsum("nchwij,fcij->nfhw", win, w) + b[None, :, None, None]
+    return out, (x, w, b, stride, pad)
+
+
+def max_pool_forward(x, pool=2, stride=2):
+    x = np.asarray(x, float)
+    n, c, h, w = x.shape
+    oh, ow = (h - pool) // stride + 1, (w - pool) // stride + 1
+    out = np.empty((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            win = x[:, :, i * stride : i * stride + pool, j * stride : j * stride + pool]
+            out[:, :, i, j] = win.max(axis=(2, 3))
+    return out, {"x": x, "pool": pool, "stride": stride}
+
+
+def max_pool_backward(dout, cache):
+    # loops, and np.argmax's first maximum on ties
+    x, pool, stride = cache["x"], cache["pool"], cache["stride"]
+    dx = np.zeros_like(x)
+    for n in range(dout.shape[0]):
+        for c in range(dout.shape[1]):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    win = x[n, c, i * stride : i * stride + pool, j * stride : j * stride + pool]
+                    r, q = np.unravel_index(np.argmax(win), win.shape)
+                    dx[n, c, i * stride + r, j * stride + q] += dout[n, c, i, j]
+    return dx
+
+
+def batchnorm_backward(dout, cache):
+    # the staged graph: through x_hat, the variance and the mean one node at a time
+    mode, x_hat, gamma, inv_std = cache
+    dout, x_hat, gamma = np.asarray(dout, float), np.asarray(x_hat, float), np.asarray(gamma, float)
+    dgamma, dbeta = (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+    dxhat = dout * gamma
+    if mode == "test":
+        return dxhat * inv_std, dgamma, dbeta
+    n = dout.shape[0]
+    xmu = x_hat / inv_std
+    dvar = np.sum(dxhat * xmu, axis=0) * -0.5 * inv_std**3
+    dmu = np.sum(-dxhat * inv_std, axis=0) + dvar * np.mean(-2.0 * xmu, axis=0)
+    return dxhat * inv_std + dvar * 2.0 * xmu / n + dmu / n, dgamma, dbeta
+"""
+
+
+def test_einsum_loops_and_staged_forms_score_full_marks(assignment, tmp_path):
+    report = grade_source(assignment, tmp_path, SOLUTION + OTHER_FORMS)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+@pytest.mark.parametrize("file", MUTANTS)
+def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
+    assignment, tmp_path, file
+):
+    """Another submission seed (so other hidden inputs), and NumPy's error state switched off
+    inside the sandbox: a mutant still loses exactly the checks it declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+def test_messages_locate_the_error(assignment, tmp_path):
+    """Ties sent everywhere: the hidden tie check locates a doubled gradient; loops under a
+    vectorised name: the speed check says how fast each was and what is needed."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "max_pool_ties_all.py").read_text()
+    src += "\n\n" + (FOLDER / "mutants" / "conv_vectorised_is_naive.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    failed = {c.name: c.message for c in report.checks if c.status != CheckStatus.PASSED}
+    assert set(failed) == {"max_pool_ties", "conv_speed"}
+    assert failed["max_pool_ties"].startswith("max_pool_backward with ties: ")
+    assert "worst at index [0, 0, " in failed["max_pool_ties"]
+    assert failed["conv_speed"].startswith("conv_forward is only ")
+    assert "x as fast as conv_forward_naive on x (8, 3, 32, 32)" in failed["conv_speed"]
+    assert "at least 10x is needed" in failed["conv_speed"]
+
+
+def test_starter_scores_zero_and_says_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
