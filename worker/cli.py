@@ -37,6 +37,13 @@ def _ready_settings():  # type: ignore[no-untyped-def]
 
 
 def _submit(args: argparse.Namespace) -> int:
+    if args.remote:
+        from worker.remote import submit_command
+
+        return submit_command(args)
+    if not args.student:
+        print("dlgrade: submit needs --student (or --remote URL)", file=sys.stderr)
+        return 2
     from grader.assignment import load_assignment
     from worker.app import publisher
     from worker.storage import UploadTooLarge
@@ -58,6 +65,10 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.remote:
+        from worker.remote import status_command
+
+        return status_command(args)
     from grader.messages import GradeReport
     from grader.report import render_text
     from worker.status import submission_status
@@ -157,18 +168,33 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     return run
 
 
+def _remote_options(parser: argparse.ArgumentParser) -> None:
+    """Through a portal's JSON API instead of this machine's database (worker.remote)."""
+    parser.add_argument(
+        "--remote", metavar="URL", help="the portal, e.g. https://grader.example.edu"
+    )
+    parser.add_argument("--token", help="an API token (default: $DLGRADE_TOKEN)")
+
+
 def register(sub: Any) -> None:
     """Add this package's commands to ``dlgrade``'s subparsers."""
     s = sub.add_parser("submit", help="store a submission and queue it for grading")
-    s.add_argument("assignment", help="assignment folder, e.g. assignments/activations")
+    s.add_argument(
+        "assignment",
+        help="assignment folder, e.g. assignments/activations (with --remote: its slug)",
+    )
     s.add_argument("file", help="a .py file, a folder or a .zip")
-    s.add_argument("--student", required=True, help="the student's user name")
+    s.add_argument("--student", help="the student's user name (required without --remote)")
+    _remote_options(s)
+    s.add_argument("--course", type=int, help="with --remote: the course id, if several offer it")
+    s.add_argument("--wait", action="store_true", help="with --remote: follow it, print the report")
     s.set_defaults(func=_guarded(_submit))
 
     st = sub.add_parser("status", help="where a submission stands (the id submit printed)")
     st.add_argument("id", type=int)
     st.add_argument("--json", action="store_true", help="print one JSON object")
     st.add_argument("--report", action="store_true", help="include the full report")
+    _remote_options(st)
     st.set_defaults(func=_guarded(_status))
 
     w = sub.add_parser("worker", help="grade queued submissions (a Celery worker)")

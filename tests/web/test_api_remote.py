@@ -1,0 +1,163 @@
+"""``dlgrade submit|status --remote``: the real command against a running portal.
+
+The portal is served by werkzeug in a thread on a free port (what ``dlgrade
+portal demo`` serves); the command runs as its own process, as a student would
+run it; the test grades queued runs in this process with the worker's own
+``execute_run`` (``grade_queued``) while the command waits.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from tests.web.conftest import add_graded, grade_queued, report_doc
+from tests.web.test_api import HIDDEN, token_for
+from tests.worker.conftest import SUBMISSIONS
+from web.demo import DemoData
+from worker.config import Settings
+from worker.db import get_engine
+from worker.models import Assignment, GradeRun, RunStatus, Submission, utcnow
+
+DLGRADE = str(Path(sys.executable).parent / "dlgrade")
+LIMIT_S = 240  # a guard against a hung command, not a measurement
+
+
+@pytest.fixture
+def portal(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def _start(token: str, *argv: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, DLGRADE_TOKEN=token)
+    return subprocess.Popen(
+        [DLGRADE, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _run(token: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DLGRADE_TOKEN=token)
+    return subprocess.run(
+        [DLGRADE, *argv], env=env, capture_output=True, text=True, timeout=LIMIT_S
+    )
+
+
+def _finish(proc: subprocess.Popen[str], step) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """Call ``step()`` (what a worker would do) until the command exits."""
+    import time
+
+    deadline = time.monotonic() + LIMIT_S
+    while proc.poll() is None and time.monotonic() < deadline:
+        step()
+        time.sleep(0.2)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
+def test_submit_wait_prints_the_id_then_the_report_and_exits_0(
+    portal: str, demo: DemoData, web_settings: Settings, sandbox_envs: Path
+) -> None:
+    token = token_for(web_settings, demo, "student")
+    proc = _start(
+        token, "submit", "--remote", portal, "worker-tiny", str(SUBMISSIONS / "good.py"), "--wait"
+    )
+    code, out, err = _finish(proc, lambda: grade_queued(web_settings, sandbox_envs))
+    assert code == 0, err
+    lines = out.splitlines()
+    sub_id = int(lines[0])
+    with get_engine(web_settings.database_url).connect() as conn:
+        owner = conn.scalar(select(Submission.user_id).where(Submission.id == sub_id))
+    assert owner == demo.user_ids["student"]
+    assert "worker-tiny: 3 / 3 points (graded)" in out
+    assert sum("[   PASS]" in line for line in lines) == 2
+    status = _run(token, "status", "--remote", portal, str(sub_id))
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"submission {sub_id}: graded 3/3")
+
+
+def test_a_grading_that_ends_in_error_exits_non_zero(
+    portal: str, demo: DemoData, web_settings: Settings
+) -> None:
+    token = token_for(web_settings, demo, "student")
+    proc = _start(
+        token, "submit", "--remote", portal, "worker-tiny", str(SUBMISSIONS / "good.py"), "--wait"
+    )
+
+    def fail_runs() -> None:  # a worker that gave up on it
+        with get_engine(web_settings.database_url).begin() as conn:
+            conn.execute(
+                update(GradeRun)
+                .where(GradeRun.status == RunStatus.QUEUED.value)
+                .values(status=RunStatus.ERROR.value, error="assignment broken")
+            )
+
+    code, out, err = _finish(proc, fail_runs)
+    assert code == 1, (out, err)
+    assert "error (no report)" in out
+
+
+def test_submit_without_wait_prints_only_the_id(
+    portal: str, demo: DemoData, web_settings: Settings
+) -> None:
+    token = token_for(web_settings, demo, "student")
+    done = _run(token, "submit", "--remote", portal, "worker-tiny", str(SUBMISSIONS / "good.py"))
+    assert done.returncode == 0, done.stderr
+    sub_id = int(done.stdout.strip())
+    status = _run(token, "status", "--remote", portal, "--json", str(sub_id))
+    assert '"status": "queued"' in status.stdout and '"position": 1' in status.stdout
+
+
+def test_status_report_is_the_student_view_until_release(
+    portal: str, demo: DemoData, web_settings: Settings
+) -> None:
+    tiny = demo.assignments["worker-tiny"]
+    sub = add_graded(web_settings, tiny, demo.user_ids["student"], report_doc(HIDDEN))
+    with get_engine(web_settings.database_url).begin() as conn:
+        conn.execute(
+            update(Assignment)
+            .where(Assignment.id == tiny)
+            .values(hidden_release=utcnow() + timedelta(days=1))
+        )
+    token = token_for(web_settings, demo, "student")
+    shown = _run(token, "status", "--remote", portal, "--report", str(sub))
+    assert shown.returncode == 0, shown.stderr
+    assert "[   PASS] add" in shown.stdout and "(hidden)" in shown.stdout
+    assert "secret_edge_case" not in shown.stdout and "123.456" not in shown.stdout
+    # Another student's id is not found, exactly as on the page.
+    other = token_for(web_settings, demo, "other")
+    refused = _run(other, "status", "--remote", portal, str(sub))
+    assert refused.returncode == 2 and "404" in refused.stderr
+
+
+def test_a_wrong_token_or_a_refusal_says_why(
+    portal: str, demo: DemoData, web_settings: Settings
+) -> None:
+    good = str(SUBMISSIONS / "good.py")
+    wrong = _run("dlg_nope", "submit", "--remote", portal, "worker-tiny", good)
+    assert wrong.returncode == 2 and "401" in wrong.stderr
+    token = token_for(web_settings, demo, "student")
+    missing = _run(token, "submit", "--remote", portal, "no-such-assignment", good)
+    assert missing.returncode == 2 and "no-such-assignment" in missing.stderr
+    with get_engine(web_settings.database_url).begin() as conn:
+        conn.execute(
+            update(Assignment)
+            .where(Assignment.id == demo.assignments["worker-tiny"])
+            .values(due=utcnow() - timedelta(days=1), accept_late=False)
+        )
+    late = _run(token, "submit", "--remote", portal, "worker-tiny", good)
+    assert late.returncode == 3 and "late submissions are not accepted" in late.stderr
