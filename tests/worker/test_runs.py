@@ -277,6 +277,25 @@ def test_a_student_verdict_is_stored_at_once(settings: Settings, tiny) -> None:
     assert _reports(settings, good.submission_id) == 1
 
 
+def test_a_malformed_reply_is_one_attempt_and_one_report(settings: Settings, tiny) -> None:
+    """A frame the grader cannot accept is a verdict on the submission, never a retry."""
+    out = Outbox()
+    acc = submit(tiny, SUBMISSIONS / "forged_reply_id.py", "alice", settings, out)
+    assert execute_run(acc.run_id, settings, out) == "graded"
+    info = submission_status(settings, acc.submission_id)
+    assert info is not None
+    assert (info["status"], info["attempts"], info["reports"], info["score"]) == (
+        "graded",
+        1,
+        1,
+        2.0,
+    )
+    statuses = {c["name"]: c["status"] for c in info["report"]["checks"]}
+    assert statuses == {"add": CheckStatus.CRASH, "scale": CheckStatus.PASSED}
+    assert execute_run(acc.run_id, settings, out) == "skipped"
+    assert _reports(settings, acc.submission_id) == 1
+
+
 def test_infrastructure_failures_back_off_then_end_in_error(settings: Settings, tiny) -> None:
     """A sandbox that cannot start is retried later, never graded as the student's fault."""
     broken = settings.with_(sandbox="no-such-sandbox", max_attempts=2, retry_backoff=30.0)
