@@ -1,0 +1,175 @@
+"""The vanishing-gradients assignment is sound: the solution, float32 and other forms score
+full marks, the starter scores zero, and every mutant loses exactly the checks it declares."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "vanishing-gradients"
+MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+SOLUTION = (FOLDER / "solution" / "vanishing.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    sub = tmp_path / "vanishing.py"
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 10
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_float32_throughout_scores_full_marks(assignment, tmp_path):
+    """float32 everywhere, the notes' printed digits included (judged at float32's resolution)."""
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32")
+    assert src != SOLUTION
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+OTHER_FORMS = """
+
+import math
+
+
+def sigmoid_chain(a1, w=1.0, b=1.0, target=1.0, units=5):
+    # plain Python floats and lists, recursion written with an index
+    a = [a1]
+    for _ in range(units):
+        a.append(1.0 / (1.0 + math.exp(-(w * a[-1] + b))))
+    d = [0.0] * units
+    d[-1] = a[-1] - target
+    for k in range(units - 2, -1, -1):
+        d[k] = w * d[k + 1] * a[k + 1] * (1.0 - a[k + 1])
+    return a, d
+
+
+def gradient_norms(x, y, weights, biases, activation):
+    # np.linalg.norm, and the derivative taken from z for both activations
+    acts, pre = [np.asarray(x, float)], []
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = acts[-1] @ w + b
+        pre.append(z)
+        last = i == len(weights) - 1
+        hidden = 1 / (1 + np.exp(-z)) if activation == "sigmoid" else z * (z > 0)
+        acts.append(z if last else hidden)
+    g = (acts[-1] - y) / len(x)
+    out = []
+    for i in reversed(range(len(weights))):
+        out.insert(0, np.linalg.norm(acts[i].T @ g))
+        if i:
+            z = pre[i - 1]
+            s = 1 / (1 + np.exp(-z))
+            g = g @ np.asarray(weights[i]).T * (s * (1 - s) if activation == "sigmoid" else z > 0)
+    return np.array(out)
+
+
+def vanishing_experiment(depth, width, seed):
+    # the legacy generator: other draws, the same experiment
+    rs = np.random.RandomState(seed)
+    x, y = rs.randn(64, width), rs.randn(64, 1)
+    out = {}
+    for act, var in (("sigmoid", lambda fo: 2.0 / (width + fo)), ("relu", lambda fo: 2.0 / width)):
+        fans = [width] * (depth - 1) + [1]
+        ws = [rs.randn(width, fo) * np.sqrt(var(fo)) for fo in fans]
+        out[act] = gradient_norms(x, y, ws, [np.zeros(fo) for fo in fans], act)
+    return out
+"""
+
+
+def test_other_forms_lists_and_another_generator_score_full_marks(assignment, tmp_path):
+    report = grade_source(assignment, tmp_path, SOLUTION + OTHER_FORMS)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+def test_the_experiment_holds_under_other_seeds(assignment, tmp_path):
+    """The ratio bounds are far from what correct draws give (checks.py states the margins):
+    other submission seeds, so other experiment seeds, still pass."""
+    for seed in (1, 2, 3, 4):
+        report = grade_source(assignment, tmp_path, SOLUTION, seed=seed)
+        assert not_passed(report) == []
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+@pytest.mark.parametrize("file", MUTANTS)
+def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
+    assignment, tmp_path, file
+):
+    """Another submission seed (so other hidden inputs), and NumPy's error state switched off
+    inside the sandbox: a mutant still loses exactly the checks it declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+def test_messages_locate_the_error(assignment, tmp_path):
+    """The strict output delta: the notes' numbers are named with what came back instead; the
+    copy-pasted experiment: the ReLU ratio is shown against its range."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "chain_strict_output_delta.py").read_text()
+    src += "\n\n" + (FOLDER / "mutants" / "experiment_relu_net_with_sigmoid.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    failed = {c.name: c.message for c in report.checks if c.status != CheckStatus.PASSED}
+    assert set(failed) == {"notes_chain", "chain_random", "experiment"}
+    notes = failed["notes_chain"]
+    assert "delta6 (notes: -0.134009853): 1 of 1 values differ" in notes
+    assert "got -0.01555" in notes  # (a6 - 1) a6 (1 - a6) = -0.0155...
+    assert not any(line.startswith("a6 (notes") for line in notes.splitlines())  # a6 is right
+    assert "got -0.001805" in notes  # delta5 follows: the tests/reference docstring's number
+    assert "ReLU (He) first/last layer norm ratio" in failed["experiment"]
+    assert "expected within [0.01, 100]" in failed["experiment"]
+    assert "sigmoid first/last" not in failed["experiment"]
+
+
+def test_starter_scores_zero_and_says_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
