@@ -1,0 +1,166 @@
+"""The regularization assignment is sound: the solution, float32 and other stable forms score full
+marks, the starter scores zero, and every mutant loses exactly the checks it declares."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "regularization"
+MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+SOLUTION = (FOLDER / "solution" / "regularization.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    return load_assignment(FOLDER)
+
+
+def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    sub = tmp_path / "regularization.py"
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def test_validate_passes(assignment):
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == 13
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def test_float32_throughout_scores_full_marks(assignment, tmp_path):
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32")
+    assert src != SOLUTION
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+OTHER_FORMS = """
+
+def l2_penalty(params, lam):
+    # a loop over the weights only, biases filled in with zeros afterwards
+    weights = [k for k in params if k.startswith("W")]
+    value = sum(0.5 * lam * float(np.sum(np.square(params[k]))) for k in weights)
+    grads = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+    for k in weights:
+        grads[k] = lam * np.asarray(params[k], dtype=float)
+    return value, grads
+
+
+def l1_penalty(params, lam):
+    value, grads = 0.0, {}
+    for k, v in params.items():
+        v = np.asarray(v, dtype=float)
+        if k[0] == "W":
+            value += lam * np.abs(v).sum()
+            grads[k] = lam * np.where(v > 0, 1.0, np.where(v < 0, -1.0, 0.0))
+        else:
+            grads[k] = 0.0 * v
+    return value, grads
+
+
+class EarlyStopping:
+    # counts from the best epoch rather than keeping a counter
+    def __init__(self, patience, min_delta=0.0, mode="min"):
+        self.patience, self.min_delta, self.sign = patience, min_delta, 1 if mode == "min" else -1
+        self.best, self.best_epoch = self.sign * float("inf"), None
+        self.epochs, self.should_stop = 0, False
+
+    @property
+    def num_bad_epochs(self):
+        return self.epochs if self.best_epoch is None else self.epochs - 1 - self.best_epoch
+
+    def step(self, metric):
+        if self.sign * (self.best - metric) > self.min_delta:
+            self.best, self.best_epoch = metric, self.epochs
+        self.epochs += 1
+        self.should_stop = self.should_stop or self.num_bad_epochs >= self.patience
+        return self.should_stop
+"""
+
+
+def test_loops_and_another_early_stopping_design_score_full_marks(assignment, tmp_path):
+    report = grade_source(assignment, tmp_path, SOLUTION + OTHER_FORMS)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+@pytest.mark.parametrize("file", MUTANTS)
+def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
+    assignment, tmp_path, file
+):
+    """Another submission seed (so other hidden inputs), and NumPy's error state switched off
+    inside the sandbox: a mutant still loses exactly the checks it declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+def test_messages_locate_the_error(assignment, tmp_path):
+    """A regularised bias is named as such; early stopping a call late names the attribute
+    and the call where it differs."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "l2_bias_regularised.py").read_text()
+    src += "\n\n" + (FOLDER / "mutants" / "early_stopping_patience_off_by_one.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    failed = {c.name: c.message for c in report.checks if c.status != CheckStatus.PASSED}
+    assert set(failed) == {
+        "l2_penalty",
+        "penalties_hidden",
+        "weight_decay_step",
+        "early_stopping",
+        "early_stopping_hidden",
+    }
+    l2 = failed["l2_penalty"]
+    assert "grads['b1'] (a bias: never regularised): 3 of 3 values differ" in l2
+    assert "grads['W1']" not in l2
+    stop = failed["early_stopping"]
+    assert "mode='min') fed [" in stop
+    assert re.search(r": step\(\) returned after call index: \d+ of \d+ values differ", stop)
+    assert ": should_stop after call index:" in stop
+
+
+def test_starter_scores_zero_and_says_what_is_missing(assignment):
+    report = grade(assignment, FOLDER / "starter", sandbox="local")
+    assert report.score == 0
+    assert all(c.status == CheckStatus.ERROR for c in report.checks)
+    assert all("NotImplementedError" in c.message for c in report.checks)
