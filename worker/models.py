@@ -98,6 +98,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # werkzeug's scrypt hash; None for a user who cannot sign in to the portal (CLI only).
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # From a course roster (web.instructor.roster): the person's name and university id.
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    student_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Course(Base):
@@ -122,6 +125,7 @@ class Enrollment(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT.value)
+    section: Mapped[str] = mapped_column(String(80), default="")  # from the roster
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
@@ -334,3 +338,24 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CourseAudit(Base):
+    """A change an instructor or TA made to a course's settings or roster (rows only added).
+
+    Score overrides have their own log (``ScoreOverride``); this one holds the
+    rest: assignment settings, extensions, roster imports, course creation.
+    ``before`` and ``after`` are the changed fields' values (JSON, times as ISO).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_course_at", "course_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    before: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -24,7 +24,14 @@ from web.api.tokens import create_token
 from web.demo import DemoData
 from worker.config import Settings
 from worker.db import get_engine, session_factory
-from worker.models import Assignment, GradeRun, ScoreOverride, Submission, utcnow
+from worker.models import (
+    Assignment,
+    CourseAudit,
+    GradeRun,
+    ScoreOverride,
+    Submission,
+    utcnow,
+)
 
 GOOD = (SUBMISSIONS / "good.py").read_bytes()
 HIDDEN = [
@@ -245,6 +252,11 @@ STAFF_ROUTES = [
     ("GET", f"/api/v1/courses/{C}/submissions/{S}/overrides"),
     ("POST", f"/api/v1/courses/{C}/submissions/{S}/overrides"),
     ("POST", f"/api/v1/courses/{C}/submissions/{S}/regrade"),
+    ("POST", f"/api/v1/courses/{C}/roster"),
+    ("GET", f"{A}/settings"),
+    ("PUT", f"{A}/settings"),
+    ("POST", f"{A}/extensions"),
+    ("GET", f"/api/v1/courses/{C}/audit"),
 ]
 STUDENT_ROUTES = [
     ("GET", "/api/v1/me"),
@@ -289,6 +301,7 @@ def test_staff_routes_refuse_students_other_courses_ta_and_student_scoped_tokens
     assert answer.is_json and "error" in answer.get_json()
     assert _count(web_settings, ScoreOverride) == 0
     assert _count(web_settings, GradeRun) == 1  # no regrade was queued
+    assert _count(web_settings, CourseAudit) == 0  # no setting, extension or roster changed
 
 
 def test_a_ta_of_another_course_cannot_reach_this_courses_submissions_by_id(

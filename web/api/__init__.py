@@ -9,6 +9,9 @@
 - ``student`` and ``staff``: the routes, by audience (``openapi`` describes them).
 - ``pages`` (``tokens_bp``): ``/account/tokens`` for any signed-in user.
 - ``tokens``: making, revoking and checking tokens (only their sha256 is stored).
+
+``init_app`` also registers ``web.instructor`` (``/instructor``), so the app factory
+needs one line for both.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 tokens_bp = Blueprint("tokens", __name__)
 
-from web.api import auth, openapi, pages, staff, student  # noqa: E402,F401  (they register on the blueprints)
+from web.api import auth, instructor, openapi, pages, staff, student  # noqa: E402,F401
 
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Register both blueprints; the API alone is exempt from CSRF (bearer tokens only)."""
     from web.extensions import csrf
+    from web.instructor import bp as instructor_bp
 
     csrf.exempt(bp)
     app.register_blueprint(bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(instructor_bp, url_prefix="/instructor")

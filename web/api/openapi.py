@@ -165,6 +165,36 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Regrade one submission (its earlier reports are kept)", [COURSE, SUBMISSION],
                     staff=True, ok="202")
     },
+    "/courses/{course_id}/roster": {
+        "post": _op(
+            "Import a CSV roster (instructors): the preview, or with apply=true the changes "
+            "(add, update, drop; idempotent) and new accounts' initial passwords",
+            [COURSE], staff=True,
+            body={"required": True, "content": {"multipart/form-data": {}, "application/json": {}}},
+            extra={"201": {"description": "applied"},
+                   "400": {"description": "the file has errors (nothing changed)"}},
+        )
+    },
+    A + "/settings": {
+        "get": _op("The assignment's course settings (instructors)", [COURSE, SLUG], staff=True),
+        "put": _op(
+            "Set due, hidden_release, grace_minutes, late_penalty_per_day, late_penalty_cap, "
+            "accept_late, counts (instructors; logged in the audit log)",
+            [COURSE, SLUG], staff=True, body={"required": True, "content": JSON},
+            extra={"400": {"description": "a value cannot be used"}},
+        ),
+    },
+    A + "/extensions": {
+        "post": _op(
+            "Give, change or (due null) remove a student's extension (instructors; logged)",
+            [COURSE, SLUG], staff=True, ok="201", body={"required": True, "content": JSON},
+            extra={"400": {"description": "not a student of the course, or a bad date"}},
+        )
+    },
+    "/courses/{course_id}/audit": {
+        "get": _op("The course's audit log of settings, extensions and roster changes",
+                   [COURSE], staff=True)
+    },
 }  # fmt: skip
 
 DOCUMENT: dict[str, Any] = {

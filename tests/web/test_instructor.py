@@ -1,0 +1,312 @@
+"""Instructors: roster import with a preview (its edge cases), assignment settings,
+extensions and new courses, every change in the audit log; TAs and students get 404."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.web.conftest import add_graded, csrf_token, login, report_doc
+from tests.web.test_api import bearer, token_for
+from web.demo import DemoData
+from worker.config import Settings
+from worker.db import get_engine
+from worker.models import (
+    Assignment,
+    Course,
+    CourseAudit,
+    Enrollment,
+    Extension,
+    Submission,
+    User,
+)
+
+HEADER = "Student,ID,SIS User ID,SIS Login ID,Section,Email,Role\n"
+DOC = report_doc([{"name": "add", "score": 1.0, "max_score": 1.0, "status": "passed"}])
+
+
+def _roster(client: FlaskClient, course_id: int, text: str, action: str, drop: bool = True):  # type: ignore[no-untyped-def]
+    url = f"/instructor/courses/{course_id}/roster"
+    data = {"csrf_token": csrf_token(client, url), "action": action, "csv": text}
+    if drop:
+        data["drop_missing"] = "1"
+    if action == "preview":
+        data["file"] = (io.BytesIO(text.encode()), "roster.csv")
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def _enrolled(settings: Settings, course_id: int) -> dict[str, tuple[str, str]]:
+    with get_engine(settings.database_url).connect() as conn:
+        rows = conn.execute(
+            select(User.name, Enrollment.role, Enrollment.section)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(Enrollment.course_id == course_id)
+        ).all()
+    return {name: (role, section) for name, role, section in rows}
+
+
+def _audit(settings: Settings) -> list[CourseAudit]:
+    with get_engine(settings.database_url).connect() as conn:
+        return list(conn.execute(select(CourseAudit).order_by(CourseAudit.id)).all())
+
+
+def _full_roster(extra: str = "") -> str:
+    """Everyone the demo course has, plus ``extra`` rows (Canvas's columns)."""
+    return (
+        HEADER
+        + "    Points Possible,,,,,,\n"
+        + "Stu Dent,1,s-001,student,A,student@uni.edu,student\n"
+        + "Oth Er,2,s-002,other,A,other@uni.edu,student\n"
+        + extra
+    )
+
+
+def test_preview_changes_nothing_apply_adds_updates_and_a_second_import_is_a_no_op(
+    app: Flask, demo: DemoData, web_settings: Settings
+) -> None:
+    client = app.test_client()
+    login(client, "instructor")
+    text = _full_roster("New Person,3,s-003,newbie,B,newbie@uni.edu,student\n")
+    before = _enrolled(web_settings, demo.course_id)
+    preview = _roster(client, demo.course_id, text, "preview")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "1 to add, 2 to update, 0 to drop, 0 unchanged, 0 errors" in html
+    assert _enrolled(web_settings, demo.course_id) == before and _audit(web_settings) == []
+    done = _roster(client, demo.course_id, text, "apply")
+    page = done.get_data(as_text=True)
+    password = re.search(r"<td>newbie</td><td><code>([^<]+)</code>", page).group(1)
+    after = _enrolled(web_settings, demo.course_id)
+    assert after["newbie"] == ("student", "B") and after["student"] == ("student", "A")
+    assert after["ta"] == before["ta"] and after["instructor"] == before["instructor"]
+    with get_engine(web_settings.database_url).connect() as conn:
+        email, sid, full = conn.execute(
+            select(User.email, User.student_id, User.full_name).where(User.name == "newbie")
+        ).one()
+    assert (email, sid, full) == ("newbie@uni.edu", "s-003", "New Person")
+    (entry,) = _audit(web_settings)
+    assert entry.action == "roster import" and entry.after["added"] == ["newbie"]
+    assert sorted(entry.after["updated"]) == ["other", "student"]
+    newcomer = app.test_client()
+    assert login(newcomer, "newbie", password).status_code == 302  # the shown password works
+    again = _roster(client, demo.course_id, text, "preview").get_data(as_text=True)
+    assert "0 to add, 0 to update, 0 to drop, 3 unchanged, 0 errors" in again
+    _roster(client, demo.course_id, text, "apply")
+    assert _enrolled(web_settings, demo.course_id) == after
+    assert len(_audit(web_settings)) == 2  # logged, and nothing changed
+
+
+def test_duplicate_rows_exact_ones_count_once_disagreeing_ones_refuse_the_import(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    row = "New Person,3,s-003,newbie,B,newbie@uni.edu,student\n"
+    twice = _roster(client, demo.course_id, _full_roster(row + row), "preview")
+    assert "1 to add, 2 to update" in twice.get_data(as_text=True)
+    clash = _full_roster(row + "New Person,3,s-003,newbie,C,newbie@uni.edu,student\n")
+    preview = _roster(client, demo.course_id, clash, "preview").get_data(as_text=True)
+    assert "1 errors" in preview and "disagree" in preview and "Apply these changes" not in preview
+    before = _enrolled(web_settings, demo.course_id)
+    refused = _roster(client, demo.course_id, clash, "apply")
+    assert refused.status_code == 400 and "has errors" in refused.get_data(as_text=True)
+    assert _enrolled(web_settings, demo.course_id) == before and _audit(web_settings) == []
+    one_id = _full_roster("A,3,s-001,someone,A,a@uni.edu,student\n")
+    same_id = _roster(client, demo.course_id, one_id, "preview").get_data(as_text=True)
+    assert "student id s-001 is also student&#39;s" in same_id
+
+
+def test_a_changed_email_updates_the_same_account_and_its_submissions_stay_its_own(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    sub = add_graded(web_settings, demo.assignments["worker-tiny"], demo.user_ids["other"], DOC)
+    _roster(client, demo.course_id, _full_roster(), "apply")
+    moved = _full_roster().replace("other@uni.edu", "other.new@uni.edu")
+    preview = _roster(client, demo.course_id, moved, "preview").get_data(as_text=True)
+    assert "0 to add, 1 to update" in preview
+    assert "email: other@uni.edu → other.new@uni.edu" in preview
+    _roster(client, demo.course_id, moved, "apply")
+    # A university whose logins are emails: the login changes too, matched by student id.
+    renamed = moved.replace(",other,", ",other.new@uni.edu,")
+    _roster(client, demo.course_id, renamed, "apply")
+    with get_engine(web_settings.database_url).connect() as conn:
+        uid, email = conn.execute(
+            select(User.id, User.email).where(User.student_id == "s-002")
+        ).one()
+        owner = conn.scalar(select(Submission.user_id).where(Submission.id == sub))
+    assert (uid, email, owner) == (demo.user_ids["other"], "other.new@uni.edu", uid)
+    assert "other.new@uni.edu" in _enrolled(web_settings, demo.course_id)
+
+
+def test_a_dropped_student_keeps_their_submissions_and_comes_back_with_them(
+    app: Flask, demo: DemoData, web_settings: Settings
+) -> None:
+    client = app.test_client()
+    login(client, "instructor")
+    sub = add_graded(web_settings, demo.assignments["worker-tiny"], demo.user_ids["other"], DOC)
+    without = _full_roster().replace("Oth Er,2,s-002,other,A,other@uni.edu,student\n", "")
+    kept = _roster(client, demo.course_id, without, "preview", drop=False).get_data(as_text=True)
+    assert "0 to drop" in kept
+    preview = _roster(client, demo.course_id, without, "preview").get_data(as_text=True)
+    assert "1 to drop" in preview and "their submissions are kept" in preview
+    _roster(client, demo.course_id, without, "apply")
+    assert "other" not in _enrolled(web_settings, demo.course_id)
+    assert "ta" in _enrolled(web_settings, demo.course_id)  # staff are never dropped
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalar(select(Submission.user_id).where(Submission.id == sub)) is not None
+    dropped = app.test_client()
+    login(dropped, "other")
+    assert dropped.get(f"/courses/{demo.course_id}").status_code == 404
+    assert _audit(web_settings)[-1].after["dropped"] == ["other"]
+    _roster(client, demo.course_id, _full_roster(), "apply")  # enrolled again
+    assert dropped.get(f"/submissions/{sub}").status_code == 200
+    book = client.get(f"/staff/courses/{demo.course_id}/").get_data(as_text=True)
+    assert f"/submissions/{sub}" in book
+
+
+def test_nobody_changes_their_own_role_by_an_import(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    text = _full_roster("Me,9,,instructor,,,student\n")
+    preview = _roster(client, demo.course_id, text, "preview").get_data(as_text=True)
+    assert "nobody changes their own role" in preview
+    assert _enrolled(web_settings, demo.course_id)["instructor"][0] == "instructor"
+
+
+def test_tas_and_students_get_404_on_every_instructor_page(
+    app: Flask, demo: DemoData, web_settings: Settings
+) -> None:
+    for who in ("ta", "student", "ta2"):
+        client = app.test_client()
+        login(client, who)
+        base = f"/instructor/courses/{demo.course_id}"
+        for url in (f"{base}/", f"{base}/roster", f"{base}/assignments/worker-tiny/settings"):
+            assert client.get(url).status_code == 404, (who, url)
+        token = csrf_token(client, "/account/tokens")
+        posted = client.post(
+            f"{base}/assignments/worker-tiny/settings",
+            data={"csrf_token": token, "counts": "best", "grace_minutes": "5"},
+        )
+        assert posted.status_code == 404
+        course = {"csrf_token": token, "slug": "x-1", "title": "X"}
+        assert client.post("/instructor/courses", data=course).status_code == 404
+    assert _audit(web_settings) == []
+
+
+def _versions(settings: Settings, slug: str) -> list[tuple]:
+    with get_engine(settings.database_url).connect() as conn:
+        return conn.execute(
+            select(Assignment.due, Assignment.counts, Assignment.late_penalty_per_day).where(
+                Assignment.slug == slug
+            )
+        ).all()
+
+
+def test_assignment_settings_change_every_version_and_are_logged(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    url = f"/instructor/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "due": "2027-03-01 23:59",
+        "hidden_release": "",
+        "grace_minutes": "10",
+        "late_penalty_per_day": "20%",
+        "late_penalty_cap": "",
+        "accept_late": "1",
+        "counts": "best",
+    }
+    bad = client.post(url, data=form | {"late_penalty_per_day": "lots"})
+    assert bad.status_code == 400 and "not a number" in bad.get_data(as_text=True)
+    assert client.post(url, data=form).status_code == 302
+    assert _versions(web_settings, "worker-tiny") == [(datetime(2027, 3, 1, 23, 59), "best", 0.2)]
+    (entry,) = _audit(web_settings)
+    assert entry.action == "assignment settings" and entry.subject == "assignment worker-tiny"
+    assert entry.after == {"due": "2027-03-01T23:59:00Z", "grace_minutes": 10,
+                           "late_penalty_per_day": 0.2, "counts": "best"}  # fmt: skip
+    assert entry.before["counts"] == "latest" and entry.before["due"] is None
+    client.post(url, data=form)  # the same values again: nothing to log
+    assert len(_audit(web_settings)) == 1
+    overview = client.get(f"/instructor/courses/{demo.course_id}/").get_data(as_text=True)
+    assert "assignment settings: assignment worker-tiny" in overview
+
+
+def test_extensions_are_granted_to_students_only_and_logged(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    url = f"/instructor/courses/{demo.course_id}/assignments/worker-tiny/extensions"
+    token = csrf_token(client, f"/instructor/courses/{demo.course_id}/")
+    data = {"csrf_token": token, "due": "2027-03-04 12:00", "comment": "medical"}
+    client.post(url, data=data | {"student": "ta"})
+    client.post(url, data=data | {"student": "ta2"})
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalar(select(Extension.id)) is None
+    client.post(url, data=data | {"student": "student"})
+    student = token_for(web_settings, demo, "student")
+    mine = client.get(
+        f"/api/v1/courses/{demo.course_id}/assignments/worker-tiny", headers=bearer(student)
+    ).get_json()
+    assert mine["extension"] == "2027-03-04T12:00:00Z"
+    client.post(url, data={"csrf_token": token, "student": "student", "due": ""})  # removed
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalar(select(Extension.id)) is None
+    granted, removed = _audit(web_settings)
+    assert granted.after["due"] == "2027-03-04T12:00:00Z" and granted.before["due"] is None
+    assert removed.before["due"] == "2027-03-04T12:00:00Z" and removed.after["due"] is None
+
+
+def test_an_instructor_creates_a_course_and_runs_it(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    token = csrf_token(client, "/instructor/")
+    made = client.post(
+        "/instructor/courses",
+        data={"csrf_token": token, "slug": "dl-2027", "title": "Deep Learning, Spring 2027"},
+    )
+    assert made.status_code == 302
+    with get_engine(web_settings.database_url).connect() as conn:
+        course_id = conn.scalar(select(Course.id).where(Course.slug == "dl-2027"))
+    assert _enrolled(web_settings, course_id) == {"instructor": ("instructor", "")}
+    assert client.get(made.headers["Location"]).status_code == 200
+    again = client.post(
+        "/instructor/courses", data={"csrf_token": token, "slug": "dl-2027", "title": "Again"}
+    )
+    assert again.status_code == 302 and len(_audit(web_settings)) == 1
+
+
+def test_the_api_previews_and_applies_a_roster_for_instructors_only(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    text = _full_roster("New Person,3,s-003,newbie,B,newbie@uni.edu,ta\n")
+    url = f"/api/v1/courses/{demo.course_id}/roster"
+    ta = bearer(token_for(web_settings, demo, "ta", "staff"))
+    assert client.post(url, json={"csv": text, "apply": True}, headers=ta).status_code == 404
+    teacher = bearer(token_for(web_settings, demo, "instructor", "staff"))
+    preview = client.post(url, json={"csv": text}, headers=teacher).get_json()
+    assert preview["applied"] is False and preview["counts"]["add"] == 1
+    assert "newbie" not in _enrolled(web_settings, demo.course_id)
+    done = client.post(
+        url,
+        data={"file": (io.BytesIO(text.encode()), "roster.csv")},
+        query_string={"apply": "1"},
+        content_type="multipart/form-data",
+        headers=teacher,
+    )
+    assert done.status_code == 201 and set(done.get_json()["passwords"]) == {"newbie"}
+    assert _enrolled(web_settings, demo.course_id)["newbie"] == ("ta", "B")
+    settings_url = f"/api/v1/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    body = {"due": "2027-03-01T23:59:00Z", "counts": "best", "accept_late": False}
+    put = client.put(settings_url, json=body, headers=teacher).get_json()
+    assert put["settings"]["counts"] == "best" and put["settings"]["accept_late"] is False
+    assert set(put["changed"]) == {"due", "counts", "accept_late"}
+    log = client.get(f"/api/v1/courses/{demo.course_id}/audit", headers=ta).get_json()
+    assert [e["action"] for e in log["entries"]] == ["assignment settings", "roster import"]

@@ -1,0 +1,146 @@
+"""The instructors' changes as JSON: roster import (preview or apply), assignment settings,
+extensions. Each needs a staff token of an INSTRUCTOR of the course (a TA gets 404, as on
+the pages) and goes through ``web.instructor``'s own functions and audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from web.api import bp
+from web.api.auth import error, staff_api
+from web.auth.views import hash_password
+from web.database import db
+from web.instructor import audit, instructor_required, roster
+from web.instructor.settings import (
+    SettingsRefused,
+    change_settings,
+    current,
+    parse_settings,
+    parse_time,
+    set_extension,
+)
+from web.staff.queries import assignment_or_404
+
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    raw = body.get(name, request.args.get(name))
+    if raw is None:
+        return default
+    return raw is True or str(raw).lower() in ("1", "true", "yes", "on")
+
+
+def _plan_json(the_plan: roster.Plan) -> dict[str, Any]:
+    return {
+        "counts": the_plan.counts(),
+        "changes": [
+            {
+                "kind": c.kind,
+                "login": c.login,
+                "detail": c.detail,
+                "changes": {k: list(v) for k, v in c.changes.items()},
+            }
+            for c in the_plan.changes
+        ],
+    }
+
+
+@bp.route("/courses/<int:course_id>/roster", methods=["POST"])
+@staff_api
+def roster_import(course_id: int) -> tuple[Response, int] | Response:
+    """A CSV roster (multipart ``file``, or ``csv`` in a JSON body); ``apply`` true carries it
+    out, else only the preview; ``drop_missing`` (default true) drops absent students."""
+    instructor_required(course_id)
+    body = request.get_json(silent=True) or {}
+    upload = request.files.get("file")
+    text = str(body.get("csv", ""))
+    if upload is not None:
+        data = upload.stream.read(MAX_ROSTER_BYTES + 1)
+        if len(data) > MAX_ROSTER_BYTES:
+            return error(413, "the roster is larger than 2 MB")
+        text = data.decode("utf-8-sig", errors="replace")
+    s = db()
+    try:
+        the_plan = roster.plan(
+            s, course_id, text, current_user.id, drop_missing=_flag(body, "drop_missing", True)
+        )
+        if not _flag(body, "apply", False):
+            return jsonify(_plan_json(the_plan) | {"applied": False})
+        passwords = roster.apply(s, course_id, the_plan, hash_password)
+        audit.record(
+            s, course_id, current_user.id, "roster import", "roster", {}, roster.summary(the_plan)
+        )
+        s.commit()
+    except roster.RosterRefused as err:
+        s.rollback()
+        return error(400, f"roster not imported: {err}")
+    return jsonify(_plan_json(the_plan) | {"applied": True, "passwords": passwords}), 201
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/settings", methods=["GET", "PUT"])
+@staff_api
+def assignment_settings(course_id: int, slug: str) -> Response:
+    """GET the settings; PUT every field (as the page's form does), logged when it changes."""
+    instructor_required(course_id)
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    changed: list[str] = []
+    if request.method == "PUT":
+        try:
+            wanted = parse_settings(request.get_json(silent=True) or {})
+        except SettingsRefused as err:
+            return error(400, f"settings not saved: {err}")
+        changed = list(change_settings(s, course_id, a, wanted, current_user.id))
+        a = assignment_or_404(s, course_id, slug)
+    now = {k: audit.plain(v) for k, v in current(a).items()}
+    return jsonify({"slug": a.slug, "settings": now, "changed": changed})
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/extensions", methods=["POST"])
+@staff_api
+def extension(course_id: int, slug: str) -> tuple[Response, int] | Response:
+    """``{"student": login, "due": "2027-03-02 23:59" | null, "comment": "..."}``."""
+    instructor_required(course_id)
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    body = request.get_json(silent=True) or {}
+    try:
+        due = parse_time(str(body.get("due") or ""), "extension")
+        set_extension(
+            s,
+            course_id,
+            a.slug,
+            str(body.get("student", "")),
+            due,
+            str(body.get("comment", ""))[:2000],
+            current_user.id,
+        )
+    except SettingsRefused as err:
+        s.rollback()
+        return error(400, f"extension not saved: {err}")
+    return jsonify({"student": body.get("student"), "due": audit.plain(due)}), 201
+
+
+@bp.route("/courses/<int:course_id>/audit")
+@staff_api
+def audit_log(course_id: int) -> dict[str, Any]:
+    """The course's audit log, newest first (TAs and instructors)."""
+    return {
+        "entries": [
+            {
+                "action": e.action,
+                "subject": e.subject,
+                "by": who,
+                "before": e.before,
+                "after": e.after,
+                "at": audit.plain(e.at),
+            }
+            for e, who in audit.entries(db(), course_id)
+        ]
+    }

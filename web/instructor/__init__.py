@@ -1,0 +1,43 @@
+"""The instructors' side: create a course, import its roster, set each assignment's rules.
+
+Every page of a course is ``instructor_view``: an INSTRUCTOR of that course
+(a TA or a student gets 404, as elsewhere). Every change is written to the
+course's audit log (``audit``) in the same transaction as the change.
+
+- ``roster``: CSV import with a preview (add, update, drop; idempotent).
+- ``settings``: due dates, hidden-check release, late policy, which submission
+  counts; students' extensions.
+- ``views``: the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort
+
+from web.access import enrollment
+from worker.models import Role
+
+bp = Blueprint("instructor", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def instructor_required(course_id: int) -> None:
+    found = enrollment(course_id)
+    if found is None or found.role != Role.INSTRUCTOR.value:
+        abort(404)
+
+
+def instructor_view(view: F) -> F:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        instructor_required(int(kwargs["course_id"]))
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+from web.instructor import views  # noqa: E402,F401  (registers the routes)

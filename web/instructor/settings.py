@@ -1,0 +1,178 @@
+"""An assignment's course settings and students' extensions, changed with an audit entry each.
+
+The settings live on every version of the assignment (``worker.submit`` copies
+them to a new version), so a change is written to all of the course's versions
+of the slug. Only the fields that change are logged, with their old and new
+values. Times are UTC, written ``YYYY-MM-DD HH:MM`` (or ISO 8601); blank clears.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from web.grades import version_ids
+from web.instructor.audit import record
+from worker.models import Assignment, Counts, Enrollment, Extension, Role, User, utcnow
+
+FIELDS = (
+    "due",
+    "hidden_release",
+    "grace_minutes",
+    "late_penalty_per_day",
+    "late_penalty_cap",
+    "accept_late",
+    "counts",
+)
+
+
+class SettingsRefused(ValueError):
+    """A value cannot be used; the message says which and why."""
+
+
+def parse_time(raw: str, label: str) -> datetime | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsRefused(f"{label}: {raw[:40]!r} is not a date and time") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
+
+
+def _fraction(raw: str, label: str, *, blank: float | None) -> float | None:
+    raw = raw.strip().rstrip("%")
+    if not raw:
+        return blank
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsRefused(f"{label}: {raw[:40]!r} is not a number") from None
+    if value > 1:
+        value /= 100  # written as a percentage
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise SettingsRefused(f"{label}: a fraction from 0 to 1 (or a percentage)")
+    return value
+
+
+def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings from a form or a JSON body (every field required, as the form sends)."""
+    try:
+        grace = int(str(form.get("grace_minutes", "0")).strip() or "0")
+    except ValueError:
+        raise SettingsRefused("grace minutes: a whole number") from None
+    if not 0 <= grace <= 7 * 24 * 60:
+        raise SettingsRefused("grace minutes: from 0 to a week")
+    counts = str(form.get("counts", Counts.LATEST.value))
+    if counts not in (Counts.LATEST.value, Counts.BEST.value):
+        raise SettingsRefused("which submission counts: latest or best")
+    accept = form.get("accept_late", False)
+    return {
+        "due": parse_time(str(form.get("due", "")), "due"),
+        "hidden_release": parse_time(str(form.get("hidden_release", "")), "hidden release"),
+        "grace_minutes": grace,
+        "late_penalty_per_day": _fraction(
+            str(form.get("late_penalty_per_day", "")), "late penalty per day", blank=0.0
+        ),
+        "late_penalty_cap": _fraction(
+            str(form.get("late_penalty_cap", "")), "late penalty cap", blank=None
+        ),
+        "accept_late": accept is True or str(accept).lower() in ("1", "on", "true", "yes"),
+        "counts": counts,
+    }
+
+
+def current(a: Assignment) -> dict[str, Any]:
+    return {name: getattr(a, name) for name in FIELDS}
+
+
+def change_settings(
+    s: Session, course_id: int, a: Assignment, wanted: dict[str, Any], by_user_id: int
+) -> dict[str, tuple[Any, Any]]:
+    """Write the changed settings to every version of ``a`` in the course, logged (commits)."""
+    before = current(a)
+    changed = {k: (before[k], v) for k, v in wanted.items() if before[k] != v}
+    if changed:
+        s.execute(
+            update(Assignment)
+            .where(Assignment.id.in_(version_ids(s, course_id, a.slug)))
+            .values(**{k: v for k, (_, v) in changed.items()})
+        )
+        record(
+            s,
+            course_id,
+            by_user_id,
+            "assignment settings",
+            f"assignment {a.slug}",
+            {k: old for k, (old, _) in changed.items()},
+            {k: new for k, (_, new) in changed.items()},
+        )
+    s.commit()
+    return changed
+
+
+def set_extension(
+    s: Session,
+    course_id: int,
+    slug: str,
+    login: str,
+    due: datetime | None,
+    comment: str,
+    by_user_id: int,
+) -> None:
+    """Give a student of the course their own due date, change it, or (``due`` None) remove it."""
+    student = s.scalar(
+        select(User.id)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(
+            User.name == login.strip(),
+            Enrollment.course_id == course_id,
+            Enrollment.role == Role.STUDENT.value,
+        )
+    )
+    if student is None:
+        raise SettingsRefused(f"{login.strip()[:60]!r} is not a student of this course")
+    row = s.scalar(
+        select(Extension).where(
+            Extension.course_id == course_id,
+            Extension.assignment_slug == slug,
+            Extension.user_id == student,
+        )
+    )
+    before = {"due": row.due if row else None}
+    if due is None:
+        if row is None:
+            raise SettingsRefused(f"{login.strip()} has no extension to remove")
+        s.delete(row)
+    elif row is None:
+        s.add(
+            Extension(
+                course_id=course_id,
+                assignment_slug=slug,
+                user_id=student,
+                due=due,
+                granted_by=by_user_id,
+                comment=comment,
+                created_at=utcnow(),
+            )
+        )
+    else:
+        row.due, row.granted_by, row.comment = due, by_user_id, comment
+    record(
+        s,
+        course_id,
+        by_user_id,
+        "extension",
+        f"assignment {slug}, student {login.strip()}",
+        before,
+        {"due": due, "comment": comment},
+    )
+    s.commit()

@@ -1,0 +1,191 @@
+"""The instructors' pages (see the package's docstring)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from web.auth.views import hash_password
+from web.database import db
+from web.grades import course_assignments
+from web.instructor import audit, bp, instructor_view, roster
+from web.instructor.settings import (
+    SettingsRefused,
+    change_settings,
+    parse_settings,
+    parse_time,
+    set_extension,
+)
+from web.staff.queries import assignment_or_404
+from worker.models import Course, Enrollment, Extension, Role, User
+
+_COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+
+
+def _teaches(user_id: int) -> list[Course]:
+    return list(
+        db().scalars(
+            select(Course)
+            .join(Enrollment, Enrollment.course_id == Course.id)
+            .where(Enrollment.user_id == user_id, Enrollment.role == Role.INSTRUCTOR.value)
+            .order_by(Course.slug)
+        )
+    )
+
+
+@bp.route("/")
+@login_required
+def courses() -> str:
+    return render_template("instructor/courses.html", courses=_teaches(current_user.id))
+
+
+@bp.route("/courses", methods=["POST"])
+@login_required
+def create_course() -> Response | tuple[str, int]:
+    """A new course (the instructor of another course may make one), with its term in the title."""
+    if not _teaches(current_user.id):
+        return render_template("errors/message.html", title="Not found", message=""), 404
+    slug = request.form.get("slug", "").strip().lower()
+    title = request.form.get("title", "").strip()[:200]
+    if not _COURSE_SLUG.match(slug) or not title:
+        flash("A course needs a short name (a-z, 0-9, -) and a title with its term.", "error")
+        return redirect(url_for("instructor.courses"))
+    s = db()
+    try:
+        course = Course(slug=slug, title=title)
+        s.add(course)
+        s.flush()
+        s.add(Enrollment(user_id=current_user.id, course_id=course.id, role=Role.INSTRUCTOR.value))
+        audit.record(s, course.id, current_user.id, "course created", slug, {}, {"title": title})
+        s.commit()
+    except IntegrityError:
+        s.rollback()
+        flash(f"There is already a course {slug}.", "error")
+        return redirect(url_for("instructor.courses"))
+    flash(f"Course {slug} created; import its roster next.", "info")
+    return redirect(url_for("instructor.course", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/")
+@instructor_view
+def course(course_id: int) -> str:
+    s = db()
+    people = dict(
+        s.execute(
+            select(Enrollment.role, func.count())
+            .where(Enrollment.course_id == course_id)
+            .group_by(Enrollment.role)
+        ).all()
+    )
+    return render_template(
+        "instructor/course.html",
+        course=s.get(Course, course_id),
+        assignments=course_assignments(s, course_id),
+        people=people,
+        log=audit.entries(s, course_id),
+    )
+
+
+def _roster_text() -> str:
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        data = upload.stream.read(MAX_ROSTER_BYTES + 1)
+        if len(data) > MAX_ROSTER_BYTES:
+            raise roster.RosterRefused("the file is larger than 2 MB")
+        return data.decode("utf-8-sig", errors="replace")
+    return request.form.get("csv", "")
+
+
+@bp.route("/courses/<int:course_id>/roster", methods=["GET", "POST"])
+@instructor_view
+def roster_page(course_id: int) -> str | tuple[str, int]:
+    """GET: the form. POST: ``action=preview`` shows the plan; ``action=apply`` carries it out."""
+    s = db()
+    course = s.get(Course, course_id)
+    if request.method == "GET":
+        return render_template("instructor/roster.html", course=course, plan=None, text="")
+    drop = request.form.get("drop_missing") == "1"
+    try:
+        text = _roster_text()
+        the_plan = roster.plan(s, course_id, text, current_user.id, drop_missing=drop)
+        if request.form.get("action") != "apply":
+            return render_template("instructor/roster.html", course=course, plan=the_plan,
+                                   text=text, drop=drop)  # fmt: skip
+        passwords = roster.apply(s, course_id, the_plan, hash_password)
+        audit.record(s, course_id, current_user.id, "roster import", "roster", {},
+                     roster.summary(the_plan))  # fmt: skip
+        s.commit()
+    except roster.RosterRefused as err:
+        s.rollback()
+        flash(f"Roster not imported: {err}.", "error")
+        return render_template("instructor/roster.html", course=course, plan=None, text=""), 400
+    counts = the_plan.counts()
+    flash(
+        f"Roster imported: {counts['add']} added, {counts['update']} updated, "
+        f"{counts['drop']} dropped, {counts['same']} unchanged.",
+        "info",
+    )
+    return render_template(
+        "instructor/roster_done.html", course=course, plan=the_plan, passwords=passwords
+    )
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/settings", methods=["GET", "POST"])
+@instructor_view
+def assignment_settings(course_id: int, slug: str) -> str | tuple[str, int] | Response:
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    if request.method == "POST":
+        try:
+            changed = change_settings(
+                s, course_id, a, parse_settings(request.form), current_user.id
+            )
+        except SettingsRefused as err:
+            flash(f"Settings not saved: {err}.", "error")
+            return _settings_page(course_id, slug), 400
+        flash(f"Saved ({', '.join(changed) or 'nothing changed'}).", "info")
+        return redirect(url_for("instructor.assignment_settings", course_id=course_id, slug=slug))
+    return _settings_page(course_id, slug)
+
+
+def _settings_page(course_id: int, slug: str) -> str:
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    extensions = s.execute(
+        select(Extension, User.name)
+        .join(User, User.id == Extension.user_id)
+        .where(Extension.course_id == course_id, Extension.assignment_slug == slug)
+        .order_by(User.name)
+    ).all()
+    return render_template(
+        "instructor/settings.html",
+        course=s.get(Course, course_id),
+        a=a,
+        extensions=extensions,
+    )
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/extensions", methods=["POST"])
+@instructor_view
+def extension(course_id: int, slug: str) -> Response:
+    s = db()
+    a = assignment_or_404(s, course_id, slug)
+    login = request.form.get("student", "")
+    try:
+        due = parse_time(request.form.get("due", ""), "extension")
+        set_extension(
+            s, course_id, a.slug, login, due, request.form.get("comment", "")[:2000],
+            current_user.id,
+        )  # fmt: skip
+    except SettingsRefused as err:
+        s.rollback()
+        flash(f"Extension not saved: {err}.", "error")
+    else:
+        flash(f"Extension for {login.strip()} {'saved' if due else 'removed'}.", "info")
+    return redirect(url_for("instructor.assignment_settings", course_id=course_id, slug=slug))
