@@ -174,3 +174,16 @@ def test_starter_scores_zero_and_says_what_is_missing(assignment):
     assert report.score == 0
     assert all(c.status == CheckStatus.ERROR for c in report.checks)
     assert all("NotImplementedError" in c.message for c in report.checks)
+
+
+def test_sample_submission_loses_the_checks_of_its_mistakes(assignment):
+    """examples/sample_submission.py: mostly right, with the mistakes its docstring names."""
+    report = grade(assignment, FOLDER / "examples" / "sample_submission.py", sandbox="local")
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == {
+        "tanh_backward",
+        "sgd_update",
+        "worked_example",
+    }
+    assert report.score == 17
+    assert "debug: sgd_update with lr 0.5" in report.output + report.hidden_output

@@ -164,3 +164,18 @@ def test_starter_scores_zero_and_says_what_is_missing(assignment):
     assert report.score == 0
     assert all(c.status == CheckStatus.ERROR for c in report.checks)
     assert all("NotImplementedError" in c.message for c in report.checks)
+
+
+def test_sample_submission_loses_the_checks_of_its_mistakes(assignment):
+    """examples/sample_submission.py: mostly right, with the mistakes its docstring names."""
+    report = grade(assignment, FOLDER / "examples" / "sample_submission.py", sandbox="local")
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == {
+        "l2_penalty",
+        "penalties_hidden",
+        "weight_decay_step",
+        "early_stopping",
+        "early_stopping_hidden",
+    }
+    assert report.score == 5
+    assert "debug: l2_penalty over ['W1', 'b1', 'W2', 'b2']" in report.output + report.hidden_output
