@@ -35,7 +35,9 @@
           if (shown !== s.status) { window.location.reload(); }
           return;
         }
-        delay = 1000;
+        // Far back in the queue nothing changes fast: poll less, so a class at the deadline
+        // (300 pages open) costs the server little; running, every second or so.
+        delay = s.status === "queued" ? Math.min(10000, 1500 + 100 * (s.position || 0)) : 1000;
         setTimeout(poll, delay);
       })
       .catch(function () {
