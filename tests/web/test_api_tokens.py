@@ -83,3 +83,14 @@ def test_only_staff_may_make_a_staff_token(
 
 def test_the_token_page_needs_a_sign_in(client: FlaskClient, demo: DemoData) -> None:
     assert client.get("/account/tokens").status_code == 302
+
+
+def test_every_page_links_to_the_token_page_and_staff_to_the_instructor_side(
+    client: FlaskClient, demo: DemoData
+) -> None:
+    login(client, "student")
+    page = client.get("/courses").get_data(as_text=True)
+    assert 'href="/account/tokens"' in page and 'href="/instructor/"' not in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/courses")})
+    login(client, "instructor")
+    assert 'href="/instructor/"' in client.get("/courses").get_data(as_text=True)
