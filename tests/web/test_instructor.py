@@ -310,3 +310,70 @@ def test_the_api_previews_and_applies_a_roster_for_instructors_only(
     assert set(put["changed"]) == {"due", "counts", "accept_late"}
     log = client.get(f"/api/v1/courses/{demo.course_id}/audit", headers=ta).get_json()
     assert [e["action"] for e in log["entries"]] == ["assignment settings", "roster import"]
+
+
+def test_the_overview_counts_the_queue_and_retries_failed_gradings(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    from sqlalchemy import update
+
+    from worker.models import GradeRun
+
+    tiny = demo.assignments["worker-tiny"]
+    fine = add_graded(web_settings, tiny, demo.user_ids["student"], DOC)
+    broken = add_graded(web_settings, tiny, demo.user_ids["other"], DOC)
+    with get_engine(web_settings.database_url).begin() as conn:
+        conn.execute(
+            update(GradeRun)
+            .where(GradeRun.submission_id == broken)
+            .values(status="error", error="the sandbox image is missing")
+        )
+    login(client, "instructor")
+    page = client.get(f"/instructor/courses/{demo.course_id}/").get_data(as_text=True)
+    assert "0 waiting, 0 being graded" in page
+    failed = page.split('id="failed"')[1].split("</table>")[0]
+    assert "the sandbox image is missing" in failed and f">{broken}</a>" in failed
+    assert f">{fine}</a>" not in failed
+    token = csrf_token(client, f"/instructor/courses/{demo.course_id}/")
+    client.post(
+        f"/instructor/courses/{demo.course_id}/retry",
+        data={"csrf_token": token, "submission": str(broken)},
+    )
+    with get_engine(web_settings.database_url).connect() as conn:
+        runs = conn.execute(
+            select(GradeRun.submission_id, GradeRun.status, GradeRun.requested_by).where(
+                GradeRun.status == "queued"
+            )
+        ).all()
+    assert runs == [(broken, "queued", demo.user_ids["instructor"])]
+    page = client.get(f"/instructor/courses/{demo.course_id}/").get_data(as_text=True)
+    assert "1 waiting, 0 being graded" in page
+    (entry,) = _audit(web_settings)
+    assert entry.action == "retry failed gradings" and entry.after["submissions"] == [broken]
+
+
+def test_a_built_in_assignment_is_added_once_and_not_taken_from_another_course(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    token = csrf_token(client, "/instructor/")
+    client.post("/instructor/courses", data={"csrf_token": token, "slug": "dl-2027", "title": "T"})
+    with get_engine(web_settings.database_url).connect() as conn:
+        course_id = conn.scalar(select(Course.id).where(Course.slug == "dl-2027"))
+    page = client.get(f"/instructor/courses/{course_id}/").get_data(as_text=True)
+    assert '<option value="losses" >losses</option>' in page
+    assert '<option value="activations" disabled>' in page  # the demo course offers it
+    url = f"/instructor/courses/{course_id}/assignments"
+    taken = client.post(url, data={"csrf_token": token, "slug": "activations"})
+    assert taken.status_code == 302
+    with get_engine(web_settings.database_url).connect() as conn:
+        owners = set(
+            conn.scalars(select(Assignment.course_id).where(Assignment.slug == "activations"))
+        )
+    assert owners == {demo.course_id}
+    added = client.post(url, data={"csrf_token": token, "slug": "losses"})
+    assert added.headers["Location"].endswith(f"/courses/{course_id}/assignments/losses/settings")
+    with get_engine(web_settings.database_url).connect() as conn:
+        owners = set(conn.scalars(select(Assignment.course_id).where(Assignment.slug == "losses")))
+    assert owners == {course_id}
+    assert [e.action for e in _audit(web_settings)] == ["course created", "assignment added"]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from grader.assignment import load_assignment
 from web.auth.views import hash_password
-from web.database import db
+from web.database import db, settings
 from web.grades import course_assignments
-from web.instructor import audit, bp, instructor_view, roster
+from web.instructor import audit, bp, instructor_view, overview, roster
 from web.instructor.settings import (
     SettingsRefused,
     change_settings,
@@ -22,7 +23,9 @@ from web.instructor.settings import (
     set_extension,
 )
 from web.staff.queries import assignment_or_404
+from web.staff.regrade import request_regrades
 from worker.models import Course, Enrollment, Extension, Role, User
+from worker.submit import register_assignment
 
 _COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
@@ -89,7 +92,49 @@ def course(course_id: int) -> str:
         assignments=course_assignments(s, course_id),
         people=people,
         log=audit.entries(s, course_id),
+        watch=overview.overview(s, course_id),
+        addable=overview.addable(s, course_id),
     )
+
+
+@bp.route("/courses/<int:course_id>/assignments", methods=["POST"])
+@instructor_view
+def add_assignment(course_id: int) -> Response:
+    """Offer a built-in assignment in the course (its checks as they are in the repository)."""
+    s = db()
+    wanted = request.form.get("slug", "")
+    found = [f for f, slug, why in overview.addable(s, course_id) if slug == wanted and not why]
+    if not found:
+        flash(f"{wanted[:80]!r} cannot be added (not built in, or another course offers it).",
+              "error")  # fmt: skip
+        return redirect(url_for("instructor.course", course_id=course_id))
+    spec = load_assignment(found[0])
+    s.rollback()  # register_assignment writes on a connection of its own (SQLite's one lock)
+    register_assignment(spec, settings(), course_id)
+    audit.record(s, course_id, current_user.id, "assignment added", f"assignment {spec.slug}",
+                 {}, {"version": spec.version, "title": spec.title})  # fmt: skip
+    s.commit()
+    flash(f"{spec.title or spec.slug} added; set its dates next.", "info")
+    return redirect(url_for("instructor.assignment_settings", course_id=course_id, slug=spec.slug))
+
+
+@bp.route("/courses/<int:course_id>/retry", methods=["POST"])
+@instructor_view
+def retry(course_id: int) -> Response:
+    """Grade again the submissions whose grading failed (one, or all of them)."""
+    s = db()
+    failed = [sub.id for sub, _, _ in overview.overview(s, course_id).failed]
+    wanted = request.form.get("submission", type=int)
+    ids = [i for i in failed if wanted is None or i == wanted]
+    s.rollback()
+    done = request_regrades(
+        settings(), current_app.config.get("DLGRADE_PUBLISH"), ids, current_user.id
+    )
+    audit.record(s, course_id, current_user.id, "retry failed gradings", "submissions",
+                 {}, {"submissions": ids, "runs": done.run_ids})  # fmt: skip
+    s.commit()
+    flash(f"{len(done.run_ids)} gradings queued again.", "info")
+    return redirect(url_for("instructor.course", course_id=course_id))
 
 
 def _roster_text() -> str:
