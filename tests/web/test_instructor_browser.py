@@ -1,0 +1,92 @@
+"""An instructor's journey in headless Chromium: create a course, import its roster (preview,
+then apply), add a built-in assignment and set its due date; a new student of that course
+signs in with the password shown once and submits to it. No console or CSP error on the way.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from grader.config import REPO_ROOT
+from tests.web.conftest import PASSWORD
+from tests.web.test_staff_browser import browser_page, portal  # noqa: F401  (fixtures)
+from web.demo import DemoData
+from worker.config import Settings
+from worker.db import get_engine
+from worker.models import Assignment, Submission, User
+
+pytestmark = pytest.mark.browser
+SOLUTION = REPO_ROOT / "assignments" / "losses" / "solution" / "losses.py"
+ROSTER = (
+    "Name,Email,Student ID,Section,Role\n"
+    "Ada Lovelace,ada@uni.edu,s-100,A,student\n"
+    "Alan Turing,alan@uni.edu,s-101,A,student\n"
+    "Alan Turing,alan@uni.edu,s-101,A,student\n"  # the export repeated a row
+)
+
+
+def test_an_instructor_sets_up_a_course_and_a_student_submits_to_it(
+    portal: str,  # noqa: F811
+    browser_page,  # noqa: F811
+    demo: DemoData,
+    web_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    page = browser_page
+    page.goto(f"{portal}/login")
+    page.fill("input[name=name]", "instructor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=Instructor")
+    page.fill("input[name=slug]", "dl-2027")
+    page.fill("input[name=title]", "Deep Learning, Spring 2027")
+    page.click("text=Create course")
+    page.wait_for_selector("text=Course dl-2027 created")
+
+    page.click("text=Import the roster")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    page.set_input_files("input[name=file]", str(roster))
+    page.click("text=Preview")
+    counts = page.locator("#plan-counts").inner_text()
+    assert counts.startswith("2 to add, 0 to update, 0 to drop")
+    page.click("text=Apply these changes")
+    page.wait_for_selector("#passwords")
+    row = page.locator("#passwords tr", has_text="ada@uni.edu").inner_text()
+    password = re.split(r"\s+", row.strip())[-1]
+
+    page.click("text=Back to the course")
+    page.select_option("select[name=slug]", "losses")
+    page.click("button:text('Add')")
+    page.fill("input[name=due]", "2099-03-01 23:59")
+    page.click("text=Save")
+    page.wait_for_selector("text=Saved (due)")
+    with get_engine(web_settings.database_url).connect() as conn:
+        due = conn.scalar(select(Assignment.due).where(Assignment.slug == "losses"))
+    assert f"{due:%Y-%m-%d %H:%M}" == "2099-03-01 23:59"
+    page.click("text=Back to the course")
+    assert "assignment settings: assignment losses" in page.locator("table.audit").inner_text()
+    page.click("text=Sign out")
+
+    page.fill("input[name=name]", "ada@uni.edu")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.click("text=Deep Learning, Spring 2027")
+    page.click("text=Loss functions and their gradients")
+    page.set_input_files("input[name=files]", str(SOLUTION))
+    page.click("button[type=submit]:has-text('Submit')")
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    sub = int(page.url.rsplit("/", 1)[1])
+    with get_engine(web_settings.database_url).connect() as conn:
+        owner = conn.scalar(
+            select(User.name)
+            .join(Submission, Submission.user_id == User.id)
+            .where(Submission.id == sub)
+        )
+    assert owner == "ada@uni.edu"
+    assert "queued" in page.content()
+    assert page.problems == []  # type: ignore[attr-defined]
