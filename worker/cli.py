@@ -102,6 +102,14 @@ def _worker(args: argparse.Namespace) -> int:
     from worker.tasks import app
 
     queues = ",".join(q.strip() for q in args.queues.split(",") if q.strip())
+    if "gpu" in queues.split(",") and settings.gpu_queue.strip().lower() != "on":
+        # Routing is decided where submissions are accepted, from the same setting.
+        print(
+            "dlgrade worker: listening on gpu, but DLGRADE_GPU_QUEUE is not 'on': submissions "
+            "accepted with this setting go to cpu where their assignment allows it",
+            file=sys.stderr,
+            flush=True,
+        )
     argv = [
         "worker",
         "--queues",

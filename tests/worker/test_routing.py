@@ -192,3 +192,28 @@ def test_a_deployment_without_gpu_workers_grades_a_gpu_assignment(
     info = wait_until(graded, 120, "the CPU worker to grade the GPU assignment")
     assert (info["status"], info["score"], info["max_score"]) == ("graded", 1.0, 1.0)
     assert info["report"]["environment"]["cuda"] == NOTE
+
+
+@pytest.mark.parametrize(("gpu_queue", "warned"), [("off", True), ("on", False)])
+def test_a_gpu_worker_says_when_nothing_will_be_routed_to_it(
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    gpu_queue: str,
+    warned: bool,
+) -> None:
+    import argparse
+
+    import worker.cli
+    import worker.tasks
+
+    monkeypatch.setenv("DLGRADE_GPU_QUEUE", gpu_queue)
+    monkeypatch.setenv("DLGRADE_DATABASE_URL", f"sqlite:///{data_dir / 'dlgrade.sqlite'}")
+    started: list[list[str]] = []
+    monkeypatch.setattr(worker.tasks.app, "worker_main", started.append)
+    args = argparse.Namespace(
+        queues="gpu", concurrency=1, loglevel="info", name=None, sandbox="local"
+    )
+    assert worker.cli._worker(args) == 0
+    assert started and "gpu" in started[0]
+    assert ("DLGRADE_GPU_QUEUE is not 'on'" in capsys.readouterr().err) is warned
