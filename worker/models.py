@@ -359,3 +359,31 @@ class CourseAudit(Base):
     before: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AssignmentUpload(Base):
+    """An assignment folder an instructor uploaded (.zip), its validation and publication.
+
+    ``validating`` until ``dlgrade assignment validate``'s checks have run (a
+    background job of the portal), then ``valid`` or ``invalid`` with the
+    report; only a valid one becomes ``published`` (an ``Assignment`` row of
+    the course). The unpacked folder stays at ``path``: published versions are
+    graded from it.
+    """
+
+    __tablename__ = "assignment_uploads"
+    __table_args__ = (
+        CheckConstraint("status IN ('validating', 'valid', 'invalid', 'published')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="validating")
+    report: Mapped[str] = mapped_column(Text, default="")
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))

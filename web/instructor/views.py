@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 from grader.assignment import load_assignment
 from web.auth.views import hash_password
 from web.database import db, settings
-from web.grades import course_assignments
-from web.instructor import audit, bp, instructor_view, overview, roster
+from web.grades import course_assignment, course_assignments
+from web.instructor import audit, bp, instructor_view, overview, roster, uploads
 from web.instructor.settings import (
     SettingsRefused,
     change_settings,
@@ -24,7 +24,7 @@ from web.instructor.settings import (
 )
 from web.staff.queries import assignment_or_404
 from web.staff.regrade import request_regrades
-from worker.models import Course, Enrollment, Extension, Role, User
+from worker.models import AssignmentUpload, Course, Enrollment, Extension, Role, User
 from worker.submit import register_assignment
 
 _COURSE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
@@ -234,3 +234,55 @@ def extension(course_id: int, slug: str) -> Response:
     else:
         flash(f"Extension for {login.strip()} {'saved' if due else 'removed'}.", "info")
     return redirect(url_for("instructor.assignment_settings", course_id=course_id, slug=slug))
+
+
+@bp.route("/courses/<int:course_id>/uploads", methods=["POST"])
+@instructor_view
+def upload_assignment(course_id: int) -> Response:
+    """An assignment folder as a .zip: unpacked, read, then validated in the background."""
+    s = db()
+    try:
+        row = uploads.receive(s, settings(), course_id, request.files.get("file"), current_user.id)
+    except uploads.AssignmentRefused as err:
+        s.rollback()
+        flash(f"Assignment not accepted: {err}.", "error")
+        return redirect(url_for("instructor.course", course_id=course_id))
+    uploads.start_in_background(settings(), row.id)
+    return redirect(url_for("instructor.upload", course_id=course_id, upload_id=row.id))
+
+
+def _upload_or_404(course_id: int, upload_id: int) -> AssignmentUpload:
+    row = db().get(AssignmentUpload, upload_id)
+    if row is None or row.course_id != course_id:
+        abort(404)
+    return row
+
+
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>")
+@instructor_view
+def upload(course_id: int, upload_id: int) -> str:
+    s = db()
+    row = _upload_or_404(course_id, upload_id)
+    offered = course_assignment(s, course_id, row.slug)
+    return render_template(
+        "instructor/upload.html", course=s.get(Course, course_id), up=row, offered=offered
+    )
+
+
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>/publish", methods=["POST"])
+@instructor_view
+def publish_upload(course_id: int, upload_id: int) -> Response:
+    s = db()
+    row = _upload_or_404(course_id, upload_id)
+    had = course_assignment(s, course_id, row.slug) is not None
+    try:
+        uploads.publish(s, settings(), course_id, row, current_user.id)
+    except uploads.AssignmentRefused as err:
+        flash(f"Not published: {err}.", "error")
+        return redirect(url_for("instructor.upload", course_id=course_id, upload_id=upload_id))
+    if had:
+        flash("New version published: earlier reports are kept; regrade the submissions from "
+              "the staff assignment page to grade them with the new checks.", "info")  # fmt: skip
+    else:
+        flash("Published: students of the course see it now.", "info")
+    return redirect(url_for("instructor.course", course_id=course_id))

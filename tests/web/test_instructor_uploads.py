@@ -1,0 +1,159 @@
+"""Uploading an assignment folder: validated in the background, refused with its report when
+invalid, published only when valid; a new version keeps the old one's settings and reports."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from grader.scaffold import new_assignment
+from tests.web.conftest import csrf_token, login
+from tests.worker.conftest import wait_until
+from web.demo import DemoData
+from worker.config import Settings
+from worker.db import get_engine
+from worker.models import Assignment, AssignmentUpload, CourseAudit
+
+SLUG = "mse-upload"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, web_settings: Settings, sandbox_envs: Path) -> Path:
+    (web_settings.data_dir / "envs").symlink_to(sandbox_envs)  # the local sandbox's numpy
+    return new_assignment(SLUG, tmp_path)  # a scaffold validates as it is
+
+
+def _zip(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f"{folder.name}/{f.relative_to(folder).as_posix()}")
+    return buf.getvalue()
+
+
+def _upload(client: FlaskClient, course_id: int, data: bytes):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, f"/instructor/courses/{course_id}/")
+    return client.post(
+        f"/instructor/courses/{course_id}/uploads",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "assignment.zip")},
+        content_type="multipart/form-data",
+    )
+
+
+def _finished(settings: Settings, upload_id: int) -> str:
+    def status() -> str | None:
+        with get_engine(settings.database_url).connect() as conn:
+            found = conn.scalar(
+                select(AssignmentUpload.status).where(AssignmentUpload.id == upload_id)
+            )
+        return None if found == "validating" else found
+
+    return wait_until(status, 120, "the validation job", every=0.2)
+
+
+def _publish(client: FlaskClient, course_id: int, upload_id: int):  # type: ignore[no-untyped-def]
+    url = f"/instructor/courses/{course_id}/uploads/{upload_id}"
+    return client.post(url + "/publish", data={"csrf_token": csrf_token(client, url)})
+
+
+def _rows(settings: Settings) -> list[tuple]:
+    with get_engine(settings.database_url).connect() as conn:
+        return conn.execute(
+            select(Assignment.course_id, Assignment.counts)
+            .where(Assignment.slug == SLUG)
+            .order_by(Assignment.id)
+        ).all()
+
+
+def test_a_valid_upload_is_validated_in_the_background_then_published(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
+) -> None:
+    login(client, "instructor")
+    answer = _upload(client, demo.course_id, _zip(folder))
+    assert answer.status_code == 302
+    upload_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    assert _finished(web_settings, upload_id) == "valid"
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "VALID: 4 gradings agree with the manifest" in page
+    assert "mutant mutants/grad_without_mean.py: 1/4" in page
+    assert _rows(web_settings) == []  # nothing offered before it is published
+    assert _publish(client, demo.course_id, upload_id).status_code == 302
+    assert _rows(web_settings) == [(demo.course_id, "latest")]
+    # a new version (an edited checks.py) keeps the course's settings
+    with get_engine(web_settings.database_url).begin() as conn:
+        conn.execute(update(Assignment).where(Assignment.slug == SLUG).values(counts="best"))
+    checks = folder / "checks.py"
+    checks.write_text(checks.read_text() + "\n# version 2: a clearer message\n")
+    second = _upload(client, demo.course_id, _zip(folder))
+    second_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    assert _finished(web_settings, second_id) == "valid"
+    assert "Publish as a new version" in client.get(second.headers["Location"]).get_data(
+        as_text=True
+    )
+    done = _publish(client, demo.course_id, second_id)
+    assert "earlier reports are kept" in client.get(done.headers["Location"]).get_data(as_text=True)
+    assert _rows(web_settings) == [(demo.course_id, "best"), (demo.course_id, "best")]
+    with get_engine(web_settings.database_url).connect() as conn:
+        actions = conn.scalars(select(CourseAudit.action).order_by(CourseAudit.id)).all()
+    assert actions == ["assignment uploaded", "assignment published"] * 2
+
+
+def test_an_invalid_upload_is_refused_with_its_validation_report(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
+) -> None:
+    # A starter that already does the work: validation must catch it (starter scores 0).
+    shutil.copy(folder / "solution" / "mse_upload.py", folder / "starter" / "mse_upload.py")
+    login(client, "instructor")
+    answer = _upload(client, demo.course_id, _zip(folder))
+    upload_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    assert _finished(web_settings, upload_id) == "invalid"
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "starter scores 4, not 0" in page and "Only a valid assignment" in page
+    refused = _publish(client, demo.course_id, upload_id)
+    assert "only a valid assignment can be published" in client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+    assert _rows(web_settings) == []
+
+
+def test_not_an_assignment_or_an_unsafe_archive_is_refused_at_once(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
+) -> None:
+    login(client, "instructor")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("notes.txt", "no manifest here")
+    answer = _upload(client, demo.course_id, buf.getvalue())
+    assert "no assignment.toml" in client.get(answer.headers["Location"]).get_data(as_text=True)
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../outside.py", "x = 1")
+    answer = _upload(client, demo.course_id, evil.getvalue())
+    assert "Assignment not accepted" in client.get(answer.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert not (web_settings.data_dir / "outside.py").exists()
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalar(select(AssignmentUpload.id)) is None
+
+
+def test_only_the_courses_instructors_may_upload(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
+) -> None:
+    login(client, "ta")
+    token = csrf_token(client, "/account/tokens")
+    answer = client.post(
+        f"/instructor/courses/{demo.course_id}/uploads",
+        data={"csrf_token": token, "file": (io.BytesIO(_zip(folder)), "a.zip")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 404
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalar(select(AssignmentUpload.id)) is None
