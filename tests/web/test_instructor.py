@@ -377,3 +377,23 @@ def test_a_built_in_assignment_is_added_once_and_not_taken_from_another_course(
         owners = set(conn.scalars(select(Assignment.course_id).where(Assignment.slug == "losses")))
     assert owners == {course_id}
     assert [e.action for e in _audit(web_settings)] == ["course created", "assignment added"]
+
+
+def test_the_starter_students_download_is_one_click_from_the_settings(
+    app: Flask, demo: DemoData
+) -> None:
+    import zipfile
+
+    from grader.config import REPO_ROOT
+
+    client = app.test_client()
+    login(client, "instructor")
+    base = f"/instructor/courses/{demo.course_id}/assignments/activations"
+    assert f'href="{base}/starter.zip"' in client.get(f"{base}/settings").get_data(as_text=True)
+    got = client.get(f"{base}/starter.zip")
+    files = zipfile.ZipFile(io.BytesIO(got.data))
+    expected = (REPO_ROOT / "assignments/activations/starter/activations.py").read_text()
+    assert files.read("activations/activations.py").decode() == expected
+    ta = app.test_client()
+    login(ta, "ta")
+    assert ta.get(f"{base}/starter.zip").status_code == 404

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +33,7 @@ from web.instructor.settings import (
     parse_time,
     set_extension,
 )
-from web.staff.queries import assignment_or_404
+from web.staff.queries import assignment_or_404, starter_files
 from web.staff.regrade import request_regrades
 from worker.models import AssignmentUpload, Course, Enrollment, Extension, Role, User
 from worker.submit import register_assignment
@@ -286,3 +297,20 @@ def publish_upload(course_id: int, upload_id: int) -> Response:
     else:
         flash("Published: students of the course see it now.", "info")
     return redirect(url_for("instructor.course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/assignments/<slug>/starter.zip")
+@instructor_view
+def starter(course_id: int, slug: str) -> Response:
+    """The starter code as the students get it (the assignment's ``starter/`` folder)."""
+    a = assignment_or_404(db(), course_id, slug)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in sorted(starter_files(a).items()):
+            zf.writestr(f"{a.slug}/{name}", text)
+    return send_file(
+        io.BytesIO(buf.getvalue()),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{a.slug}-starter.zip",
+    )
