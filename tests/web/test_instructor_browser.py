@@ -90,3 +90,46 @@ def test_an_instructor_sets_up_a_course_and_a_student_submits_to_it(
     assert owner == "ada@uni.edu"
     assert "queued" in page.content()
     assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_an_instructor_uploads_an_assignment_watches_it_validate_and_publishes_it(
+    portal: str,  # noqa: F811
+    browser_page,  # noqa: F811
+    demo: DemoData,
+    web_settings: Settings,
+    sandbox_envs: Path,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    from grader.scaffold import new_assignment
+    from tests.web.test_instructor_uploads import _zip
+
+    (web_settings.data_dir / "envs").symlink_to(sandbox_envs)
+    folder = new_assignment("mse-browser", tmp_path / "src")
+    archive = tmp_path / "mse-browser.zip"
+    archive.write_bytes(_zip(folder))
+    page = browser_page
+    page.goto(f"{portal}/login")
+    page.fill("input[name=name]", "instructor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{portal}/instructor/courses/{demo.course_id}/")
+    page.set_input_files("input[name=file][accept='.zip']", str(archive))
+    page.click("text=Upload and validate")
+    status = page.locator("#upload-status")
+    assert status.inner_text().startswith(("validating", "valid"))
+    expect(page.locator("#upload-status")).to_have_text("valid", timeout=120_000)  # refreshes
+    assert "VALID: 4 gradings agree" in page.locator("#validation-report").inner_text()
+    page.click("button:text('Publish')")
+    page.wait_for_selector("text=Published: students of the course see it now")
+    page.click("text=Sign out")
+
+    page.fill("input[name=name]", "student")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{portal}/courses/{demo.course_id}/a/mse-browser")
+    page.set_input_files("input[name=files]", str(folder / "solution" / "mse_browser.py"))
+    page.click("button[type=submit]:has-text('Submit')")
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    assert page.problems == []  # type: ignore[attr-defined]
