@@ -339,7 +339,8 @@ def _init_check(name: str) -> Any:
         return all_of(*verdicts)
 
     run.__doc__ = (
-        f"{name}: mean, variance and shape of one draw, each within {Z:g} standard errors."
+        f"{name}: mean, variance and shape of one draw, each within {Z:g} standard errors "
+        "(a correct initialiser fails with probability below 1e-8)."
     )
     return check(points=1, name=name)(run)
 
