@@ -8,7 +8,9 @@ inputs. Hidden checks draw every input from the rng they receive (a secret
 per submission). Stability is judged from the values returned alone: the
 extreme inputs are where a naive form returns inf or NaN (exp(z) overflows for
 z > 709.78, log(0) = -inf), and a form that returns the right values there is
-right whatever it did on the way.
+right whatever it did on the way. A last check asks for torch's other
+reductions: 'sum', and 'none' (each term's loss, judged against the reference
+on that term alone, with the gradient of their sum).
 
 Every input is exactly representable in float32, so a submission computing in
 float32 sees the same numbers and is judged at its own resolution (compare
@@ -264,3 +266,50 @@ def bce_loss_stable(student, rng):
     loss, _ = loss_and_grad(student.bce_loss(p, t), "bce_loss at p in {0, 1}")
     expected, _ = ref.bce_loss(p, t)
     return compare(loss, expected, rtol=RTOL, atol=ATOL, name="bce_loss at p in {0, 1}: loss")
+
+
+def terms(name: str, args: tuple[Any, ...]) -> np.ndarray:
+    """Each term's loss from the reference: one element (or one sample's row) at a time."""
+    x, other, *extra = args
+    if name in ("cross_entropy_loss", "nll_loss", "focal_loss"):
+        return np.array(
+            [getattr(ref, name)(x[i : i + 1], other[i : i + 1], *extra)[0] for i in range(len(x))]
+        )
+    out = np.empty(x.shape)
+    for idx in np.ndindex(x.shape):
+        out[idx] = getattr(ref, name)(x[idx][None], other[idx][None], *extra)[0]
+    return out
+
+
+def as_array(value: Any) -> Any:
+    """A list of numbers (NumPy scalars among them, which arrive as 0-d arrays) as an array."""
+    if isinstance(value, list | tuple):
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError):
+            return value
+        return arr if arr.dtype.kind in "biuf" else value
+    return value
+
+
+@check(points=2)
+def reductions(student, rng):
+    """Every loss with reduction='sum' (loss and gradient times the number of terms) and
+    reduction='none' (each element's or sample's loss, and the gradient of their sum)."""
+    verdicts = []
+    for name, (make, shapes, first) in LOSSES.items():
+        args = make(rng, shapes[0])
+        what = label(name, args, first)
+        mean, grad = getattr(ref, name)(*args)
+        per = terms(name, args)
+        for reduction, expected in (("sum", mean * per.size), ("none", per)):
+            got = student.call(name, *args, reduction=reduction)
+            if not isinstance(got, tuple | list) or len(got) != 2:
+                raise CheckFailed(f"{name}(..., reduction='{reduction}') must return (loss, grad)")
+            tag = f"{what} reduction='{reduction}'"
+            loss = as_array(got[0])
+            verdicts.append(compare(loss, expected, rtol=RTOL, atol=ATOL, name=f"{tag}: loss"))
+            verdicts.append(
+                compare(got[1], grad * per.size, rtol=RTOL, atol=ATOL, name=f"{tag}: grad")
+            )
+    return all_of(*verdicts)

@@ -39,7 +39,7 @@ def not_passed(report: GradeReport) -> list[tuple[str, str]]:
 def test_validate_passes(assignment):
     outcome = validate(assignment, sandbox="local", log=lambda _: None)
     assert outcome.ok, outcome.summary
-    assert outcome.reports["solution"].score == assignment.max_score == 20
+    assert outcome.reports["solution"].score == assignment.max_score == 22
     assert outcome.reports["starter"].score == 0
     for mutant in assignment.mutants:
         report = outcome.reports[f"mutant {mutant.file}"]
@@ -70,38 +70,48 @@ OTHER_FORMS = '''
 import math
 
 
-def bce_with_logits_loss(logits, target):
+def bce_with_logits_loss(logits, target, reduction="mean"):
     z, t = _f(logits), _f(target)
     # softplus(z) - t z with logaddexp, and the sigmoid through tanh: other stable forms
-    return float(np.mean(np.logaddexp(0.0, z) - t * z)), (0.5 * (1 + np.tanh(z / 2)) - t) / z.size
+    per, grad = np.logaddexp(0.0, z) - t * z, 0.5 * (1 + np.tanh(z / 2)) - t
+    if reduction == "none":
+        return per, grad
+    if reduction == "sum":
+        return float(per.sum()), grad
+    return float(np.mean(per)), grad / z.size
 
 
-def cross_entropy_loss(logits, labels):
+def cross_entropy_loss(logits, labels, reduction="mean"):
     """Row by row with math's exp and log, as a loop."""
     z = np.asarray(logits, dtype=float)
     n, c = z.shape
-    total, grad = 0.0, np.zeros((n, c))
+    losses, grad = [], np.zeros((n, c))
     for i in range(n):
         m = max(z[i])
         s = sum(math.exp(v - m) for v in z[i])
-        total += -(z[i, labels[i]] - m - math.log(s))
+        losses.append(-(z[i, labels[i]] - m - math.log(s)))
         for j in range(c):
-            grad[i, j] = (math.exp(z[i, j] - m) / s - (j == labels[i])) / n
-    return total / n, grad
+            grad[i, j] = math.exp(z[i, j] - m) / s - (j == labels[i])
+    if reduction == "none":
+        return losses, grad  # a list of NumPy floats: numbers in a list are answers too
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    return sum(losses) * scale, grad * scale
 
 
-def mae_loss(pred, target):
+def mae_loss(pred, target, reduction="mean"):
     d = np.asarray(pred, dtype=float) - np.asarray(target, dtype=float)
-    return np.abs(d).sum() / d.size, np.where(d > 0, 1.0, np.where(d < 0, -1.0, 0.0)) / d.size
+    sign = np.where(d > 0, 1.0, np.where(d < 0, -1.0, 0.0))
+    k = {"mean": 1.0 / d.size, "sum": 1.0}.get(reduction)
+    return (np.abs(d), sign) if k is None else (np.abs(d).sum() * k, sign * k)
 
 
-def bce_loss(prob, target):
+def bce_loss(prob, target, reduction="mean"):
     p, t = np.asarray(prob, dtype=float), np.asarray(target, dtype=float)
     with np.errstate(divide="ignore"):
         per = -(t * np.clip(np.log(p), -100, None) + (1 - t) * np.clip(np.log(1 - p), -100, None))
     with np.errstate(divide="ignore", invalid="ignore"):
-        grad = (-t / p + (1 - t) / (1 - p)) / p.size
-    return per.mean(), grad
+        grad = -t / p + (1 - t) / (1 - p)
+    return _reduce(per, grad, reduction, p.size)
 '''
 
 
@@ -170,5 +180,19 @@ def test_sample_submission_loses_the_checks_of_its_mistakes(assignment):
         "mae_loss_grad",
         "cross_entropy_loss_stable",
     }
-    assert report.score == 18
+    assert report.score == 20
     assert "debug: cross_entropy_loss on (5, 4)" in report.output + report.hidden_output
+
+
+def test_reductions_locate_the_term(assignment, tmp_path):
+    """Every reduction read as a mean: the message names the loss, the reduction and, for
+    'none', the term whose value is wrong."""
+    src = SOLUTION + "\n\n" + (FOLDER / "mutants" / "reduction_ignored.py").read_text()
+    report = grade_source(assignment, tmp_path, src)
+    (failed,) = [c for c in report.checks if c.status != CheckStatus.PASSED]
+    assert failed.name == "reductions"
+    assert "mse_loss(pred (4, 3)) reduction='sum': loss: 1 of 1 values differ" in failed.message
+    assert "mse_loss(pred (4, 3)) reduction='none': loss: shape (), expected (4, 3)" in (
+        failed.message
+    )
+    assert "focal_loss(logits (5, 4), " in failed.message

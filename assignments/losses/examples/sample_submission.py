@@ -16,27 +16,41 @@ def _f(x):
     return np.asarray(x, dtype=FLOAT)
 
 
-def mse_loss(pred, target):
+def _reduce(per, grad, reduction, count):
+    """torch's reductions: per-term losses and the gradient of their sum, their sum, or their
+    mean over ``count`` terms (the gradient divided by count too)."""
+    if reduction == "none":
+        return per, grad
+    if reduction == "sum":
+        return FLOAT(np.sum(per)), grad
+    if reduction == "mean":
+        return FLOAT(np.mean(per)), grad / count
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def mse_loss(pred, target, reduction="mean"):
     d = _f(pred) - _f(target)
-    return FLOAT(np.mean(d * d)), 2 * d / d.size
+    return _reduce(d * d, 2 * d, reduction, d.size)
 
 
-def mae_loss(pred, target):
+def mae_loss(pred, target, reduction="mean"):
     d = _f(pred) - _f(target)
-    return FLOAT(np.mean(np.abs(d))), np.sign(d)
+    if reduction == "mean":
+        return FLOAT(np.mean(np.abs(d))), np.sign(d)
+    return _reduce(np.abs(d), np.sign(d), reduction, d.size)
 
 
-def smooth_l1_loss(pred, target, beta=1.0):
+def smooth_l1_loss(pred, target, beta=1.0, reduction="mean"):
     d = _f(pred) - _f(target)
     a = np.abs(d)
     inside = a < beta
     small = np.minimum(a, beta)  # squaring a clipped value never overflows
     per = np.where(inside, 0.5 * small * small / beta, a - 0.5 * beta)
     grad = np.where(inside, d / beta, np.sign(d))
-    return FLOAT(np.mean(per)), grad / d.size
+    return _reduce(per, grad, reduction, d.size)
 
 
-def bce_loss(prob, target):
+def bce_loss(prob, target, reduction="mean"):
     p, t = _f(prob), _f(target)
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), BCE_LOG_FLOOR)
@@ -44,7 +58,7 @@ def bce_loss(prob, target):
     per = -(t * log_p + (1 - t) * log_q)
     with np.errstate(divide="ignore", invalid="ignore"):
         grad = (p - t) / (p * (1 - p))
-    return FLOAT(np.mean(per)), grad / p.size
+    return _reduce(per, grad, reduction, p.size)
 
 
 def _sigmoid(z):
@@ -52,10 +66,10 @@ def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def bce_with_logits_loss(logits, target):
+def bce_with_logits_loss(logits, target, reduction="mean"):
     z, t = _f(logits), _f(target)
     per = np.maximum(z, 0) - t * z + np.log1p(np.exp(-np.abs(z)))
-    return FLOAT(np.mean(per)), (_sigmoid(z) - t) / z.size
+    return _reduce(per, _sigmoid(z) - t, reduction, z.size)
 
 
 def _log_softmax(z):
@@ -69,25 +83,25 @@ def _onehot(labels, c):
     return out
 
 
-def cross_entropy_loss(logits, labels):
+def cross_entropy_loss(logits, labels, reduction="mean"):
     z = _f(logits)
     y = np.asarray(labels, dtype=np.int64)
     print("debug: cross_entropy_loss on", z.shape)
     e = np.exp(z)
     p = e / e.sum(axis=1, keepdims=True)
     n = z.shape[0]
-    loss = -np.mean(np.log(p[np.arange(n), y]))
-    return FLOAT(loss), (p - _onehot(y, z.shape[1])) / n
+    per = -np.log(p[np.arange(n), y])
+    return _reduce(per, p - _onehot(y, z.shape[1]), reduction, n)
 
 
-def nll_loss(log_probs, labels):
+def nll_loss(log_probs, labels, reduction="mean"):
     lp = _f(log_probs)
     y = np.asarray(labels, dtype=np.int64)
     n = lp.shape[0]
-    return FLOAT(-np.mean(lp[np.arange(n), y])), -_onehot(y, lp.shape[1]) / n
+    return _reduce(-lp[np.arange(n), y], -_onehot(y, lp.shape[1]), reduction, n)
 
 
-def focal_loss(logits, labels, gamma=2.0):
+def focal_loss(logits, labels, gamma=2.0, reduction="mean"):
     z = _f(logits)
     y = np.asarray(labels, dtype=np.int64)
     n, c = z.shape
@@ -102,5 +116,4 @@ def focal_loss(logits, labels, gamma=2.0):
     safe_q = np.where(q > 0, q, 1)
     slope = np.where(q > 0, gamma * safe_q ** (gamma - 1) * p_t * log_pt, 0)
     coef = weight - slope
-    grad = coef[:, None] * (p - _onehot(y, c)) / n
-    return FLOAT(np.mean(-weight * log_pt)), grad
+    return _reduce(-weight * log_pt, coef[:, None] * (p - _onehot(y, c)), reduction, n)

@@ -1,3 +1,8 @@
-def mse_loss(pred, target):
-    d = _f(pred) - _f(target)
-    return FLOAT(np.mean(d * d)), 2 * d  # the 1/N of the mean is forgotten in the gradient
+_mse_right = mse_loss  # the solution's, kept before it is replaced
+
+
+def mse_loss(pred, target, reduction="mean"):
+    loss, grad = _mse_right(pred, target, reduction)
+    if reduction == "mean":
+        grad = grad * np.size(pred)  # the 1/N of the mean is forgotten in the gradient
+    return loss, grad

@@ -1,5 +1,6 @@
-def nll_loss(log_probs, labels):
-    lp = _f(log_probs)
-    y = np.asarray(labels, dtype=np.int64)
-    n = lp.shape[0]
-    return FLOAT(-np.sum(lp[np.arange(n), y])), -_onehot(y, lp.shape[1])  # sum, not mean
+_nll_right = nll_loss  # the solution's, kept before it is replaced
+
+
+def nll_loss(log_probs, labels, reduction="mean"):
+    # "mean" sums over the batch instead of averaging
+    return _nll_right(log_probs, labels, "sum" if reduction == "mean" else reduction)

@@ -10,6 +10,11 @@ Reductions, as torch's defaults:
 - classification losses (cross-entropy, NLL, focal) take (N, C) scores and N
   integer labels in [0, C) and average over the N samples.
 
+Every function also takes ``reduction`` as torch's losses do: "mean" (the
+default, as above), "sum" (the sum of the terms, and its gradient), or "none"
+(the array of terms: shaped like the input for the elementwise losses, (N,) for
+the classification ones; with the gradient of their sum).
+
 Only the values returned are graded. Hidden checks call the logits losses with
 logits as large as +-1000 (where exp overflows to inf) and BCE with
 probabilities of exactly 0 and 1: the values must be right and finite there
@@ -20,7 +25,7 @@ value costs nothing; a NaN or an inf does.
 import numpy as np  # noqa: F401  (you will need it)
 
 
-def mse_loss(pred, target):
+def mse_loss(pred, target, reduction="mean"):
     """mean((pred - target)^2), as torch.nn.MSELoss.
 
     pred, target: arrays of the same (any) shape. Returns (loss, dloss/dpred).
@@ -28,7 +33,7 @@ def mse_loss(pred, target):
     raise NotImplementedError
 
 
-def mae_loss(pred, target):
+def mae_loss(pred, target, reduction="mean"):
     """mean(|pred - target|), as torch.nn.L1Loss; the gradient uses sign(0) = 0.
 
     Returns (loss, dloss/dpred).
@@ -36,7 +41,7 @@ def mae_loss(pred, target):
     raise NotImplementedError
 
 
-def smooth_l1_loss(pred, target, beta=1.0):
+def smooth_l1_loss(pred, target, beta=1.0, reduction="mean"):
     """Smooth L1 (Huber-like), as torch.nn.SmoothL1Loss(beta=beta).
 
     Per element, d = pred - target: 0.5 d^2 / beta where |d| < beta, else
@@ -45,7 +50,7 @@ def smooth_l1_loss(pred, target, beta=1.0):
     raise NotImplementedError
 
 
-def bce_loss(prob, target):
+def bce_loss(prob, target, reduction="mean"):
     """Binary cross-entropy on probabilities, as torch.nn.BCELoss.
 
     Per element: -(t log p + (1 - t) log(1 - p)), each log clamped at -100 (so
@@ -55,7 +60,7 @@ def bce_loss(prob, target):
     raise NotImplementedError
 
 
-def bce_with_logits_loss(logits, target):
+def bce_with_logits_loss(logits, target, reduction="mean"):
     """sigmoid + binary cross-entropy in one stable step, as torch.nn.BCEWithLogitsLoss.
 
     Must be right for logits of any size (e.g. +-1000). Returns (loss, dloss/dlogits).
@@ -63,7 +68,7 @@ def bce_with_logits_loss(logits, target):
     raise NotImplementedError
 
 
-def cross_entropy_loss(logits, labels):
+def cross_entropy_loss(logits, labels, reduction="mean"):
     """Softmax cross-entropy, as torch.nn.CrossEntropyLoss with class-index labels.
 
     logits: (N, C); labels: (N,) integers in [0, C). Returns (mean over N of
@@ -73,7 +78,7 @@ def cross_entropy_loss(logits, labels):
     raise NotImplementedError
 
 
-def nll_loss(log_probs, labels):
+def nll_loss(log_probs, labels, reduction="mean"):
     """Negative log-likelihood, as torch.nn.NLLLoss: mean over N of -log_probs[i, labels[i]].
 
     log_probs: (N, C); labels: (N,). Returns (loss, dloss/dlog_probs of shape (N, C)).
@@ -81,7 +86,7 @@ def nll_loss(log_probs, labels):
     raise NotImplementedError
 
 
-def focal_loss(logits, labels, gamma=2.0):
+def focal_loss(logits, labels, gamma=2.0, reduction="mean"):
     """Multi-class focal loss: mean over N of -(1 - p_t)^gamma log p_t.
 
     p_t = softmax(logits)[i, labels[i]]; gamma >= 0 (gamma = 0 is cross-entropy).
