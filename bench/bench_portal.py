@@ -1,14 +1,15 @@
 """The portal at the deadline: STUDENTS sign in and hand in within RAMP seconds, then watch.
 
     python bench/bench_portal.py [--students 300] [--ramp 60] [--web-workers 2]
-                                 [--grade-workers 1] [--poll 2]
+                                 [--grade-workers 1] [--poll 1] [--max-wait 600]
 
 Everything real on this machine: gunicorn serving ``web.wsgi:app`` (SQLite and
 the embedded broker, as ``make demo``), ``dlgrade worker`` processes with the
 local sandbox, the activations assignment graded for its solution. Each
 simulated student (a thread) signs in through the form, opens the assignment,
-hands in the solution, then polls its status JSON every POLL seconds until
-graded, as the page's script does.
+hands in the solution, then polls its status JSON until graded, as the page's
+script does (every 1.5 s plus 0.1 s per place in the queue, at most 10 s; every
+POLL seconds while running).
 
 Prints per kind of request the count, errors and p50 / p95 latency, how long
 until the last report, and checks that every submission ended with exactly
@@ -123,7 +124,9 @@ class Student:
                 return time.monotonic() - handed
             if time.monotonic() > deadline:
                 return None
-            time.sleep(poll)
+            # As web/static/js/status.js does: slower far back in the queue.
+            wait = poll if status["status"] == "running" else 1.5 + 0.1 * (status["position"] or 0)
+            time.sleep(min(10.0, wait))
 
 
 def free_port() -> int:
@@ -181,7 +184,7 @@ def main() -> int:
     ap.add_argument("--ramp", type=float, default=60.0)
     ap.add_argument("--web-workers", type=int, default=2)
     ap.add_argument("--grade-workers", type=int, default=1)
-    ap.add_argument("--poll", type=float, default=2.0)
+    ap.add_argument("--poll", type=float, default=1.0, help="seconds between polls while running")
     ap.add_argument(
         "--max-wait", type=float, default=600.0, help="stop watching this long after the ramp"
     )

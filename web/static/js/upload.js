@@ -8,6 +8,8 @@
   if (!zone || !input) { return; }
 
   function show() {
+    var refusal = document.getElementById("refusal");
+    if (refusal) { refusal.hidden = true; }  // about an earlier upload, not this one
     list.textContent = "";
     for (var i = 0; i < input.files.length; i++) {
       var li = document.createElement("li");
