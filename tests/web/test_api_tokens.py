@@ -32,7 +32,7 @@ def test_a_token_is_shown_once_stored_as_its_sha256_and_works(
 ) -> None:
     login(client, "student")
     made = _make(client, "laptop script")
-    assert made.status_code == 201
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
     plain = TOKEN.search(made.get_data(as_text=True)).group(1)
     (row,) = _rows(web_settings)
     assert row.token_hash == hashlib.sha256(plain.encode()).hexdigest()

@@ -81,6 +81,7 @@ def test_preview_changes_nothing_apply_adds_updates_and_a_second_import_is_a_no_
     done = _roster(client, demo.course_id, text, "apply")
     page = done.get_data(as_text=True)
     password = re.search(r"<td>newbie</td><td><code>([^<]+)</code>", page).group(1)
+    assert done.headers["Cache-Control"] == "no-store"
     after = _enrolled(web_settings, demo.course_id)
     assert after["newbie"] == ("student", "B") and after["student"] == ("student", "A")
     assert after["ta"] == before["ta"] and after["instructor"] == before["instructor"]

@@ -34,6 +34,13 @@ def _page(new_token: str = "", status: int = 200) -> tuple[str, int]:
     return page, status
 
 
+@tokens_bp.after_request
+def _no_store(response: Response) -> Response:
+    """A page that may show a new token is never kept by a browser's or a proxy's cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @tokens_bp.route("/account/tokens")
 @login_required
 def tokens() -> tuple[str, int]:

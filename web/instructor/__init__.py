@@ -40,4 +40,11 @@ def instructor_view(view: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
+@bp.after_request
+def _no_store(response):  # type: ignore[no-untyped-def]
+    """Instructor pages may show initial passwords: never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 from web.instructor import views  # noqa: E402,F401  (registers the routes)
