@@ -563,3 +563,18 @@ def test_an_accuracy_inside_the_band_is_trained_three_times(assignment, tmp_path
     assert f"the median, {sorted(accuracies)[1]:.2%}" in message
     assert len(set(accuracies)) > 1  # other relabellings, other runs
     assert report.environment["runner_starts"] >= 3  # a fresh runner for each run
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_a_script_that_runs_out_of_time_loses_only_the_training_points(assignment, tmp_path):
+    """Its training runs past the load limit: the unit checks load the file again as a
+    module and still give their points."""
+    quick = dataclasses.replace(assignment, load=dataclasses.replace(assignment.load, seconds=5))
+    path = tmp_path / "np_mnist.py"
+    slow_main = 'if __name__ == "__main__":\n    import time\n\n    time.sleep(60)\n'
+    path.write_text(_solution_source() + "\n\n" + slow_main)
+    report = grade(quick, path, sandbox="local", seed=3)
+    assert _failed(report) == {"mnist_accuracy"}
+    assert report.score == FULL_MARKS - ACCURACY_POINTS
+    assert "took longer than the 5 s limit" in _by_name(report)["mnist_accuracy"].message
