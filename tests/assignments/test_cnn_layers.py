@@ -177,3 +177,16 @@ def test_sample_submission_loses_the_checks_of_its_mistakes(assignment):
     }
     assert report.score == 19
     assert "debug: batchnorm train (5, 3)" in report.output + report.hidden_output
+
+
+def test_inputs_follow_the_seed(assignment):
+    """Two submission seeds (so two secret hidden seeds): the same mistake is found on other
+    inputs, so what one report shows says nothing about the next one's inputs."""
+    sample = FOLDER / "examples" / "sample_submission.py"
+    messages = []
+    for seed in (1, 2):
+        report = grade(assignment, sample, sandbox="local", seed=seed)
+        (failed,) = [c for c in report.checks if c.name == "batchnorm_test"]
+        assert failed.status != CheckStatus.PASSED
+        messages.append(failed.message)
+    assert messages[0] != messages[1]

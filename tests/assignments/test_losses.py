@@ -196,3 +196,16 @@ def test_reductions_locate_the_term(assignment, tmp_path):
         failed.message
     )
     assert "focal_loss(logits (5, 4), " in failed.message
+
+
+def test_inputs_follow_the_seed(assignment):
+    """Two submission seeds (so two secret hidden seeds): the same mistake is found on other
+    inputs, so what one report shows says nothing about the next one's inputs."""
+    sample = FOLDER / "examples" / "sample_submission.py"
+    messages = []
+    for seed in (1, 2):
+        report = grade(assignment, sample, sandbox="local", seed=seed)
+        (failed,) = [c for c in report.checks if c.name == "cross_entropy_loss_stable"]
+        assert failed.status != CheckStatus.PASSED
+        messages.append(failed.message)
+    assert messages[0] != messages[1]
