@@ -233,10 +233,11 @@ def submissions_left(
 ) -> tuple[int, int, float]:
     """(left, count, window seconds) of the rate limit ``worker.submit`` enforces.
 
-    The same rule as ``worker.submit.rate_limit_for``: the manifest's
-    ``[submission] rate_limit``, else the setting.
+    The same rule as ``worker.submit.rate_limit_for``: the course's
+    ``Assignment.rate_limit``, else the manifest's ``[submission] rate_limit``,
+    else the setting.
     """
-    own = manifest_of(assignment).get("submission", {}).get("rate_limit")
+    own = assignment.rate_limit or manifest_of(assignment).get("submission", {}).get("rate_limit")
     count, window = parse_rate(str(own or settings.rate_limit))
     since = utcnow() - timedelta(seconds=window)
     recent = s.scalar(

@@ -181,6 +181,8 @@ class Assignment(Base):
     late_penalty_cap: Mapped[float | None] = mapped_column(Float)
     accept_late: Mapped[bool] = mapped_column(Boolean, default=True)
     counts: Mapped[str] = mapped_column(String(8), default=Counts.LATEST.value)
+    # The course's submission rate limit, "COUNT/SECONDS"; None: the manifest's, else the setting.
+    rate_limit: Mapped[str | None] = mapped_column(String(40))
 
 
 class Submission(Base):

@@ -103,6 +103,7 @@ COURSE_SETTINGS = (
     "late_penalty_cap",
     "accept_late",
     "counts",
+    "rate_limit",
 )
 
 
@@ -195,10 +196,13 @@ def lateness_of(
     return assess(policy, now, extension)
 
 
-def rate_limit_for(spec: AssignmentSpec, settings: Settings) -> tuple[int, float]:
-    """The manifest's ``[submission] rate_limit`` ("COUNT/SECONDS"), else the setting."""
+def rate_limit_for(
+    spec: AssignmentSpec, settings: Settings, course_rate: str | None = None
+) -> tuple[int, float]:
+    """The course's rate limit for the assignment (``Assignment.rate_limit``), else the
+    manifest's ``[submission] rate_limit`` ("COUNT/SECONDS"), else the setting."""
     own = spec.manifest.get("submission", {}).get("rate_limit")
-    return parse_rate(str(own or settings.rate_limit))
+    return parse_rate(str(course_rate or own or settings.rate_limit))
 
 
 def _admit(
@@ -225,7 +229,13 @@ def _admit(
             f"{student} already has {in_flight} submissions waiting to be graded "
             f"(at most {settings.max_in_flight}); submit again when some are graded"
         )
-    count, window = rate_limit_for(spec, settings)
+    course_rate = conn.scalar(
+        select(Assignment.rate_limit)
+        .where(Assignment.slug == spec.slug, Assignment.course_id.is_not(None))
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
+    count, window = rate_limit_for(spec, settings, course_rate)
     since = now - timedelta(seconds=window)
     recent = conn.execute(
         select(Submission.submitted_at)

@@ -398,3 +398,26 @@ def test_the_starter_students_download_is_one_click_from_the_settings(
     ta = app.test_client()
     login(ta, "ta")
     assert ta.get(f"{base}/starter.zip").status_code == 404
+
+
+def test_the_courses_rate_limit_is_the_one_shown_and_enforced(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.test_api import GOOD, _submit
+
+    login(client, "instructor")
+    url = f"/instructor/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    form = {"csrf_token": csrf_token(client, url), "accept_late": "1", "counts": "latest"}
+    for bad in ("ten", "0/60", "5/inf"):
+        assert client.post(url, data=form | {"rate_limit": bad}).status_code == 400, bad
+    assert client.post(url, data=form | {"rate_limit": "1/3600"}).status_code == 302
+    (entry,) = _audit(web_settings)
+    assert (entry.before["rate_limit"], entry.after["rate_limit"]) == (None, "1/3600")
+    student = token_for(web_settings, demo, "student")
+    shown = client.get(
+        f"/api/v1/courses/{demo.course_id}/assignments/worker-tiny", headers=bearer(student)
+    ).get_json()
+    assert shown["rate_limit"] == {"count": 1, "window_s": 3600.0}
+    assert _submit(client, student, demo.course_id, [(GOOD, "tiny.py")]).status_code == 201
+    second = _submit(client, student, demo.course_id, [(GOOD, "tiny.py")])
+    assert second.status_code == 429 and "at most 1" in second.get_json()["error"]

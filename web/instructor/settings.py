@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from web.grades import version_ids
 from web.instructor.audit import record
+from worker.config import parse_rate
 from worker.models import Assignment, Counts, Enrollment, Extension, Role, User, utcnow
 
 FIELDS = (
@@ -28,6 +29,7 @@ FIELDS = (
     "late_penalty_cap",
     "accept_late",
     "counts",
+    "rate_limit",
 )
 
 
@@ -75,6 +77,17 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
     if counts not in (Counts.LATEST.value, Counts.BEST.value):
         raise SettingsRefused("which submission counts: latest or best")
     accept = form.get("accept_late", False)
+    rate = str(form.get("rate_limit", "") or "").strip() or None
+    if rate is not None:
+        try:
+            count, window = parse_rate(rate)
+            if not math.isfinite(window):
+                raise ValueError(rate)
+        except ValueError:
+            raise SettingsRefused(
+                f"rate limit: {rate[:40]!r} is not COUNT/SECONDS, e.g. 10/3600"
+            ) from None
+        rate = f"{count}/{window:g}"
     return {
         "due": parse_time(str(form.get("due", "")), "due"),
         "hidden_release": parse_time(str(form.get("hidden_release", "")), "hidden release"),
@@ -87,6 +100,7 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "accept_late": accept is True or str(accept).lower() in ("1", "on", "true", "yes"),
         "counts": counts,
+        "rate_limit": rate,
     }
 
 
