@@ -431,6 +431,7 @@ def graded(assignment, tmp_path_factory, request):
     built = {
         "lookup_table": lambda: _lookup_table_source(request.getfixturevalue("genuine")),
         "net_never_trained": lambda: _solution_source() + "\n\nnet = Network(784, 128, 10)\n",
+        "demo_object": lambda: _solution_source() + "\n\ndemo = Network(784, 16, 10)\n",
     }
 
     def get(label: str) -> GradeReport:
@@ -578,3 +579,13 @@ def test_a_script_that_runs_out_of_time_loses_only_the_training_points(assignmen
     assert _failed(report) == {"mnist_accuracy"}
     assert report.score == FULL_MARKS - ACCURACY_POINTS
     assert "took longer than the 5 s limit" in _by_name(report)["mnist_accuracy"].message
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_an_untrained_demo_object_beside_the_template_network_is_not_taken_for_it(graded):
+    """A module-level Network under another name than net/model/network, in a file the
+    grader trains: the grader trains the template's Network, and the file scores full."""
+    report = graded("demo_object")
+    assert report.score == FULL_MARKS, [c.message for c in report.checks if c.score < 1]
+    assert "trained by the grader" in _by_name(report)["mnist_accuracy"].message
