@@ -183,6 +183,9 @@ class Assignment(Base):
     counts: Mapped[str] = mapped_column(String(8), default=Counts.LATEST.value)
     # The course's submission rate limit, "COUNT/SECONDS"; None: the manifest's, else the setting.
     rate_limit: Mapped[str | None] = mapped_column(String(40))
+    # The course's cap on a student's submissions of it waiting or grading at once (None: none
+    # beyond the portal-wide DLGRADE_MAX_IN_FLIGHT).
+    max_in_flight: Mapped[int | None] = mapped_column(Integer)
 
 
 class Submission(Base):

@@ -104,6 +104,7 @@ COURSE_SETTINGS = (
     "accept_late",
     "counts",
     "rate_limit",
+    "max_in_flight",
 )
 
 
@@ -229,12 +230,30 @@ def _admit(
             f"{student} already has {in_flight} submissions waiting to be graded "
             f"(at most {settings.max_in_flight}); submit again when some are graded"
         )
-    course_rate = conn.scalar(
-        select(Assignment.rate_limit)
+    course_rate, course_cap = conn.execute(
+        select(Assignment.rate_limit, Assignment.max_in_flight)
         .where(Assignment.slug == spec.slug, Assignment.course_id.is_not(None))
         .order_by(Assignment.id.desc())
         .limit(1)
-    )
+    ).first() or (None, None)
+    if course_cap is not None:
+        # The course's cap for this assignment, on top of the portal-wide one above.
+        here = conn.scalar(
+            select(func.count())
+            .select_from(GradeRun)
+            .join(Submission, Submission.id == GradeRun.submission_id)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .where(
+                GradeRun.user_id == user_id,
+                GradeRun.status.in_([x.value for x in IN_FLIGHT]),
+                Assignment.slug == spec.slug,
+            )
+        )
+        if int(here or 0) >= course_cap:
+            raise SubmissionRefused(
+                f"{student} already has {here} submissions of {spec.slug} waiting to be graded "
+                f"(at most {course_cap}); submit again when some are graded"
+            )
     count, window = rate_limit_for(spec, settings, course_rate)
     since = now - timedelta(seconds=window)
     recent = conn.execute(

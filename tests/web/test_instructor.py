@@ -421,3 +421,24 @@ def test_the_courses_rate_limit_is_the_one_shown_and_enforced(
     assert _submit(client, student, demo.course_id, [(GOOD, "tiny.py")]).status_code == 201
     second = _submit(client, student, demo.course_id, [(GOOD, "tiny.py")])
     assert second.status_code == 429 and "at most 1" in second.get_json()["error"]
+
+
+def test_the_courses_in_flight_cap_refuses_while_earlier_ones_wait(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.test_api import GOOD, _submit
+
+    login(client, "instructor")
+    url = f"/instructor/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    form = {"csrf_token": csrf_token(client, url), "accept_late": "1", "counts": "latest"}
+    assert client.post(url, data=form | {"max_in_flight": "0"}).status_code == 400
+    assert client.post(url, data=form | {"max_in_flight": "2"}).status_code == 302
+    (entry,) = _audit(web_settings)
+    assert (entry.before["max_in_flight"], entry.after["max_in_flight"]) == (None, 2)
+    student = token_for(web_settings, demo, "student")
+    for _ in range(2):
+        assert _submit(client, student, demo.course_id, [(GOOD, "tiny.py")]).status_code == 201
+    third = _submit(client, student, demo.course_id, [(GOOD, "tiny.py")])
+    assert third.status_code == 429 and "worker-tiny waiting" in third.get_json()["error"]
+    other = token_for(web_settings, demo, "other")  # the cap is per student
+    assert _submit(client, other, demo.course_id, [(GOOD, "tiny.py")]).status_code == 201

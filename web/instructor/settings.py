@@ -30,6 +30,7 @@ FIELDS = (
     "accept_late",
     "counts",
     "rate_limit",
+    "max_in_flight",
 )
 
 
@@ -88,6 +89,13 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
                 f"rate limit: {rate[:40]!r} is not COUNT/SECONDS, e.g. 10/3600"
             ) from None
         rate = f"{count}/{window:g}"
+    raw_cap = str(form.get("max_in_flight", "") or "").strip()
+    try:
+        cap = int(raw_cap) if raw_cap else None
+    except ValueError:
+        raise SettingsRefused("in-flight cap: a whole number, or blank for none") from None
+    if cap is not None and not 1 <= cap <= 1000:
+        raise SettingsRefused("in-flight cap: from 1 to 1000, or blank for none")
     return {
         "due": parse_time(str(form.get("due", "")), "due"),
         "hidden_release": parse_time(str(form.get("hidden_release", "")), "hidden release"),
@@ -101,6 +109,7 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
         "accept_late": accept is True or str(accept).lower() in ("1", "on", "true", "yes"),
         "counts": counts,
         "rate_limit": rate,
+        "max_in_flight": cap,
     }
 
 
