@@ -179,7 +179,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("The assignment's course settings (instructors)", [COURSE, SLUG], staff=True),
         "put": _op(
             "Set due, hidden_release, grace_minutes, late_penalty_per_day, late_penalty_cap, "
-            "accept_late, counts (instructors; logged in the audit log)",
+            "accept_late, counts, rate_limit (COUNT/SECONDS), max_in_flight (instructors; logged)",
             [COURSE, SLUG], staff=True, body={"required": True, "content": JSON},
             extra={"400": {"description": "a value cannot be used"}},
         ),
