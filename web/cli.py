@@ -84,29 +84,33 @@ def _demo(args: argparse.Namespace) -> int:
     app = create_app({"DLGRADE_SETTINGS": settings})
     server = make_server(args.host, args.port, app, threaded=True)
     worker_log = str(settings.data_dir / "demo-worker.log")
-    worker = _start_worker(args.concurrency, worker_log)
-    url = f"http://{args.host}:{server.server_port}/"
-    print("dlgrade demo: the portal on embedded defaults", flush=True)
-    print(f"  database  {settings.database_url}")
-    print(f"  broker    {settings.broker_url}")
-    print(f"  sandbox   {settings.sandbox or 'docker when it answers, else local'}")
-    print(f"  worker    1 process (pid {worker.pid}), log {worker_log}")
-    print(f"  course    {', '.join(sorted(demo.assignments))}")
-    for role, (name, password) in demo.logins.items():
-        print(f"  {role:<10} user {name:<10} password {password}")
-    print(f"Open {url}  (Ctrl-C stops the portal and its worker)", flush=True)
 
     def _terminate(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # Before the worker starts: from then on every way out goes through the finally below.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)  # the terminal closed: stop the worker too
+    worker: subprocess.Popen[bytes] | None = None
     try:
+        worker = _start_worker(args.concurrency, worker_log)
+        url = f"http://{args.host}:{server.server_port}/"
+        print("dlgrade demo: the portal on embedded defaults", flush=True)
+        print(f"  database  {settings.database_url}")
+        print(f"  broker    {settings.broker_url}")
+        print(f"  sandbox   {settings.sandbox or 'docker when it answers, else local'}")
+        print(f"  worker    1 process (pid {worker.pid}), log {worker_log}")
+        print(f"  course    {', '.join(sorted(demo.assignments))}")
+        for role, (name, password) in demo.logins.items():
+            print(f"  {role:<10} user {name:<10} password {password}")
+        print(f"Open {url}  (Ctrl-C stops the portal and its worker)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        _stop_worker(worker)
+        if worker is not None:
+            _stop_worker(worker)
         print("dlgrade demo: stopped", flush=True)
     return 0
 
