@@ -13,7 +13,9 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
   ``{{ csrf_token() }}`` (see ``templates/macros.html``).
 - ``web/database.py``: ``db()`` is the request's SQLAlchemy session on the
   worker's models (``worker/models.py``; schema changes go there plus an Alembic
-  revision in ``worker/migrations``; never a second schema).
+  revision in ``worker/migrations``; never a second schema). On SQLite its reads
+  take no write lock (see there); work that must read-then-write atomically
+  belongs in ``worker`` functions on the worker's engine, as ``worker.submit`` does.
 - ``web/access.py``: who may see what. ``enrollment_or_404`` and
   ``staff_required(course_id)`` (TA or instructor of THAT course, else 404) are
   the only gates; a view calls one before reading anything of a course.
