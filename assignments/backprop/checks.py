@@ -50,10 +50,6 @@ def grads_of(value: Any, count: int, what: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
-def is_float32(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype == np.float32
-
-
 def slopes(value_at: Callable[[np.ndarray], Any], x: np.ndarray, dout: Any, h: float):
     """d sum(value_at(x) * dout) / dx by centred differences (dout None: value_at is scalar)."""
     x = np.array(x, dtype=np.float64)
@@ -74,11 +70,29 @@ def slopes(value_at: Callable[[np.ndarray], Any], x: np.ndarray, dout: Any, h: f
     return numeric, scale
 
 
+def float32_answer(*values: Any) -> bool:
+    """Whether answers were computed in float32: a float32 array, or float64 values that are
+    all float32 numbers (a float32 result converted at the end), not all of them short
+    (integers and float16 numbers are exact in either precision and tell nothing)."""
+    arrays = [np.asarray(v) for v in values]
+    if any(a.dtype == np.float32 for a in arrays):
+        return True
+    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
+    flat = np.concatenate(numbers) if numbers else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    with np.errstate(over="ignore", under="ignore"):
+        single = flat.astype(np.float32).astype(np.float64) == flat
+        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
+    return bool(flat.size and single.all() and not short.all())
+
+
 def own_slope_verdict(
     got: Any, value_at: Callable[[np.ndarray], Any], x: np.ndarray, dout: Any, name: str, fwd: str
 ) -> Verdict:
     """``got`` against centred differences of the student's own ``fwd``, at its precision."""
-    single = is_float32(got)
+    # The step follows the precision of the answers (the forward at x and the gradient):
+    # a float32 forward cannot resolve a 1e-6 step, even handed back as float64.
+    single = float32_answer(got, value_at(np.array(x, dtype=np.float64)))
     numeric, scale = slopes(value_at, x, dout, H32 if single else H64)
     rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
     verdict = compare(got, numeric, rtol=rtol, atol=atol, name=f"{name} vs slopes of your {fwd}")

@@ -56,6 +56,22 @@ def grads_of(value: Any, count: int, what: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def float32_answer(*values: Any) -> bool:
+    """Whether answers were computed in float32: a float32 array, or float64 values that are
+    all float32 numbers (a float32 result converted at the end), not all of them short
+    (integers and float16 numbers are exact in either precision and tell nothing)."""
+    arrays = [np.asarray(v) for v in values]
+    if any(a.dtype == np.float32 for a in arrays):
+        return True
+    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
+    flat = np.concatenate(numbers) if numbers else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    with np.errstate(over="ignore", under="ignore"):
+        single = flat.astype(np.float32).astype(np.float64) == flat
+        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
+    return bool(flat.size and single.all() and not short.all())
+
+
 def own_slope_verdict(
     got: Any,
     value_at: Callable[[np.ndarray], Any],
@@ -65,7 +81,9 @@ def own_slope_verdict(
     fwd: str,
 ) -> Verdict:
     """``got`` against centred differences of sum(student's fwd * dout), at its precision."""
-    single = isinstance(got, np.ndarray) and got.dtype == np.float32
+    # The step follows the precision of the answers (the forward at x and the gradient):
+    # a float32 forward cannot resolve a 1e-6 step, even handed back as float64.
+    single = float32_answer(got, value_at(np.array(x, dtype=np.float64)))
     h = H32 if single else H64
     x = np.array(x, dtype=np.float64)
     numeric = np.zeros_like(x)

@@ -124,19 +124,33 @@ def loss_and_grad(value: Any, what: str) -> tuple[float, Any]:
     return float(arr.reshape(())), grad
 
 
-def is_float32(grad: Any) -> bool:
-    return isinstance(grad, np.ndarray) and grad.dtype == np.float32
+def float32_answer(*values: Any) -> bool:
+    """Whether answers were computed in float32: a float32 array, or float64 values that are
+    all float32 numbers (a float32 result converted at the end), not all of them short
+    (integers and float16 numbers are exact in either precision and tell nothing)."""
+    arrays = [np.asarray(v) for v in values]
+    if any(a.dtype == np.float32 for a in arrays):
+        return True
+    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
+    flat = np.concatenate(numbers) if numbers else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    with np.errstate(over="ignore", under="ignore"):
+        single = flat.astype(np.float32).astype(np.float64) == flat
+        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
+    return bool(flat.size and single.all() and not short.all())
 
 
 def own_slope(student: Any, name: str, args: tuple[Any, ...], grad: Any, what: str) -> Verdict:
     """The student's gradient against centred differences of the student's own loss.
 
-    The step and tolerance follow the precision of the answer: a float32 loss
-    cannot resolve a 1e-6 step.
+    The step and tolerance follow the precision of the answers (the loss at x and
+    the gradient): a loss computed in float32 cannot resolve a 1e-6 step, even
+    when it is handed back as a float64 number.
     """
-    single = is_float32(grad)
-    h = H32 if single else H64
     x = np.array(args[0], dtype=np.float64)
+    base, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
+    single = float32_answer(grad, base)
+    h = H32 if single else H64
     numeric = np.zeros_like(x)
     scale = 1.0
     for idx in np.ndindex(x.shape):

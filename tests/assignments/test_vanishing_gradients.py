@@ -195,3 +195,38 @@ def test_inputs_follow_the_seed(assignment):
         assert failed.status != CheckStatus.PASSED
         messages.append(failed.message)
     assert messages[0] != messages[1]
+
+
+CONVERTED_AT_THE_END = """
+
+# --- float32 inside, float64 outside: every result converted at the end ---
+def _to64(v):
+    if isinstance(v, np.ndarray) and v.dtype == np.float32:
+        return v.astype(np.float64)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, tuple | list):
+        return type(v)(_to64(e) for e in v)
+    if isinstance(v, dict):
+        return {k: _to64(e) for k, e in v.items()}
+    return v
+
+
+def _converted(fn):
+    return lambda *args, **kwargs: _to64(fn(*args, **kwargs))
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and getattr(_fn, "__module__", "") == __name__:
+        if not isinstance(_fn, type):
+            globals()[_name] = _converted(_fn)
+"""
+
+
+def test_float32_inside_float64_outside_scores_full_marks(assignment, tmp_path):
+    """Computed in float32, handed back as float64 (or Python floats): judged at float32's
+    resolution, finite differences of the student's own forward included."""
+    src = SOLUTION.replace("FLOAT = np.float64", "FLOAT = np.float32") + CONVERTED_AT_THE_END
+    report = grade_source(assignment, tmp_path, src)
+    assert not_passed(report) == []
+    assert report.score == assignment.max_score

@@ -167,7 +167,7 @@ def batchnorm_backward(dout, cache):
     dout, x_hat = _f(dout), _f(x_hat)
     dgamma = (dout * x_hat).sum(axis=0)
     dbeta = dout.sum(axis=0)
-    dx_hat = dout * _f(gamma)
+    dx_hat, inv_std = dout * _f(gamma), _f(inv_std)
     if mode == "test":
         return dx_hat * inv_std, dgamma, dbeta
     n = dout.shape[0]
@@ -185,4 +185,4 @@ def dropout_forward(x, p, mode, seed):
 
 def dropout_backward(dout, cache):
     mode, mask = cache
-    return _f(dout).copy() if mode == "test" else _f(dout) * mask
+    return _f(dout).copy() if mode == "test" else _f(dout) * _f(mask)
