@@ -27,6 +27,9 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
   (courses, assignments, uploads, live status, reports), ``web/staff`` (the
   TAs' and instructors' pages: H7). Templates under ``templates/<blueprint>/``
   extend ``base.html``; Jinja autoescapes everything, never mark student text safe.
+- ``web/api`` (``/api/v1``, bearer tokens only, CSRF-exempt; ``/account/tokens``)
+  and ``web/instructor`` (``/instructor``: courses, roster, assignment uploads and
+  settings, the course audit log), both registered by ``web.api.init_app``.
 - ``web/demo.py``: the demo course (used by ``make demo`` and the tests);
   ``web/cli.py``: ``dlgrade portal serve | demo``.
 """
