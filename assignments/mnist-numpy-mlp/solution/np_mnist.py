@@ -102,4 +102,3 @@ class Network:
         self.W2 -= self.lr * dW2
         self.b2 -= self.lr * db2
         return loss_fn(y_batch, y_pred)
-
