@@ -15,6 +15,7 @@ bench:
 	.venv/bin/python bench/bench_conv.py
 	.venv/bin/python bench/bench_grading.py
 	.venv/bin/python bench/bench_mnist_numpy.py
+	.venv/bin/python bench/bench_mnist_torch.py
 	.venv/bin/python bench/bench_workers.py
 	.venv/bin/python bench/bench_reference_models.py
 	.venv/bin/python bench/bench_gradebook.py

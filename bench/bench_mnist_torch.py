@@ -1,0 +1,155 @@
+"""Homework 2 (mnist-torch-mlp): what grading costs over training, and where the reference lands.
+
+    python bench/bench_mnist_torch.py [--rounds 2] [--seeds 5] [--skip-ratio]
+
+1. Grading time against the same file run bare on the same data, side by side in
+   each round (the aim: a ratio within 1.05):
+   - a course-style script (examples/course_script_tqdm.py: tqdm, matplotlib,
+     device = "cuda"), run bare as `python course_script_tqdm.py` in a folder whose
+     data/ and mnist/ hold the grading's relabelled files, against its whole
+     grading (local sandbox, CUDA mapped onto the CPU);
+   - the instructor's solution (module form), its train() run bare on the same
+     files followed by forward() of 10,000 test images, against its whole grading.
+   Bare runs get the sandbox's interpreter and scrubbed environment (two threads,
+   as the manifest's cpus) and the same CUDA mapping (cuda_on_cpu), since on this
+   CPU-only torch `device = "cuda"` cannot run bare at all.
+2. The reference's (the solution's) test accuracy across seeds: each seed is
+   another relabelling and other batches, next to the 97% threshold and the band
+   in which a grading trains three times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.assignment import load_assignment  # noqa: E402
+from grader.engine import grade  # noqa: E402
+from grader.sandbox.local import ensure_env  # noqa: E402
+
+HOMEWORK = ROOT / "assignments" / "mnist-torch-mlp"
+SCRIPT = HOMEWORK / "examples" / "course_script_tqdm.py"
+SOLUTION = HOMEWORK / "solution"
+MAP_CUDA = f"import sys; sys.path.insert(0, {str(ROOT / 'grader')!r}); import cuda_on_cpu; "
+MAP_CUDA += "sys.path.pop(0); cuda_on_cpu.install_when_imported()\n"
+
+BARE_SCRIPT = MAP_CUDA + "import runpy; runpy.run_path(sys.argv[1], run_name='__main__')\n"
+BARE_MODULE = (
+    MAP_CUDA
+    + """
+import numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+import torch_mnist as m
+model = m.Net()
+m.train(model, np.load("data/X_train.npy"), np.load("data/y_train.npy"), epochs=10)
+test = np.concatenate([np.load("data/X_test.npy")] * 2)  # as many rows as the test set
+model.eval()
+with torch.no_grad():
+    for s in range(0, 10000, 2000):
+        model(torch.from_numpy(test[s:s + 2000]))
+"""
+)
+
+
+def scrubbed(threads: int) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    env.update({k: str(threads) for k in names})
+    return env
+
+
+def run_bare(argv: list[str], cwd: Path, threads: int) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=scrubbed(threads), check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def workdir(assignment, seed: int, into: Path) -> Path:
+    """A folder like the sandbox's working directory: data/ and mnist/ hold the files of
+    the grading with this seed (run 0)."""
+    data = into / "sandbox-data"
+    assignment.module.TASK.write_run(data, seed, 0)
+    work = into / "work"
+    work.mkdir()
+    for name in ("data", "mnist"):
+        (work / name).symlink_to(data / "run0")
+    return work
+
+
+def accuracy_of(report) -> float:
+    message = next(c.message for c in report.checks if c.name == "mnist_accuracy")
+    return float(re.search(r"test accuracy (\d+\.\d+)%", message).group(1)) / 100
+
+
+def graded(assignment, path: Path, seed: int) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    report = grade(assignment, path, sandbox="local", seed=seed)
+    return time.perf_counter() - t0, report
+
+
+def ratios(assignment, rounds: int) -> None:
+    python = str(ensure_env("torch") / "bin" / "python3")
+    threads = max(1, int(assignment.limits.cpus))
+    seed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = workdir(assignment, seed, Path(tmp))
+        (work / SCRIPT.name).write_text(SCRIPT.read_text())
+        kinds = ("script bare", "script graded", "module bare", "module graded")
+        samples: dict[str, list[float]] = {k: [] for k in kinds}
+        for _ in range(rounds):
+            bare = [python, "-c", BARE_SCRIPT, SCRIPT.name]
+            samples["script bare"].append(run_bare(bare, work, threads))
+            seconds, report = graded(assignment, SCRIPT, seed)
+            samples["script graded"].append(seconds)
+            assert report.score == report.max_score, report.checks
+            bare = [python, "-c", BARE_MODULE, str(SOLUTION)]
+            samples["module bare"].append(run_bare(bare, work, threads))
+            seconds, report = graded(assignment, SOLUTION, seed)
+            samples["module graded"].append(seconds)
+    print(f"\nmnist-torch-mlp: grading vs the same training run bare (median of {rounds})")
+    for form in ("script", "module"):
+        bare_s = statistics.median(samples[f"{form} bare"])
+        graded_s = statistics.median(samples[f"{form} graded"])
+        print(
+            f"  {form:<7} bare {bare_s:7.2f} s   graded {graded_s:7.2f} s   "
+            f"ratio {graded_s / bare_s:5.3f}"
+        )
+
+
+def spread(assignment, seeds: int) -> None:
+    threshold, margin = assignment.module.THRESHOLD, assignment.module.MARGIN
+    print(f"\naccuracy across {seeds} seeds (threshold {threshold:.0%}, band +-{margin:.1%})")
+    accs = [accuracy_of(graded(assignment, SOLUTION, s)[1]) for s in range(seeds)]
+    sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    ratio = margin / sd if sd else float("inf")
+    print(f"  reference (solution)   {' '.join(f'{a:.2%}' for a in accs)}")
+    print(
+        f"  {'':<22} mean {statistics.mean(accs):.2%}  sd {sd:.3%}  min {min(accs):.2%}  "
+        f"(band / sd = {ratio:.1f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--skip-ratio", action="store_true")
+    args = parser.parse_args()
+    assignment = load_assignment(HOMEWORK)
+    if not args.skip_ratio:
+        ratios(assignment, args.rounds)
+    if args.seeds:
+        spread(assignment, args.seeds)
+
+
+if __name__ == "__main__":
+    main()
