@@ -24,6 +24,7 @@ it says so loudly.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import logging
 import os
@@ -99,6 +100,17 @@ def ensure_env(environment: str) -> Path:
     wanted = "\n".join(ENV_PACKAGES[environment]) + "\n"
     if marker.exists() and marker.read_text() == wanted:
         return target
+    # Several workers (or test sessions) may start on a fresh host at once: one builds,
+    # the others wait and then find it ready, rather than deleting each other's half-built tree.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{environment}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and marker.read_text() == wanted:
+            return target
+        return _build_env(environment, target, wanted)
+
+
+def _build_env(environment: str, target: Path, wanted: str) -> Path:
     base = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(sys.executable)
     tmp = target.with_name(target.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)

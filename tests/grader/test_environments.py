@@ -8,7 +8,10 @@ matplotlib: without them a correct homework scored 0 (issue 8).
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.config import REPO_ROOT
 from grader.sandbox import images, local
 from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
 from grader.session import LoadSpec, RunnerSession
@@ -143,3 +147,38 @@ def test_a_script_that_fails_after_training_keeps_its_network(root):
     finally:
         session.close()
         box.close()
+
+
+RACE = """
+import sys
+from grader.sandbox import local
+local.ENV_PACKAGES["race-test"] = ["tqdm==4.70.1"]
+print(local.ensure_env("race-test"))
+"""
+
+
+def test_workers_starting_together_build_one_environment(tmp_path):
+    """Two processes asking for the same missing environment both get a working one.
+
+    Without a lock, each deleted the other's half-built tree (FileNotFoundError on
+    the ready-marker): two workers started together on a fresh host, or two test
+    sessions, failed their first gradings.
+    """
+    env = {**os.environ, "DLGRADE_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        assert out.strip() == str(tmp_path / "envs" / "race-test")
+    python = tmp_path / "envs" / "race-test" / "bin" / "python3"
+    done = subprocess.run([str(python), "-c", "import tqdm"], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
