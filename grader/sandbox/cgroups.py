@@ -68,6 +68,9 @@ REQUIRED = ("memory", "pids")
 # that fork churn cannot outrun. Without them the sandbox still runs, and says so.
 OPTIONAL = ("cpu", "freezer")
 CPU_PERIOD_US = 100_000
+# The kernel's default weight of one process (v1 cpu.shares, v2 cpu.weight).
+SHARES_PER_CORE_V1 = 1024
+WEIGHT_PER_CORE_V2 = 100
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,29 @@ def _v2_parent(mount: tuple[Path, str], own: str) -> tuple[Path, bool]:
     raise OSError("; ".join(failures))
 
 
+def _weigh_sandboxes(layout: CgroupLayout) -> None:
+    """Give the sandboxes' parent group the CPU weight of as many processes as there are cores.
+
+    Under contention the kernel splits CPU between the parent group, as ONE entity,
+    and each runnable process beside it. At the default weight every sandbox of a
+    host together weighs like one process: on a 2-core machine at load 10 a
+    10-epoch MLP took 34-42 s in a sandbox against 5-7 s bare. Weighed like a
+    core's worth of processes each, gradings compete as the work they are; each
+    sandbox's quota still holds it to the manifest's ``cpus``.
+    """
+    if not layout.has("cpu"):
+        return
+    cores = os.cpu_count() or 1
+    home = layout.homes["cpu"]
+    try:
+        if layout.version == 1:
+            _write(home / "cpu.shares", str(SHARES_PER_CORE_V1 * cores))
+        else:
+            _write(home / "cpu.weight", str(min(10_000, WEIGHT_PER_CORE_V2 * cores)))
+    except OSError as exc:
+        log.warning("could not weigh the sandboxes' cpu group at %s: %s", home, exc)
+
+
 def _probe(layout: CgroupLayout) -> None:
     """Make and remove one group with every limit written: raises OSError where one fails."""
     SubmissionCgroup.create(layout, SandboxLimits()).destroy()
@@ -260,6 +286,7 @@ def cgroup_layout() -> tuple[CgroupLayout | None, str]:
             _probe(layout)
     except (OSError, ValueError) as exc:
         return None, f"cannot manage cgroups here ({exc})"
+    _weigh_sandboxes(layout)
     return layout, ""
 
 

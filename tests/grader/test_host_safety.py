@@ -417,3 +417,22 @@ def test_cpu_limit_says_when_it_is_not_enforced(sandbox_root: Path) -> None:
         assert facts["cpu_limit"] == f"1 cpu ({layout.mechanism} quota)"
     elif IN_CI:
         pytest.fail("CI=true and the cpu cgroup controller is not available")
+
+
+def test_the_sandboxes_weigh_like_a_core_worth_of_processes_each() -> None:
+    """At the default weight, all sandboxes of a host together compete like ONE process."""
+    layout, why = cgroup_layout()
+    require(
+        layout is not None and layout.has("cpu"),
+        f"cgroups with a cpu controller ({why or 'none offered'})",
+        "run as root on a machine with cgroup v1's cpu controller or cgroup v2 with cpu",
+    )
+    assert layout is not None
+    cores = os.cpu_count() or 1
+    home = layout.homes["cpu"]
+    if layout.version == 1:
+        # 1024 is the kernel's weight of one process under cgroup v1.
+        assert int((home / "cpu.shares").read_text()) == 1024 * cores
+    else:
+        # 100 is the kernel's weight of one process under cgroup v2.
+        assert int((home / "cpu.weight").read_text()) == min(10_000, 100 * cores)
