@@ -30,6 +30,8 @@ RUNNER_ARGV = ["python3", f"{SANDBOX_ROOT}/runner/runner.py", SANDBOX_ROOT]
 # The largest reply read from the sandbox. The course's biggest honest answers are
 # a few MB (10 000 x 10 predictions are 800 KB); reading and decoding one costs about
 # three times its size in this process, which must stay small whatever is sent.
+# How long a runner may take to exit on its own at the end (its output drained) before the kill.
+CLOSE_DRAIN_SECONDS = 2.0
 RESPONSE_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -210,6 +212,14 @@ class RunnerSession:
         self.proc = None
 
     def close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            # A runner at rest exits when its input ends. Let it, briefly, before the
+            # kill: what it printed last (relayed late by the Docker client) is then
+            # counted and kept rather than cut off. Nothing waited on is reaped here.
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()
+            if self.captures:
+                self.captures[-1].thread.join(timeout=CLOSE_DRAIN_SECONDS)
         self._stop()
         for cap in self.captures:
             cap.thread.join(timeout=2)
