@@ -3,6 +3,7 @@ extensions and new courses, every change in the audit log; TAs and students get 
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import datetime
@@ -442,3 +443,18 @@ def test_the_courses_in_flight_cap_refuses_while_earlier_ones_wait(
     assert third.status_code == 429 and "worker-tiny waiting" in third.get_json()["error"]
     other = token_for(web_settings, demo, "other")  # the cap is per student
     assert _submit(client, other, demo.course_id, [(GOOD, "tiny.py")]).status_code == 201
+
+
+def test_the_roster_reaches_the_lms_export(
+    app: Flask, demo: DemoData, web_settings: Settings
+) -> None:
+    """Canvas matches students on SIS User ID: the export carries what the roster said."""
+    client = app.test_client()
+    login(client, "instructor")
+    text = _full_roster("New Person,3,s-003,newbie,B,newbie@uni.edu,student\n")
+    assert _roster(client, demo.course_id, text, "apply").status_code == 200
+    answer = client.get(f"/staff/courses/{demo.course_id}/gradebook.csv")
+    table = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
+    by_login = {row[3]: row[:5] for row in table[2:]}
+    assert by_login["newbie"] == ["New Person", "", "s-003", "newbie", "B"]
+    assert by_login["student"] == ["Stu Dent", "", "s-001", "student", "A"]

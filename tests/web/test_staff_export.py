@@ -33,6 +33,15 @@ def test_canvas_layout_fixed_columns_points_row_one_column_per_assignment() -> N
     rows = [
         Row(1, "alice", "a@x", {"activations": _cell(44.5), "mlp": _cell(7.0)}),
         Row(2, '=HYPERLINK("http://evil")', "", {"activations": _cell(1 / 3), "mlp": _cell(None)}),
+        Row(
+            3,
+            "carol",
+            "c@x",
+            {"activations": _cell(40.0), "mlp": _cell(9.0)},
+            full_name="Carol Example",
+            student_id="S-0042",
+            section="Lab B",
+        ),
     ]
     table = list(csv.reader(io.StringIO(canvas_csv(book, rows, section="dl101"))))
     assert table[0] == [
@@ -56,6 +65,8 @@ def test_canvas_layout_fixed_columns_points_row_one_column_per_assignment() -> N
         "0.33",
         "",
     ]
+    # What the roster said: full name, the SIS id, the student's own section.
+    assert table[4] == ["Carol Example", "", "S-0042", "carol", "Lab B", "40", "9"]
 
 
 def test_zip_holds_every_upload_under_harmless_names(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 Canvas's gradebook import reads the layout of its own export: the columns
 ``Student, ID, SIS User ID, SIS Login ID, Section``, then one column per
 assignment, and a second row ``Points Possible`` giving each assignment's
-points. Students are matched on the ID columns; we know no Canvas or SIS user
-ids, so ``SIS Login ID`` carries the login (the name students sign in with),
-and a blank score leaves Canvas's grade as it is.
+points. Students are matched on the ID columns: ``SIS User ID`` carries the
+student id and ``Section`` the section from the roster import, ``SIS Login ID``
+the login (the name students sign in with); we know no Canvas-internal ``ID``.
+``Student`` is the roster's full name where there is one. A blank score leaves
+Canvas's grade as it is.
 """
 
 from __future__ import annotations
@@ -47,7 +49,16 @@ def canvas_csv(book: Gradebook, rows: Iterable[Row], section: str = "") -> str:
     w.writerow([POINTS_ROW, "", "", "", "", *(_points(c.max_score) for c in book.columns)])
     for row in rows:
         scores = [_points(row.cells[c.slug].score) for c in book.columns]
-        w.writerow([_text(row.name), "", "", _text(row.name), _text(section), *scores])
+        w.writerow(
+            [
+                _text(row.full_name or row.name),
+                "",
+                _text(row.student_id),
+                _text(row.name),
+                _text(row.section or section),
+                *scores,
+            ]
+        )
     return out.getvalue()
 
 

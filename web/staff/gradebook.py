@@ -98,6 +98,10 @@ class Row:
     name: str
     email: str
     cells: dict[str, Cell] = field(default_factory=dict)
+    # From the roster import, for the LMS export (empty where no roster said).
+    full_name: str = ""
+    student_id: str = ""
+    section: str = ""
 
     @property
     def total(self) -> float:
@@ -178,6 +182,9 @@ def _submissions_query(course_id: int, version_ids: list[int]):  # type: ignore[
             User.id,
             User.name,
             User.email,
+            User.full_name,
+            User.student_id,
+            Enrollment.section,
             Submission.id,
             Submission.assignment_id,
             Submission.submitted_at,
@@ -207,10 +214,14 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     rows: dict[int, Row] = {}
     subs: dict[tuple[int, str], list[Scored]] = {}
     for r in s.execute(_submissions_query(course_id, version_ids)):
-        (uid, name, email, sub_id, aid, at, late, penalty, rscore, rstatus, override, busy) = r
+        (uid, name, email, full_name, sis_id, section, sub_id, aid, at) = r[:9]
+        (late, penalty, rscore, rstatus, override, busy) = r[9:]
         row = rows.get(uid)
         if row is None:
-            row = rows[uid] = Row(uid, name, email or "")
+            row = rows[uid] = Row(
+                uid, name, email or "", full_name=full_name or "", student_id=sis_id or ""
+            )
+            row.section = section or ""
         if sub_id is None:
             continue
         subs.setdefault((uid, slug_of[aid]), []).append(
