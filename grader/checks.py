@@ -38,8 +38,11 @@ __all__ = [
     "all_of",
     "check",
     "compare",
+    "computed_in_float32",
     "default_tolerances",
     "grad_check",
+    "own_forward_grad_check",
+    "own_forward_slopes",
 ]
 
 
@@ -442,6 +445,102 @@ def grad_check(
     if verdict.passed:
         return Verdict(True, f"{name}: agrees with the numerical gradient")
     return Verdict(False, verdict.message + " (expected: the numerical gradient)")
+
+
+# Steps of the finite differences of a student's own forward: powers of two, so that
+# x +- h is exact in float32 too (the student's forward sees the numbers we meant).
+OWN_STEP_FLOAT64, OWN_STEP_FLOAT32 = 2.0**-20, 2.0**-8
+
+
+def computed_in_float32(*values: Any) -> bool:
+    """Whether answers (arrays or numbers of any shapes) were computed in float32.
+
+    True when any is a float32 array, or when the finite values of all of them
+    together (integers included, as float64) are float32 numbers, not all of
+    them short: a float32 result converted at the end. Integers and float16
+    numbers are exact in either precision and tell nothing. Unlike
+    ``is_float32_answer`` it judges several answers at once (a forward's value
+    and the gradient from the same code), so one short answer does not decide.
+    """
+    arrays = [np.asarray(v) for v in values]
+    if any(a.dtype == np.float32 for a in arrays):
+        return True
+    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
+    flat = np.concatenate(numbers) if numbers else np.zeros(0)
+    flat = flat[np.isfinite(flat)]
+    with np.errstate(over="ignore", under="ignore"):
+        single = flat.astype(np.float32).astype(np.float64) == flat
+        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
+    return bool(flat.size and single.all() and not short.all())
+
+
+def own_forward_slopes(
+    value_at: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    dout: np.ndarray | None,
+    h: float,
+    *,
+    forward: str = "forward",
+) -> tuple[np.ndarray, float]:
+    """Centred differences of ``sum(value_at(x) * dout)`` in x, and the scale of the values.
+
+    value_at: the student's forward as a function of x alone (x float64, shape S)
+    returning an array shaped like ``dout`` (shape D), or a single number when
+    ``dout`` is None. Returns ``(numeric, scale)``: numeric has shape S, with
+    ``numeric[i] = (sum(value_at(x + h e_i) * dout) - sum(value_at(x - h e_i) * dout)) / 2h``;
+    scale is the largest |value_at(x + h e_i) * dout| over every i and entry (at
+    least 1), the size against which an absolute tolerance is set. Raises CheckFailed naming
+    ``forward`` when value_at returns a shape other than D.
+    """
+    x = np.array(x, dtype=np.float64)
+    numeric = np.zeros_like(x)
+    scale = 1.0
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        up = np.asarray(value_at(x), dtype=np.float64)
+        x[idx] = old - h
+        down = np.asarray(value_at(x), dtype=np.float64)
+        x[idx] = old
+        if up.shape != np.shape(dout if dout is not None else up):
+            raise CheckFailed(
+                f"your {forward} returned shape {up.shape}, expected {np.shape(dout)}"
+            )
+        w = 1.0 if dout is None else dout
+        numeric[idx] = np.sum((up - down) * w) / (2 * h)
+        scale = max(scale, float(np.max(np.abs(up * w), initial=0.0)))
+    return numeric, scale
+
+
+def own_forward_grad_check(
+    got: Any,
+    value_at: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    dout: np.ndarray | None,
+    *,
+    name: str,
+    forward: str,
+) -> Verdict:
+    """A student's gradient ``got`` (shape of x) against slopes of the student's OWN forward.
+
+    Where ``grad_check`` differentiates the trusted reference, this differentiates
+    ``value_at`` (the student's forward through the sandbox, shapes as in
+    ``own_forward_slopes``), so a report says whether the forward or the backward
+    is wrong. The step and tolerances follow the precision of the answers (the
+    forward at x and ``got``, ``computed_in_float32``): a float32 forward cannot
+    resolve a 1e-6 step, even handed back as float64, so float32 answers get
+    h = 2**-8, rtol 1e-2, atol 1e-3 * scale; float64 ones h = 2**-20, rtol 1e-5,
+    atol 1e-8 * scale. ``name`` labels the comparison; a failure adds
+    "(expected: finite differences of your <forward>)".
+    """
+    single = computed_in_float32(got, value_at(np.array(x, dtype=np.float64)))
+    h = OWN_STEP_FLOAT32 if single else OWN_STEP_FLOAT64
+    numeric, scale = own_forward_slopes(value_at, x, dout, h, forward=forward)
+    rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
+    verdict = compare(got, numeric, rtol=rtol, atol=atol, name=name)
+    if verdict.passed:
+        return verdict
+    return Verdict(False, verdict.message + f" (expected: finite differences of your {forward})")
 
 
 def accuracy(

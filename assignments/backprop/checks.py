@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from grader.checks import CheckFailed, Verdict, all_of, check, compare, own_forward_grad_check
 from reference import layers as ref
 
 RTOL, ATOL = 1e-7, 1e-9
-H64, H32 = 2.0**-20, 2.0**-8  # powers of two: x +- h is exact in float32 too
 
 
 def f32(x: Any) -> np.ndarray:
@@ -48,57 +47,6 @@ def grads_of(value: Any, count: int, what: str) -> tuple[Any, ...]:
     if not isinstance(value, tuple | list) or len(value) != count:
         raise CheckFailed(f"{what} must return {count} gradients; got {type(value).__name__}")
     return tuple(value)
-
-
-def slopes(value_at: Callable[[np.ndarray], Any], x: np.ndarray, dout: Any, h: float):
-    """d sum(value_at(x) * dout) / dx by centred differences (dout None: value_at is scalar)."""
-    x = np.array(x, dtype=np.float64)
-    numeric = np.zeros_like(x)
-    scale = 1.0
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        up = np.asarray(value_at(x), dtype=np.float64)
-        x[idx] = old - h
-        down = np.asarray(value_at(x), dtype=np.float64)
-        x[idx] = old
-        if up.shape != np.shape(dout if dout is not None else up):
-            raise CheckFailed(f"your forward returned shape {up.shape}, expected {np.shape(dout)}")
-        w = 1.0 if dout is None else dout
-        numeric[idx] = np.sum((up - down) * w) / (2 * h)
-        scale = max(scale, float(np.max(np.abs(up * w), initial=0.0)))
-    return numeric, scale
-
-
-def float32_answer(*values: Any) -> bool:
-    """Whether answers were computed in float32: a float32 array, or float64 values that are
-    all float32 numbers (a float32 result converted at the end), not all of them short
-    (integers and float16 numbers are exact in either precision and tell nothing)."""
-    arrays = [np.asarray(v) for v in values]
-    if any(a.dtype == np.float32 for a in arrays):
-        return True
-    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
-    flat = np.concatenate(numbers) if numbers else np.zeros(0)
-    flat = flat[np.isfinite(flat)]
-    with np.errstate(over="ignore", under="ignore"):
-        single = flat.astype(np.float32).astype(np.float64) == flat
-        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
-    return bool(flat.size and single.all() and not short.all())
-
-
-def own_slope_verdict(
-    got: Any, value_at: Callable[[np.ndarray], Any], x: np.ndarray, dout: Any, name: str, fwd: str
-) -> Verdict:
-    """``got`` against centred differences of the student's own ``fwd``, at its precision."""
-    # The step follows the precision of the answers (the forward at x and the gradient):
-    # a float32 forward cannot resolve a 1e-6 step, even handed back as float64.
-    single = float32_answer(got, value_at(np.array(x, dtype=np.float64)))
-    numeric, scale = slopes(value_at, x, dout, H32 if single else H64)
-    rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
-    verdict = compare(got, numeric, rtol=rtol, atol=atol, name=f"{name} vs slopes of your {fwd}")
-    if verdict.passed:
-        return verdict
-    return Verdict(False, verdict.message + f" (expected: finite differences of your {fwd})")
 
 
 # -- the layers ------------------------------------------------------------------------
@@ -155,7 +103,14 @@ def _backward_check(layer: str) -> Any:
                 return pair(student.call(fwd, *args), fwd)[0]
 
             verdicts.append(
-                own_slope_verdict(got[i], value_at, inputs[name], dout, f"{bwd}: d{name}", fwd)
+                own_forward_grad_check(
+                    got[i],
+                    value_at,
+                    inputs[name],
+                    dout,
+                    name=f"{bwd}: d{name} vs slopes of your {fwd}",
+                    forward=fwd,
+                )
             )
         return all_of(*verdicts)
 
@@ -269,7 +224,16 @@ def two_layer_net_grads(student, rng):
         def loss_at(v: np.ndarray, key: str = key) -> Any:
             return net_result(student.two_layer_net(x, target, {**params, key: v}))[0]
 
-        verdicts.append(own_slope_verdict(grads[key], loss_at, params[key], None, what, "loss"))
+        verdicts.append(
+            own_forward_grad_check(
+                grads[key],
+                loss_at,
+                params[key],
+                None,
+                name=f"{what} vs slopes of your loss",
+                forward="loss",
+            )
+        )
     return all_of(*verdicts)
 
 

@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from grader.checks import CheckFailed, Verdict, all_of, check, compare, own_forward_grad_check
 from reference import layers as ref
 
 RTOL, ATOL = 1e-7, 1e-9
-H64, H32 = 2.0**-20, 2.0**-8  # powers of two: x +- h is exact in float32 too
 SPEED_RATIO = 10.0
 SPEED_X, SPEED_W = (8, 3, 32, 32), (8, 3, 3, 3)  # stride 1, pad 1
 
@@ -54,56 +53,6 @@ def grads_of(value: Any, count: int, what: str) -> tuple[Any, ...]:
     if not isinstance(value, tuple | list) or len(value) != count:
         raise CheckFailed(f"{what} must return {count} gradients; got {type(value).__name__}")
     return tuple(value)
-
-
-def float32_answer(*values: Any) -> bool:
-    """Whether answers were computed in float32: a float32 array, or float64 values that are
-    all float32 numbers (a float32 result converted at the end), not all of them short
-    (integers and float16 numbers are exact in either precision and tell nothing)."""
-    arrays = [np.asarray(v) for v in values]
-    if any(a.dtype == np.float32 for a in arrays):
-        return True
-    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
-    flat = np.concatenate(numbers) if numbers else np.zeros(0)
-    flat = flat[np.isfinite(flat)]
-    with np.errstate(over="ignore", under="ignore"):
-        single = flat.astype(np.float32).astype(np.float64) == flat
-        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
-    return bool(flat.size and single.all() and not short.all())
-
-
-def own_slope_verdict(
-    got: Any,
-    value_at: Callable[[np.ndarray], Any],
-    x: np.ndarray,
-    dout: np.ndarray,
-    name: str,
-    fwd: str,
-) -> Verdict:
-    """``got`` against centred differences of sum(student's fwd * dout), at its precision."""
-    # The step follows the precision of the answers (the forward at x and the gradient):
-    # a float32 forward cannot resolve a 1e-6 step, even handed back as float64.
-    single = float32_answer(got, value_at(np.array(x, dtype=np.float64)))
-    h = H32 if single else H64
-    x = np.array(x, dtype=np.float64)
-    numeric = np.zeros_like(x)
-    scale = 1.0
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        up = np.asarray(value_at(x), dtype=np.float64)
-        x[idx] = old - h
-        down = np.asarray(value_at(x), dtype=np.float64)
-        x[idx] = old
-        if up.shape != dout.shape:
-            raise CheckFailed(f"your {fwd} returned shape {up.shape}, expected {dout.shape}")
-        numeric[idx] = np.sum((up - down) * dout) / (2 * h)
-        scale = max(scale, float(np.max(np.abs(up * dout), initial=0.0)))
-    rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
-    verdict = compare(got, numeric, rtol=rtol, atol=atol, name=f"{name} vs slopes of your {fwd}")
-    if verdict.passed:
-        return verdict
-    return Verdict(False, verdict.message + f" (expected: finite differences of your {fwd})")
 
 
 # -- layers: differentiable inputs, other arguments, the reference pair -------------------
@@ -183,7 +132,16 @@ def _backward_check(layer: str, points: float) -> Any:
                 args = [v if j == i else a for j, a in enumerate(inputs.values())]
                 return first(student.call(fwd, *args, *extra), fwd, items)[0]
 
-            verdicts.append(own_slope_verdict(got[i], value_at, inputs[key], dout, what, fwd))
+            verdicts.append(
+                own_forward_grad_check(
+                    got[i],
+                    value_at,
+                    inputs[key],
+                    dout,
+                    name=f"{what} vs slopes of your {fwd}",
+                    forward=fwd,
+                )
+            )
         return all_of(*verdicts)
 
     run.__doc__ = (

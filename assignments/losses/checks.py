@@ -22,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from grader.checks import CheckFailed, Verdict, all_of, check, compare, own_forward_grad_check
 from reference import losses as ref
 
 RTOL, ATOL = 1e-7, 1e-9
-# Steps of the finite differences: powers of two, so x +- h is exact in float32 too.
-H64, H32 = 2.0**-20, 2.0**-8
 
 
 def f32(x: np.ndarray) -> np.ndarray:
@@ -124,51 +122,20 @@ def loss_and_grad(value: Any, what: str) -> tuple[float, Any]:
     return float(arr.reshape(())), grad
 
 
-def float32_answer(*values: Any) -> bool:
-    """Whether answers were computed in float32: a float32 array, or float64 values that are
-    all float32 numbers (a float32 result converted at the end), not all of them short
-    (integers and float16 numbers are exact in either precision and tell nothing)."""
-    arrays = [np.asarray(v) for v in values]
-    if any(a.dtype == np.float32 for a in arrays):
-        return True
-    numbers = [a.astype(np.float64).ravel() for a in arrays if a.dtype.kind in "iuf"]
-    flat = np.concatenate(numbers) if numbers else np.zeros(0)
-    flat = flat[np.isfinite(flat)]
-    with np.errstate(over="ignore", under="ignore"):
-        single = flat.astype(np.float32).astype(np.float64) == flat
-        short = (flat.astype(np.float16).astype(np.float64) == flat) | (flat == np.round(flat))
-    return bool(flat.size and single.all() and not short.all())
-
-
 def own_slope(student: Any, name: str, args: tuple[Any, ...], grad: Any, what: str) -> Verdict:
-    """The student's gradient against centred differences of the student's own loss.
+    """The student's gradient against centred differences of the student's own loss."""
 
-    The step and tolerance follow the precision of the answers (the loss at x and
-    the gradient): a loss computed in float32 cannot resolve a 1e-6 step, even
-    when it is handed back as a float64 number.
-    """
-    x = np.array(args[0], dtype=np.float64)
-    base, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
-    single = float32_answer(grad, base)
-    h = H32 if single else H64
-    numeric = np.zeros_like(x)
-    scale = 1.0
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        up, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
-        x[idx] = old - h
-        down, _ = loss_and_grad(student.call(name, x, *args[1:]), what)
-        x[idx] = old
-        numeric[idx] = (up - down) / (2 * h)
-        scale = max(scale, abs(up))
-    rtol, atol = (1e-2, 1e-3 * scale) if single else (1e-5, 1e-8 * scale)
-    verdict = compare(
-        grad, numeric, rtol=rtol, atol=atol, name=f"{what}: grad vs slopes of your own {name}"
+    def loss_at(x: np.ndarray) -> float:
+        return loss_and_grad(student.call(name, x, *args[1:]), what)[0]
+
+    return own_forward_grad_check(
+        grad,
+        loss_at,
+        args[0],
+        None,
+        name=f"{what}: grad vs slopes of your own {name}",
+        forward="loss",
     )
-    if verdict.passed:
-        return verdict
-    return Verdict(False, verdict.message + " (expected: finite differences of your loss)")
 
 
 def _value_check(name: str) -> Any:
