@@ -30,6 +30,7 @@ from grader.engine import grade, prepare_root
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 from grader.sandbox.local import bwrap_path
 from grader.step_probe import step_check
+from grader.validate import validate
 from reference.data import DatasetError, load_mnist
 from tests.conftest import require, require_dataset
 
@@ -589,3 +590,20 @@ def test_an_untrained_demo_object_beside_the_template_network_is_not_taken_for_i
     report = graded("demo_object")
     assert report.score == FULL_MARKS, [c.message for c in report.checks if c.score < 1]
     assert "trained by the grader" in _by_name(report)["mnist_accuracy"].message
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_validate_solution_starter_and_every_mutant(assignment):
+    """`dlgrade assignment validate`: solution full twice alike, starter 0, and each mutant
+    (shipped weights in a module-level net, never trains, wrong loss, diverging lr, ...)
+    loses exactly the checks the manifest says."""
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == FULL_MARKS
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
