@@ -3,49 +3,22 @@ marks, the starter scores zero, and every mutant loses exactly the checks it dec
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
-from grader.assignment import load_assignment
 from grader.engine import grade
-from grader.messages import CheckStatus, GradeReport, ReportStatus
-from grader.sandbox.local import bwrap_path
-from grader.validate import validate
-from tests.conftest import require
+from grader.messages import CheckStatus, ReportStatus
+from tests.assignments import kit
+from tests.assignments.kit import CONVERTED_AT_THE_END, grade_source, not_passed
 
-FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "cnn-layers"
-MUTANTS = [m["file"] for m in tomllib.loads((FOLDER / "assignment.toml").read_text())["mutants"]]
+FOLDER = kit.ASSIGNMENTS / "cnn-layers"
+MUTANTS = kit.mutant_files(FOLDER)
 SOLUTION = (FOLDER / "solution" / "cnn_layers.py").read_text()
 
-
-@pytest.fixture(scope="module")
-def assignment():
-    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-    return load_assignment(FOLDER)
-
-
-def grade_source(assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
-    sub = tmp_path / "cnn_layers.py"
-    sub.write_text(src)
-    return grade(assignment, sub, sandbox="local", seed=seed)
-
-
-def not_passed(report: GradeReport) -> list[tuple[str, str]]:
-    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+assignment = kit.assignment_fixture(FOLDER)
 
 
 def test_validate_passes(assignment):
-    outcome = validate(assignment, sandbox="local", log=lambda _: None)
-    assert outcome.ok, outcome.summary
-    assert outcome.reports["solution"].score == assignment.max_score == 22
-    assert outcome.reports["starter"].score == 0
-    for mutant in assignment.mutants:
-        report = outcome.reports[f"mutant {mutant.file}"]
-        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
-        assert lost > 0
-        assert report.score == pytest.approx(assignment.max_score - lost)
+    kit.assert_validates(assignment, 22)
 
 
 def test_float32_throughout_scores_full_marks(assignment, tmp_path):
@@ -115,33 +88,13 @@ def test_einsum_loops_and_staged_forms_score_full_marks(assignment, tmp_path):
     assert report.score == assignment.max_score
 
 
-QUIET = """
-
-def _quiet(fn):
-    def quiet(*args, **kwargs):
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-
-    return quiet
-
-
-for _name, _fn in list(globals().items()):
-    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
-        globals()[_name] = _quiet(_fn)
-"""
-
-
 @pytest.mark.parametrize("file", MUTANTS)
 def test_mutants_lose_what_they_declare_under_another_seed_and_errstate_ignore(
     assignment, tmp_path, file
 ):
     """Another submission seed (so other hidden inputs), and NumPy's error state switched off
     inside the sandbox: a mutant still loses exactly the checks it declares."""
-    (mutant,) = [m for m in assignment.mutants if m.file == file]
-    src = SOLUTION + "\n\n" + (FOLDER / file).read_text() + QUIET
-    report = grade_source(assignment, tmp_path, src, seed=20261130)
-    assert report.status == ReportStatus.GRADED
-    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+    kit.assert_mutant_loses_what_it_declares(assignment, tmp_path, SOLUTION, file)
 
 
 def test_messages_locate_the_error(assignment, tmp_path):
@@ -190,32 +143,6 @@ def test_inputs_follow_the_seed(assignment):
         assert failed.status != CheckStatus.PASSED
         messages.append(failed.message)
     assert messages[0] != messages[1]
-
-
-CONVERTED_AT_THE_END = """
-
-# --- float32 inside, float64 outside: every result converted at the end ---
-def _to64(v):
-    if isinstance(v, np.ndarray) and v.dtype == np.float32:
-        return v.astype(np.float64)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, tuple | list):
-        return type(v)(_to64(e) for e in v)
-    if isinstance(v, dict):
-        return {k: _to64(e) for k, e in v.items()}
-    return v
-
-
-def _converted(fn):
-    return lambda *args, **kwargs: _to64(fn(*args, **kwargs))
-
-
-for _name, _fn in list(globals().items()):
-    if callable(_fn) and not _name.startswith("_") and getattr(_fn, "__module__", "") == __name__:
-        if not isinstance(_fn, type):
-            globals()[_name] = _converted(_fn)
-"""
 
 
 def test_float32_inside_float64_outside_scores_full_marks(assignment, tmp_path):

@@ -1,0 +1,118 @@
+"""What the homework test files share: loading a homework, grading a source text, the
+validate assertion, and the submission wrappers (NumPy's error state off, float32 inside
+and float64 outside) that any homework must survive.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.assignment import Assignment, load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, GradeReport, ReportStatus
+from grader.sandbox.local import bwrap_path
+from grader.validate import validate
+from tests.conftest import require
+
+ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
+
+
+def mutant_files(folder: Path) -> list[str]:
+    """The mutants the manifest declares, in its order (for parametrize)."""
+    return [m["file"] for m in tomllib.loads((folder / "assignment.toml").read_text())["mutants"]]
+
+
+def assignment_fixture(folder: Path) -> Any:
+    """A module-scoped ``assignment`` fixture loading ``folder`` (graded in bubblewrap)."""
+
+    @pytest.fixture(scope="module")
+    def assignment() -> Assignment:
+        require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+        return load_assignment(folder)
+
+    return assignment
+
+
+def grade_source(assignment: Assignment, tmp_path: Path, src: str, seed: int = 0) -> GradeReport:
+    """``src`` graded in the local sandbox as the homework's one student file."""
+    (name,) = assignment.student_files
+    sub = tmp_path / name
+    sub.write_text(src)
+    return grade(assignment, sub, sandbox="local", seed=seed)
+
+
+def not_passed(report: GradeReport) -> list[tuple[str, str]]:
+    return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
+
+
+def assert_validates(assignment: Assignment, max_score: float) -> None:
+    """'dlgrade assignment validate': the solution scores ``max_score`` (the whole homework),
+    the starter 0, and each mutant exactly the points of the checks it declares less."""
+    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+    assert outcome.ok, outcome.summary
+    assert outcome.reports["solution"].score == assignment.max_score == max_score
+    assert outcome.reports["starter"].score == 0
+    for mutant in assignment.mutants:
+        report = outcome.reports[f"mutant {mutant.file}"]
+        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+        assert lost > 0
+        assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+QUIET = """
+
+def _quiet(fn):
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and not isinstance(_fn, type):
+        globals()[_name] = _quiet(_fn)
+"""
+
+
+def assert_mutant_loses_what_it_declares(
+    assignment: Assignment, tmp_path: Path, solution: str, file: str
+) -> None:
+    """The solution with mutant ``file`` pasted after it, another submission seed (so other
+    hidden inputs) and NumPy's error state off inside the sandbox (QUIET): the report
+    fails exactly the checks the mutant declares."""
+    (mutant,) = [m for m in assignment.mutants if m.file == file]
+    src = solution + "\n\n" + (assignment.root / file).read_text() + QUIET
+    report = grade_source(assignment, tmp_path, src, seed=20261130)
+    assert report.status == ReportStatus.GRADED
+    assert {c.name for c in report.checks if c.status != CheckStatus.PASSED} == set(mutant.fails)
+
+
+CONVERTED_AT_THE_END = """
+
+# --- float32 inside, float64 outside: every result converted at the end ---
+def _to64(v):
+    if isinstance(v, np.ndarray) and v.dtype == np.float32:
+        return v.astype(np.float64)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, tuple | list):
+        return type(v)(_to64(e) for e in v)
+    if isinstance(v, dict):
+        return {k: _to64(e) for k, e in v.items()}
+    return v
+
+
+def _converted(fn):
+    return lambda *args, **kwargs: _to64(fn(*args, **kwargs))
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not _name.startswith("_") and getattr(_fn, "__module__", "") == __name__:
+        if not isinstance(_fn, type):
+            globals()[_name] = _converted(_fn)
+"""
