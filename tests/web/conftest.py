@@ -12,11 +12,15 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,6 +28,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
 from grader.config import REPO_ROOT
+from tests.conftest import require
 from tests.worker.conftest import TINY, fresh_sqlite, sandbox_envs  # noqa: F401
 from web import create_app
 from web.auth.views import hash_password
@@ -124,11 +129,17 @@ def add_graded(
     *,
     filename: str = "tiny.py",
     late_penalty: float = 0.0,
+    data: bytes | None = None,
 ) -> int:
-    """A submission with a finished run and ``report`` (its engine's JSON), written directly."""
+    """A submission with a finished run and ``report`` (its engine's JSON), written directly.
+
+    ``data``: the stored file's bytes (default: one comment line naming ``filename``).
+    """
     from worker.storage import store_bytes
 
-    sha, size = store_bytes(settings.data_dir, f"# {filename}\n".encode())
+    if data is None:
+        data = f"# {filename}\n".encode()
+    sha, size = store_bytes(settings.data_dir, data)
     now = utcnow()
     with get_engine(settings.database_url).begin() as conn:
         sub = conn.scalar(
@@ -170,6 +181,55 @@ def add_graded(
             )
         )
     return int(sub)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_HOW = "apt-get install chromium (scripts/bootstrap.sh --test) and pip install playwright"
+
+
+def browser_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return os.access(CHROMIUM, os.X_OK)
+
+
+@pytest.fixture
+def portal(app: Flask) -> Iterator[str]:
+    """The portal served on a free loopback port by a thread of this process (for a browser)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@contextmanager
+def chromium_page(width: int, *, script_errors: bool = False) -> Iterator[tuple[Any, list[str]]]:
+    """(page, errors): a page of a fresh headless Chromium ``width`` x 900, 20 s per action,
+    and the list its console's errors go to (and, with ``script_errors``, uncaught script
+    errors too). Skips (fails under CI) where Chromium or Playwright is missing."""
+    require(browser_available(), "headless Chromium with Playwright", CHROMIUM_HOW)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        if script_errors:
+            page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page, errors
+        browser.close()
 
 
 def grade_queued(settings: Settings, envs_dir: Path) -> list[str]:

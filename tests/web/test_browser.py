@@ -12,18 +12,14 @@ is seen for certain. Set DLGRADE_SHOTS to a folder to keep a screenshot of each 
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import require
-from tests.web.conftest import ACTIVATIONS, PASSWORD, grade_queued
+from tests.web.conftest import ACTIVATIONS, PASSWORD, chromium_page, grade_queued
 from tests.worker.conftest import SUBMISSIONS
 from web.demo import DemoData
 from worker.config import Settings
@@ -31,49 +27,14 @@ from worker.db import get_engine
 from worker.models import Assignment, GradeRun, RunStatus, utcnow
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HOW = "apt-get install chromium chromium-driver (scripts/bootstrap.sh --test) and pip playwright"
 SHOTS = os.environ.get("DLGRADE_SHOTS")
-
-
-def _browser_available() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return os.access(CHROMIUM, os.X_OK)
-
-
-@pytest.fixture
-def portal(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 @pytest.fixture
 def page(portal: str) -> Iterator[object]:
-    require(_browser_available(), "headless Chromium with Playwright", HOW)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        errors: list[str] = []
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with chromium_page(1100) as (pg, errors):
         pg.errors = errors  # type: ignore[attr-defined]
         yield pg
-        browser.close()
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,62 +12,24 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from tests.conftest import require
-from tests.web.conftest import PASSWORD
+# portal: the shared fixture, also imported from here by test_instructor_browser.
+from tests.web.conftest import PASSWORD, chromium_page, portal  # noqa: F401
 from tests.web.test_staff_pages import SLUG, SOLUTION, Class, _submit_code, klass  # noqa: F401
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HOW = "apt-get install chromium (scripts/bootstrap.sh --test) and pip install playwright"
 SHOTS = os.environ.get("DLGRADE_SHOTS")
 
 
-def _browser_available() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return os.access(CHROMIUM, os.X_OK)
-
-
 @pytest.fixture
-def portal(app: Flask) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser_page(portal: str) -> Iterator[object]:
-    require(_browser_available(), "headless Chromium with Playwright", HOW)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
+def browser_page(portal: str) -> Iterator[object]:  # noqa: F811  (the fixture imported above)
+    """Console errors and uncaught script errors (CSP violations among them) in page.problems."""
+    with chromium_page(1400, script_errors=True) as (page, problems):
         page.problems = problems  # type: ignore[attr-defined]
         yield page
-        browser.close()
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +50,7 @@ def finish_queued_runs(k: Class) -> None:
 
 
 def test_a_ta_overrides_a_score_with_a_comment_and_sees_the_audit(
-    portal: str,
+    portal: str,  # noqa: F811  (the fixture imported above)
     browser_page,
     klass: Class,  # noqa: F811  (the fixture imported above)
 ) -> None:

@@ -19,16 +19,11 @@ from html.parser import HTMLParser
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 
 from grader.messages import CheckResult, CheckStatus, GradeReport, ReportStatus
-from tests.web.conftest import PASSWORD, cheap_hash, csrf_token, login
+from tests.web.conftest import PASSWORD, add_graded, cheap_hash, csrf_token, login
 from web.demo import DemoData, add_user
 from worker.config import Settings
-from worker.db import get_engine
-from worker.models import GradeReport as ReportRow
-from worker.models import GradeRun, Submission, utcnow
-from worker.storage import store_bytes
 
 SLUG = "activations"
 NAME = "<script>alert('name')</script>"
@@ -88,7 +83,6 @@ def _zip(members: dict[str, str]) -> bytes:
 def _graded(
     settings: Settings, assignment_id: int, user_id: int, data: bytes, filename: str
 ) -> int:
-    sha, size = store_bytes(settings.data_dir, data)
     checks = (
         CheckResult("relu", 0.0, 2.0, CheckStatus.FAILED, MESSAGE),
         CheckResult("softmax", 1.0, 1.0, CheckStatus.PASSED, ""),
@@ -105,37 +99,7 @@ def _graded(
         environment={"seed": 3, "sandbox": ENV, "hidden_seed": 99},
         hidden_output=HIDDEN_OUT,
     ).to_dict()
-    with get_engine(settings.database_url).begin() as conn:
-        sub = conn.scalar(
-            insert(Submission)
-            .values(
-                assignment_id=assignment_id,
-                user_id=user_id,
-                sha256=sha,
-                size=size,
-                filename=filename,
-                submitted_at=utcnow(),
-            )
-            .returning(Submission.id)
-        )
-        run = conn.scalar(
-            insert(GradeRun)
-            .values(submission_id=sub, user_id=user_id, queue="cpu", status="done")
-            .returning(GradeRun.id)
-        )
-        conn.execute(
-            insert(ReportRow).values(
-                run_id=run,
-                submission_id=sub,
-                status="graded",
-                score=1.0,
-                max_score=4.0,
-                report=doc,
-                manifest_hash="h" * 64,
-                worker="w",
-            )
-        )
-    return int(sub)
+    return add_graded(settings, assignment_id, user_id, doc, filename=filename, data=data)
 
 
 @pytest.fixture
