@@ -68,12 +68,22 @@ def _state(pid: int) -> str:
         return ""
 
 
+def _waitable(pid: int) -> bool:
+    """Whether our child ``pid`` has exited and can be reaped (checked without reaping it)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
 def wait_until_exited(pid: int) -> None:
-    """Wait (without reaping it: that is the grader's part) until our child ``pid`` has exited."""
+    """Wait (without reaping it: that is the grader's part) until our child ``pid`` has exited.
+
+    Waitable, not merely shown as a zombie: the Docker client is multithreaded, and its
+    leader thread reads "Z" in /proc while the rest of the process is still going down,
+    when waitpid (and so the session's poll()) does not report it yet.
+    """
     deadline = time.monotonic() + SETTLE_S
-    while _state(pid) != "Z" and time.monotonic() < deadline:
+    while not _waitable(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert _state(pid) == "Z", f"the runner {pid} did not exit after add()"
+    assert _waitable(pid), f"the runner {pid} did not exit after add()"
 
 
 def open_session(kind: str, work: Path) -> tuple[Assignment, Sandbox, RunnerSession]:
