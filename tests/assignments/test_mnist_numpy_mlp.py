@@ -607,3 +607,32 @@ def test_validate_solution_starter_and_every_mutant(assignment):
         lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
         assert lost > 0
         assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+class _UnitStudent:
+    """A stand-in for the proxy the unit checks use: names() and call() on a local module."""
+
+    def __init__(self, source: str) -> None:
+        self.module = _LocalStudent(source).module
+
+    def names(self) -> dict[str, str]:
+        return {k: "function" for k, v in vars(self.module).items() if callable(v)}
+
+    def call(self, name: str, *args: object) -> object:
+        return _as_student_error(getattr(self.module, name), *(np.array(a) for a in args))
+
+
+FLOAT32_SOFTMAX_AS_FLOAT64 = """
+import numpy as np
+
+def softmax(x):
+    x = np.asarray(x, dtype=np.float32)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float64)
+"""
+
+
+def test_a_float32_softmax_handed_back_as_float64_passes(checks):
+    """Its rows sum to 1 at float32's resolution, not to 1e-12: that is right for float32."""
+    verdict = checks.softmax(_UnitStudent(FLOAT32_SOFTMAX_AS_FLOAT64), np.random.default_rng(0))
+    assert verdict.passed, verdict.message
