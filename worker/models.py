@@ -144,7 +144,7 @@ class Assignment(Base):
 
     Editing checks.py makes a new row, so every submission records exactly
     which checks it was submitted against. The course's settings (due date,
-    late policy, release of hidden checks, which submission counts) are copied
+    late policy, release of hidden checks, which submission counts, queue) are copied
     from the previous version when a new one appears (``worker.submit``): the
     staff's choices outlive an edit of the checks.
 
@@ -165,6 +165,8 @@ class Assignment(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     manifest_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Where new runs and regrades go, "cpu" or "gpu" (``worker.routing``): the manifest's
+    # when the row is made, then the course's choice.
     queue: Mapped[str] = mapped_column(String(16), default="cpu")
     path: Mapped[str] = mapped_column(Text)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)

@@ -31,7 +31,7 @@ from worker.models import (
     as_utc_naive,
     utcnow,
 )
-from worker.routing import route
+from worker.routing import gpu_workers, route
 from worker.runs import GradeQueue, Publish
 from worker.storage import read_upload, store_bytes
 
@@ -95,6 +95,7 @@ _ASSIGNMENT_COLUMNS = (
 # A course's settings for an assignment, which a new version of its checks inherits.
 COURSE_SETTINGS = (
     "course_id",
+    "queue",
     "due",
     "summary",
     "hidden_release",
@@ -123,6 +124,7 @@ def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: 
     if row is not None:
         return row
     values: dict[str, object] = {
+        "queue": spec.queue,
         "due": as_utc_naive(spec.due),
         "summary": spec.summary,
         "hidden_release": as_utc_naive(spec.hidden_release),
@@ -148,7 +150,6 @@ def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: 
                     version=spec.version,
                     manifest_hash=spec.manifest_hash,
                     title=spec.title,
-                    queue=spec.queue,
                     path=str(spec.root),
                     max_score=spec.max_score,
                     time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
@@ -213,11 +214,12 @@ def _admit(
     spec: AssignmentSpec,
     settings: Settings,
     now: datetime,
+    queue: str,
 ) -> int:
     """Refuse (SubmissionRefused) past a limit; else how many of the student's runs on
-    the assignment's queue are in the broker or running (their fairness window)."""
+    ``queue`` (the run's) are in the broker or running (their fairness window)."""
     busy_here = and_(
-        GradeRun.queue == route(spec, settings).queue,
+        GradeRun.queue == queue,
         GradeRun.status.in_([RunStatus.DISPATCHED.value, RunStatus.RUNNING.value]),
     )
     in_flight, busy = conn.execute(
@@ -289,7 +291,7 @@ def submit(
     Raises SubmissionRefused (a limit), storage.UploadTooLarge, or FileNotFoundError.
     ``publish`` None records the run as queued without contacting the broker.
     """
-    routed = route(spec, settings)  # before anything is stored: a bad setting refuses early
+    gpu_workers(settings)  # before anything is stored: a bad setting refuses early
     data, filename = read_upload(Path(upload), settings.max_upload_bytes)
     sha, size = store_bytes(settings.data_dir, data)
     grade_queue = GradeQueue(settings)
@@ -297,8 +299,10 @@ def submit(
     with grade_queue.engine.begin() as conn:
         user_id = _get_or_create_user(conn, student)
         grade_queue._lock_user(conn, user_id)
-        busy = _admit(conn, user_id, student, spec, settings, now)
         assignment = _get_or_create_assignment(conn, spec, settings)
+        # The course's queue for it (its settings), else the manifest's: a new row's.
+        routed = route(spec, settings, queue=assignment.queue)
+        busy = _admit(conn, user_id, student, spec, settings, now, routed.queue)
         lateness = lateness_of(conn, assignment, spec.slug, user_id, now)
         if lateness.refused:
             raise SubmissionRefused(

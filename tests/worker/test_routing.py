@@ -15,10 +15,12 @@ without GPU workers still grades.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, select, update
 
 from grader.assignment import load_assignment
 from grader.sandbox.local import bwrap_path
@@ -26,9 +28,11 @@ from tests.conftest import require
 from tests.worker.conftest import SUBMISSIONS, TINY, wait_until
 from worker.app import publisher
 from worker.config import Settings, default_broker_url
+from worker.db import get_engine
 from worker.grading import execute_run
+from worker.models import Assignment, Course, GradeRun, Submission
 from worker.status import submission_status
-from worker.submit import submit
+from worker.submit import register_assignment, submit
 
 GOOD = SUBMISSIONS / "good.py"
 CUDA_ASSIGNMENT = Path(__file__).resolve().parents[1] / "grader" / "cuda" / "assignment"
@@ -217,3 +221,108 @@ def test_a_gpu_worker_says_when_nothing_will_be_routed_to_it(
     assert worker.cli._worker(args) == 0
     assert started and "gpu" in started[0]
     assert ("DLGRADE_GPU_QUEUE is not 'on'" in capsys.readouterr().err) is warned
+
+
+# -- the course's queue setting (Assignment.queue) over the manifest's -------------------
+
+
+def _tiny_prefers(folder: Path, queue: str, fallback: bool) -> Path:
+    """A copy of the tiny assignment whose manifest says ``queue`` (and ``cpu_fallback``):
+    a regrade reads the manifest from the folder, so it must say so on disk."""
+    shutil.copytree(TINY, folder)
+    manifest = folder / "assignment.toml"
+    lines = f'queue = "{queue}"\n' + ("cpu_fallback = true\n" if fallback else "")
+    manifest.write_text(manifest.read_text().replace('queue = "cpu"\n', lines))
+    return folder
+
+
+def _set_queue(settings: Settings, assignment_id: int, queue: str) -> None:
+    """What the settings page and the API write (tests/web/test_instructor.py drives them)."""
+    with get_engine(settings.database_url).begin() as conn:
+        conn.execute(update(Assignment).where(Assignment.id == assignment_id).values(queue=queue))
+
+
+def _finish(settings: Settings, run_id: int) -> None:
+    with get_engine(settings.database_url).begin() as conn:
+        conn.execute(update(GradeRun).where(GradeRun.id == run_id).values(status="done"))
+
+
+def _submitter(settings: Settings, submission_id: int) -> int:
+    with get_engine(settings.database_url).connect() as conn:
+        return int(conn.scalar(select(Submission.user_id).where(Submission.id == submission_id)))
+
+
+def _stored_queue(settings: Settings, run_id: int) -> str:
+    with get_engine(settings.database_url).connect() as conn:
+        return str(conn.scalar(select(GradeRun.queue).where(GradeRun.id == run_id)))
+
+
+CPU_NOTE = "graded on a CPU worker"
+WAITS = "waits for a GPU worker"
+
+
+# (manifest queue, cpu_fallback, DLGRADE_GPU_QUEUE): {course setting: (queue, note)}, written
+# out from worker.routing's table.
+SETTING_CASES = [
+    (("cpu", False, "on"), {"gpu": ("gpu", ""), "cpu": ("cpu", "")}),
+    # A CPU manifest's limits are a CPU's: set to gpu with no GPU workers, it still grades.
+    (("cpu", False, "off"), {"gpu": ("cpu", CPU_NOTE), "cpu": ("cpu", "")}),
+    (("gpu", True, "on"), {"cpu": ("cpu", ""), "gpu": ("gpu", "")}),
+    (("gpu", True, "off"), {"cpu": ("cpu", ""), "gpu": ("cpu", CPU_NOTE)}),
+    (("gpu", False, "on"), {"cpu": ("cpu", ""), "gpu": ("gpu", "")}),
+    (("gpu", False, "off"), {"cpu": ("cpu", ""), "gpu": ("gpu", WAITS)}),
+]
+
+
+@pytest.mark.parametrize(("prefers", "expected"), SETTING_CASES)
+def test_the_course_setting_decides_where_submissions_and_regrades_go(
+    settings: Settings,
+    tmp_path: Path,
+    prefers: tuple[str, bool, str],
+    expected: dict[str, tuple[str, str]],
+) -> None:
+    from web.staff.regrade import request_regrades
+
+    queue, fallback, gpu_queue = prefers
+    spec = load_assignment(_tiny_prefers(tmp_path / "tiny", queue, fallback))
+    settings = settings.with_(gpu_queue=gpu_queue)
+    assignment_id = register_assignment(spec, settings, course_id=None)
+    earlier = None
+    for setting, (where, note) in expected.items():  # the other queue than the manifest's first
+        _set_queue(settings, assignment_id, setting)
+        out = Outbox()
+        acc = submit(spec, GOOD, "alice", settings, out)
+        assert (acc.queue, _stored_queue(settings, acc.run_id)) == (where, where), setting
+        assert out == [(acc.run_id, where, out[0][2])]
+        assert (note in acc.note) if note else (CPU_NOTE not in acc.note and WAITS not in acc.note)
+        _finish(settings, acc.run_id)
+        if earlier is not None:
+            # A submission made under the other setting is regraded where this one says.
+            by = _submitter(settings, earlier)  # as staff would: any user will do here
+            again = request_regrades(settings, None, [earlier], requested_by=by)
+            (run_id,) = again.run_ids
+            assert _stored_queue(settings, run_id) == where, setting
+            assert (note in again.note) if note else (CPU_NOTE not in again.note)
+        earlier = acc.submission_id
+
+
+def test_a_row_starts_with_the_manifests_queue_and_a_new_version_keeps_the_courses(
+    settings: Settings, tmp_path: Path
+) -> None:
+    spec = load_assignment(_tiny_prefers(tmp_path / "tiny", "gpu", True))
+    with get_engine(settings.database_url).begin() as conn:
+        course_id = conn.scalar(insert(Course).values(slug="dl", title="DL").returning(Course.id))
+    first = register_assignment(spec, settings, course_id)
+    with get_engine(settings.database_url).connect() as conn:
+        assert conn.scalar(select(Assignment.queue).where(Assignment.id == first)) == "gpu"
+    _set_queue(settings, first, "cpu")  # the course's choice
+    edited = replace(spec, manifest_hash="e" * 64)  # the checks edited: a new version
+    second = register_assignment(edited, settings, course_id)
+    assert second != first
+    with get_engine(settings.database_url).connect() as conn:
+        assert conn.scalar(select(Assignment.queue).where(Assignment.id == second)) == "cpu"
+    # Outside a course (the command line), a version takes its manifest's.
+    cli = replace(spec, slug="tiny-cli", manifest_hash="c" * 64)
+    elsewhere = register_assignment(cli, settings, None)
+    with get_engine(settings.database_url).connect() as conn:
+        assert conn.scalar(select(Assignment.queue).where(Assignment.id == elsewhere)) == "gpu"

@@ -12,6 +12,10 @@ override, which belongs to the submission, stays in force.
 
 A submission that already has a run queued or running is not given a second
 one: the one in flight will grade it with the same checks.
+
+Each run goes where a new submission would go now (``worker.routing``): the
+course's queue setting for the assignment, its manifest's CPU fallback, and
+whether this deployment has GPU workers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy import insert, select
 
 from worker.config import Settings
 from worker.models import IN_FLIGHT, Assignment, GradeRun, RunStatus, Submission, utcnow
+from worker.routing import Preference, Route, preference_of, route
 from worker.runs import GradeQueue, Publish
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,18 @@ class Requested:
 
 def new_batch_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+def _route(settings: Settings, folder: str, queue: str) -> Route:
+    """Where a regrade of a submission to the assignment at ``folder`` goes (``queue``: the
+    course's setting)."""
+    try:
+        prefers = preference_of(folder)
+    except (OSError, ValueError):
+        # The folder is gone or unreadable: the worker will say so in the run's report;
+        # the course's queue is all there is to go by.
+        prefers = Preference(queue)
+    return route(prefers, settings, queue=queue)
 
 
 def request_regrades(
@@ -65,12 +82,14 @@ def request_regrades(
             )
         )
         todo = conn.execute(
-            select(Submission.id, Submission.user_id, Assignment.queue)
+            select(Submission.id, Submission.user_id, Assignment.path, Assignment.queue)
             .join(Assignment, Assignment.id == Submission.assignment_id)
             .where(Submission.id.in_([i for i in ids if i not in busy]))
             .order_by(Submission.id)
         ).all()
-        for sub_id, user_id, queue in todo:
+        routes = {key: _route(settings, *key) for key in {(r.path, r.queue) for r in todo}}
+        for sub_id, user_id, path, wanted in todo:
+            queue = routes[path, wanted].queue
             run_id = conn.scalar(
                 insert(GradeRun)
                 .values(
@@ -85,16 +104,17 @@ def request_regrades(
                 .returning(GradeRun.id)
             )
             made.append((int(run_id), user_id, queue))
-    note = ""
+    note = routed = "; ".join(sorted({r.note for r in routes.values() if r.note}))
     if publish is None:
-        note = "queued; a worker will pick them up"
+        note = "; ".join(n for n in (routed, "queued; a worker will pick them up") if n)
     else:
         for user_id, queue in sorted({(u, q) for _, u, q in made}):
             try:
                 grade_queue.dispatch(user_id, queue, publish)
             except Exception as err:  # the runs are safe in the database; the reaper sends them
                 log.warning("could not dispatch regrades of user %s now: %s", user_id, err)
-                note = f"queued; the broker did not answer ({type(err).__name__})"
+                broker = f"queued; the broker did not answer ({type(err).__name__})"
+                note = "; ".join(n for n in (routed, broker) if n)
     return Requested(batch, [r for r, _, _ in made], len(busy & set(ids)), note)
 
 
