@@ -458,3 +458,124 @@ def test_the_roster_reaches_the_lms_export(
     by_login = {row[3]: row[:5] for row in table[2:]}
     assert by_login["newbie"] == ["New Person", "", "s-003", "newbie", "B"]
     assert by_login["student"] == ["Stu Dent", "", "s-001", "student", "A"]
+
+
+# -- the grading queue (cpu or gpu) of an assignment ---------------------------------------
+
+
+def _queues(settings: Settings, slug: str) -> list[str]:
+    with get_engine(settings.database_url).connect() as conn:
+        return list(conn.scalars(select(Assignment.queue).where(Assignment.slug == slug)))
+
+
+def _runs(settings: Settings) -> list[tuple[int, str]]:
+    """Each run's submission and the queue it was stored with, oldest first."""
+    from worker.models import GradeRun
+
+    with get_engine(settings.database_url).connect() as conn:
+        rows = conn.execute(select(GradeRun.submission_id, GradeRun.queue).order_by(GradeRun.id))
+        return [(sub, queue) for sub, queue in rows]
+
+
+def _all_runs_done(settings: Settings) -> None:
+    """Gradings finished (no worker runs here), so a regrade is not skipped as in flight."""
+    from sqlalchemy import update
+
+    from worker.models import GradeRun
+
+    with get_engine(settings.database_url).begin() as conn:
+        conn.execute(update(GradeRun).values(status="done"))
+
+
+def test_the_queue_is_chosen_on_the_settings_page_next_to_what_the_manifest_prefers(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    login(client, "instructor")
+    url = f"/instructor/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    page = client.get(url).get_data(as_text=True)
+    assert '<option value="cpu" selected>cpu</option><option value="gpu" >gpu</option>' in page
+    assert "The assignment's manifest prefers: cpu." in page
+    assert "New runs go to: cpu." in page
+    form = {
+        "csrf_token": csrf_token(client, url),
+        "due": "",
+        "hidden_release": "",
+        "grace_minutes": "0",
+        "late_penalty_per_day": "0",
+        "late_penalty_cap": "",
+        "accept_late": "1",
+        "counts": "latest",
+        "rate_limit": "",
+        "max_in_flight": "",
+    }
+    bad = client.post(url, data=form | {"queue": "tpu"})
+    assert bad.status_code == 400 and "queue: cpu or gpu, not &#39;tpu&#39;" in bad.get_data(
+        as_text=True
+    )
+    assert _queues(web_settings, "worker-tiny") == ["cpu"] and _audit(web_settings) == []
+    assert client.post(url, data=form | {"queue": "gpu"}).status_code == 302
+    assert _queues(web_settings, "worker-tiny") == ["gpu"]
+    (entry,) = _audit(web_settings)
+    assert (entry.action, entry.subject) == ("assignment settings", "assignment worker-tiny")
+    assert (entry.before, entry.after) == ({"queue": "cpu"}, {"queue": "gpu"})
+    page = client.get(url).get_data(as_text=True)
+    assert '<option value="cpu" >cpu</option><option value="gpu" selected>gpu</option>' in page
+    # This deployment has no GPU workers (DLGRADE_GPU_QUEUE off), and the CPU manifest's
+    # limits are a CPU's: the page says where a run goes all the same.
+    assert (
+        "New runs go to: cpu (graded on a CPU worker (DLGRADE_GPU_QUEUE=off: no GPU workers))."
+        in page
+    )
+
+
+def test_the_queue_set_through_the_api_decides_where_submissions_and_regrades_go(
+    app: Flask, client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.test_api import GOOD, _submit
+
+    app.config["DLGRADE_SETTINGS"] = web_settings.with_(gpu_queue="on")  # GPU workers exist
+    url = f"/api/v1/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    body = {"accept_late": True, "counts": "latest", "queue": "gpu"}
+    # A student may not change it, nor may the instructor with a student-scoped token.
+    student = bearer(token_for(web_settings, demo, "student"))
+    assert client.put(url, json=body, headers=student).status_code == 404
+    scoped = client.put(url, json=body, headers=bearer(token_for(web_settings, demo, "instructor")))
+    assert scoped.status_code == 403
+    assert _queues(web_settings, "worker-tiny") == ["cpu"] and _audit(web_settings) == []
+
+    teacher = bearer(token_for(web_settings, demo, "instructor", "staff"))
+    shown = client.get(url, headers=teacher).get_json()
+    assert shown["settings"]["queue"] == "cpu"
+    assert shown["manifest"] == {"queue": "cpu", "cpu_fallback": False, "says": "cpu"}
+    assert shown["new_runs"] == {"queue": "cpu", "note": ""}
+    bad = client.put(url, json=body | {"queue": "tpu"}, headers=teacher)
+    assert bad.status_code == 400
+    assert bad.get_json()["error"] == "settings not saved: queue: cpu or gpu, not 'tpu'"
+    put = client.put(url, json=body, headers=teacher).get_json()
+    assert put["changed"] == ["queue"] and put["settings"]["queue"] == "gpu"
+    assert put["new_runs"] == {"queue": "gpu", "note": ""}
+    assert _queues(web_settings, "worker-tiny") == ["gpu"]
+    # Left out, the queue stays as it is (a client that predates it moves nothing).
+    kept = client.put(url, json={"accept_late": True, "counts": "latest"}, headers=teacher)
+    assert kept.get_json()["changed"] == [] and _queues(web_settings, "worker-tiny") == ["gpu"]
+    log = client.get(f"/api/v1/courses/{demo.course_id}/audit", headers=teacher).get_json()
+    (entry,) = log["entries"]
+    assert (entry["action"], entry["by"]) == ("assignment settings", "instructor")
+    assert (entry["before"], entry["after"]) == ({"queue": "cpu"}, {"queue": "gpu"})
+
+    token = token_for(web_settings, demo, "student")
+    on_gpu = _submit(client, token, demo.course_id, [(GOOD, "tiny.py")]).get_json()
+    assert on_gpu["queue"] == "gpu"
+    client.put(url, json=body | {"queue": "cpu"}, headers=teacher)
+    on_cpu = _submit(client, token, demo.course_id, [(GOOD, "tiny.py")]).get_json()
+    assert on_cpu["queue"] == "cpu"
+    assert _runs(web_settings) == [(on_gpu["id"], "gpu"), (on_cpu["id"], "cpu")]
+
+    # A regrade goes where the setting says now, whatever its first grading's queue was.
+    _all_runs_done(web_settings)
+    ta = bearer(token_for(web_settings, demo, "ta", "staff"))
+    base = f"/api/v1/courses/{demo.course_id}/submissions"
+    assert client.post(f"{base}/{on_gpu['id']}/regrade", headers=ta).status_code == 202
+    client.put(url, json=body | {"queue": "gpu"}, headers=teacher)
+    assert client.post(f"{base}/{on_cpu['id']}/regrade", headers=ta).status_code == 202
+    assert _runs(web_settings)[2:] == [(on_gpu["id"], "cpu"), (on_cpu["id"], "gpu")]

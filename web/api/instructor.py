@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from web.api import bp
 from web.api.auth import error, staff_api
 from web.auth.views import hash_password
-from web.database import db
+from web.database import db, settings
 from web.instructor import audit, instructor_required, roster
 from web.instructor.settings import (
     SettingsRefused,
@@ -22,6 +22,7 @@ from web.instructor.settings import (
     current,
     parse_settings,
     parse_time,
+    queue_view,
     set_extension,
 )
 from web.staff.queries import assignment_or_404
@@ -86,7 +87,9 @@ def roster_import(course_id: int) -> tuple[Response, int] | Response:
 @bp.route("/courses/<int:course_id>/assignments/<slug>/settings", methods=["GET", "PUT"])
 @staff_api
 def assignment_settings(course_id: int, slug: str) -> Response:
-    """GET the settings; PUT every field (as the page's form does), logged when it changes."""
+    """GET the settings, what the manifest prefers for the queue and where a new run goes;
+    PUT every field (as the page's form does; ``queue`` kept when left out), logged when it
+    changes."""
     instructor_required(course_id)
     s = db()
     a = assignment_or_404(s, course_id, slug)
@@ -99,7 +102,8 @@ def assignment_settings(course_id: int, slug: str) -> Response:
         changed = list(change_settings(s, course_id, a, wanted, current_user.id))
         a = assignment_or_404(s, course_id, slug)
     now = {k: audit.plain(v) for k, v in current(a).items()}
-    return jsonify({"slug": a.slug, "settings": now, "changed": changed})
+    body = {"slug": a.slug, "settings": now, "changed": changed}
+    return jsonify(body | queue_view(a, settings()))
 
 
 @bp.route("/courses/<int:course_id>/assignments/<slug>/extensions", methods=["POST"])

@@ -176,10 +176,13 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     A + "/settings": {
-        "get": _op("The assignment's course settings (instructors)", [COURSE, SLUG], staff=True),
+        "get": _op("The assignment's course settings (instructors), what its manifest prefers "
+                   "for the queue (manifest) and where a new run or regrade goes (new_runs)",
+                   [COURSE, SLUG], staff=True),
         "put": _op(
             "Set due, hidden_release, grace_minutes, late_penalty_per_day, late_penalty_cap, "
-            "accept_late, counts, rate_limit (COUNT/SECONDS), max_in_flight (instructors; logged)",
+            "accept_late, counts, rate_limit (COUNT/SECONDS), max_in_flight, queue (cpu or gpu; "
+            "kept when left out) (instructors; logged)",
             [COURSE, SLUG], staff=True, body={"required": True, "content": JSON},
             extra={"400": {"description": "a value cannot be used"}},
         ),

@@ -6,7 +6,7 @@ course's audit log (``audit``) in the same transaction as the change.
 
 - ``roster``: CSV import with a preview (add, update, drop; idempotent).
 - ``settings``: due dates, hidden-check release, late policy, which submission
-  counts; students' extensions.
+  counts, rate limit and in-flight cap, the grading queue; students' extensions.
 - ``views``: the pages.
 """
 

@@ -4,6 +4,11 @@ The settings live on every version of the assignment (``worker.submit`` copies
 them to a new version), so a change is written to all of the course's versions
 of the slug. Only the fields that change are logged, with their old and new
 values. Times are UTC, written ``YYYY-MM-DD HH:MM`` (or ISO 8601); blank clears.
+
+The queue (cpu or gpu) decides where new runs and regrades go (``worker.routing``
+weighs it with the manifest's CPU fallback and the deployment's GPU workers);
+``queue_view`` shows the instructor what the manifest prefers and where a run
+would go now.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from web.grades import version_ids
 from web.instructor.audit import record
-from worker.config import parse_rate
+from worker.config import Settings, parse_rate
 from worker.models import Assignment, Counts, Enrollment, Extension, Role, User, utcnow
+from worker.routing import QUEUES, preference_of, route
 
 FIELDS = (
     "due",
@@ -31,6 +37,7 @@ FIELDS = (
     "counts",
     "rate_limit",
     "max_in_flight",
+    "queue",
 )
 
 
@@ -67,7 +74,8 @@ def _fraction(raw: str, label: str, *, blank: float | None) -> float | None:
 
 
 def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings from a form or a JSON body (every field required, as the form sends)."""
+    """The settings from a form or a JSON body (every field required, as the form sends,
+    but ``queue``: left out, it stays as it is, so a client that predates it moves nothing)."""
     try:
         grace = int(str(form.get("grace_minutes", "0")).strip() or "0")
     except ValueError:
@@ -96,7 +104,12 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
         raise SettingsRefused("in-flight cap: a whole number, or blank for none") from None
     if cap is not None and not 1 <= cap <= 1000:
         raise SettingsRefused("in-flight cap: from 1 to 1000, or blank for none")
-    return {
+    queue: dict[str, str] = {}
+    if form.get("queue") is not None:
+        queue["queue"] = str(form["queue"]).strip().lower()
+        if queue["queue"] not in QUEUES:
+            raise SettingsRefused(f"queue: cpu or gpu, not {str(form['queue'])[:40]!r}")
+    return queue | {
         "due": parse_time(str(form.get("due", "")), "due"),
         "hidden_release": parse_time(str(form.get("hidden_release", "")), "hidden release"),
         "grace_minutes": grace,
@@ -115,6 +128,26 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def current(a: Assignment) -> dict[str, Any]:
     return {name: getattr(a, name) for name in FIELDS}
+
+
+def queue_view(a: Assignment, settings: Settings) -> dict[str, Any]:
+    """What the manifest prefers (``manifest``) and where a new run or regrade goes now
+    (``new_runs``: queue and note); ``problem`` instead of what cannot be told."""
+    try:
+        prefers = preference_of(a.path)
+    except (OSError, ValueError) as err:  # tomllib's errors are ValueErrors
+        problem = f"the manifest cannot be read ({type(err).__name__})"
+        return {"manifest": None, "new_runs": None, "problem": problem}
+    manifest = {
+        "queue": prefers.queue,
+        "cpu_fallback": prefers.cpu_fallback,
+        "says": prefers.describe(),
+    }
+    try:
+        routed = route(prefers, settings, queue=a.queue)
+    except ValueError as err:  # DLGRADE_GPU_QUEUE misspelt: submissions are refused too
+        return {"manifest": manifest, "new_runs": None, "problem": str(err)}
+    return {"manifest": manifest, "new_runs": {"queue": routed.queue, "note": routed.note}}
 
 
 def change_settings(

@@ -31,6 +31,7 @@ from web.instructor.settings import (
     change_settings,
     parse_settings,
     parse_time,
+    queue_view,
     set_extension,
 )
 from web.staff.queries import assignment_or_404, starter_files
@@ -223,6 +224,7 @@ def _settings_page(course_id: int, slug: str) -> str:
         "instructor/settings.html",
         course=s.get(Course, course_id),
         a=a,
+        queues=queue_view(a, settings()),
         extensions=extensions,
     )
 
