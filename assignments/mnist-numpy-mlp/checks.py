@@ -20,19 +20,17 @@ the numerical gradient).
 
 from __future__ import annotations
 
-import functools
 import math
-from pathlib import Path
 
 import numpy as np
 
+from grader import mnist_homework as mnist
 from grader import training
 from grader.checks import CheckFailed, StudentError, Verdict, all_of, check, compare, grad_check
 from grader.step_probe import probabilities, step_check
 from grader.training import RunContext, Trained, TrainingTask, find_name, missing
 from reference import activations as ref_act
 from reference import losses as ref_loss
-from reference.data import load_mnist
 
 RTOL, ATOL = 1e-7, 1e-9
 # A loss may clip or add an epsilon up to ~1e-7 inside the log: the inputs keep
@@ -56,11 +54,7 @@ LR_RANGE = (0.0, 10.0)
 EPOCH_SECONDS = 120  # per call of the training check; total_seconds bounds the whole
 TRAINED_NAMES = ("net", "model", "network")  # globals taken as trained at import
 
-# The data: genuine training images, split once with a fixed seed.
-SPLIT_SEED = 0
-N_TRAIN, N_VAL, N_PRACTICE = 50_000, 5_000, 5_000
-SOURCE_LIMIT = 2_000_000  # bytes of the submission read for its flags
-
+# The data: MNIST's training images in the public split of grader/mnist_homework.py.
 DATA_README = """\
 MNIST for homework 1 (28x28 digits, flattened to 784 pixels scaled to [0, 1]).
 
@@ -79,74 +73,22 @@ images, shown to your network the same way, never with their labels).
 """
 
 
-# -- data ----------------------------------------------------------------------------
-
-
-def _pixels(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) images as float32 (N, 784) in [0, 1]."""
-    return images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0)
-
-
-def _split_rows() -> dict[str, np.ndarray]:
-    """Rows of MNIST's training set in each public split (train, val, practice test)."""
-    order = np.random.default_rng(SPLIT_SEED).permutation(N_TRAIN + N_VAL + N_PRACTICE)
-    return {
-        "train": order[:N_TRAIN],
-        "val": order[N_TRAIN : N_TRAIN + N_VAL],
-        "test": order[N_TRAIN + N_VAL :],
-    }
-
-
-@functools.lru_cache(maxsize=1)
-def _public() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each public split's images (float32) and genuine labels, before relabelling."""
-    splits = load_mnist("mnist")
-    x, y = _pixels(splits.X_train), splits.y_train.astype(np.int64)
-    return {name: (x[rows], y[rows]) for name, rows in _split_rows().items()}
-
-
-@functools.lru_cache(maxsize=1)
-def _genuine_test() -> tuple[np.ndarray, np.ndarray]:
-    """The 10,000 genuine test images (float32, as the training files) and their labels."""
-    splits = load_mnist("mnist")
-    return _pixels(splits.X_test), splits.y_test.astype(np.int64)
-
-
-def _write_run(folder: Path, relabelling: training.Relabelling) -> None:
-    """One grading run's files: every split relabelled; practice labels, never test ones."""
-    arrays = {}
-    for name, (x, y) in _public().items():
-        arrays[f"X_{name}"] = relabelling.images(x)
-        arrays[f"y_{name}"] = relabelling.labels(y)
-    training.write_arrays(folder, arrays)
-    (folder / "README.txt").write_text(DATA_README)
-    (folder / "README.txt").chmod(0o644)
-
-
 TASK = TrainingTask(
     classes=CLASSES,
     threshold=THRESHOLD,
     margin=MARGIN,
-    write_data=_write_run,
-    genuine_test=_genuine_test,
-    validation=lambda: _public()["val"],
+    write_data=mnist.run_writer(DATA_README),
+    genuine_test=mnist.genuine_test,
+    validation=mnist.validation,
     # An MLP is blind to where a pixel is: permuting them costs a correct homework
     # nothing, and leaves weights trained elsewhere at chance (see grader/training.py).
     features=INPUTS,
-    link_names=("data", "mnist"),
+    link_names=mnist.LINKS,
 )
 submission_data = TASK.submission_data  # the engine's per-grading hook
 
 
 # -- the training check (first: the unit checks of missing functions read it) -----------
-
-
-def _source(student) -> str:
-    """The submitted file as the trusted side placed it (read here, never executed)."""
-    session = student._session
-    path = Path(session.sandbox.spec.root) / "submission" / session.load_spec.file
-    with open(path, "rb") as fh:
-        return fh.read(SOURCE_LIMIT).decode("utf-8", errors="replace")
 
 
 def _constant(student, name: str, default: object) -> object:
@@ -220,7 +162,7 @@ def mnist_accuracy(student, rng, ctx):
     defines the template's Network, by the grader (10 epochs, batches of 64).
     Within 0.5% of 94% the grader trains twice more and takes the median.
     """
-    source = _source(student)
+    source = mnist.submission_source(student)
     return TASK.grade(student, ctx, lambda rc: _train(rc, source), source=source)
 
 
