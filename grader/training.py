@@ -32,8 +32,12 @@ training images and read the class permutation off the given labels (ten
 classes: a few hundred images settle it). With it, those weights see scrambled
 pixels and answer at chance, whatever they infer about the classes. It is
 wrong for a CNN (convolutions use pixel neighbourhoods): there only the classes
-are permuted, and the class inference above stays possible; such a task says so
-in its report.
+are permuted, and the class inference above stays possible. Where the grader
+builds the network, ``at_chance`` closes the obvious door: the untrained network
+must be at chance under every naming of its outputs (``BEST_NAMING_LIMIT``), so
+weights loaded when it is built fail before training. Weights loaded later, by
+the file's own training code, are not excluded: such a task's report says so
+(``CLASSES_ONLY``) and the file's embedded data is pointed out to a TA.
 
 What this cannot exclude, and what the report therefore flags for a TA:
 a classifier that is not the assignment's network but still learns from the
@@ -71,7 +75,8 @@ margin, runs, how to write its data files, its genuine test set).
 - ``rc.classes_of(net, x)``: predicted classes for feature rows ``x`` (genuine
   order; relabelled here), chunked; CheckFailed for a malformed answer.
 - ``rc.at_chance(net, what)``: CheckFailed when an untrained network already
-  classifies the relabelled test set above ``CHANCE_LIMIT``.
+  classifies the relabelled test set above ``CHANCE_LIMIT``, or would under the
+  naming of its outputs that suits it best above ``BEST_NAMING_LIMIT``.
 - ``rc.epochs(net, epochs, batch_size, one_hot, method="step")``: drive
   training epochs over this run's training files in the sandbox.
 
@@ -92,6 +97,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import math
 import os
 import re
 import statistics
@@ -113,8 +119,18 @@ CHANCE_LIMIT = 0.30
 PREDICT_CHUNK = 2000  # test images per forward() call: every message stays under ~7 MB
 RUN_FOLDER = "run{}"
 # Input conventions tried when forward() refuses plain feature rows: the course folds
-# the bias into W1 as an extra input column of ones, appended or prepended.
+# the bias into W1 as an extra input column of ones, appended or prepended (an MLP).
 INPUT_CONVENTIONS = ("plain", "ones column last", "ones column first")
+# A CNN may take the rows as they are in the files and reshape them itself, or expect
+# images (N, 1, 28, 28), the shape the course's CNN template reshapes the rows to.
+IMAGE_CONVENTIONS = ("plain", "images (N, 1, H, W)")
+# The best any naming of an untrained network's output classes can do. An untrained
+# network's arg-max falls in a few classes that owe little to the digit drawn: measured on
+# the 10,000 test images over 60 random initialisations each, at most 24.3% for a
+# 784-512-256-10 MLP and 19.9% for LeNet-5 (15 of a 32/64-channel CNN: 22.0%). Weights
+# trained elsewhere score ~98% under the naming that undoes the relabelling, which a file
+# can infer from the labelled training files: this bound catches them at the start.
+BEST_NAMING_LIMIT = 0.50
 ADAPTER_ROWS = 500  # validation rows on which an input convention is chosen
 # Embedded data longer than this in a source file is pointed out to a TA (never judged).
 LONG_LITERAL_CHARS = 20_000
@@ -311,6 +327,9 @@ class RunContext:
 
     def _inputs(self, x: np.ndarray, convention: str) -> np.ndarray:
         shown = self.relabelling.images(x).astype(np.float32, copy=False)
+        if convention == "images (N, 1, H, W)":
+            side = math.isqrt(shown[0].size)
+            return shown.reshape(shown.shape[0], 1, side, side)
         ones = np.ones((shown.shape[0], 1), dtype=shown.dtype)
         if convention == "ones column last":
             return np.hstack([shown, ones])
@@ -359,7 +378,7 @@ class RunContext:
         x_val, y_val = x_val[:ADAPTER_ROWS], self.relabelling.labels(y_val[:ADAPTER_ROWS])
         scores: dict[str, float] = {}
         first_error: StudentError | None = None
-        for convention in INPUT_CONVENTIONS:
+        for convention in self.task.conventions:
             try:
                 predicted = self._answer(net, self._inputs(x_val, convention), method)
             except StudentError as err:
@@ -375,16 +394,24 @@ class RunContext:
             raise first_error
         return max(scores, key=lambda c: (scores[c], c == "plain"))
 
-    def accuracy(self, net: RemoteObject, method: str = "forward") -> tuple[int, int]:
-        """(correct, total) on the genuine test images, against the relabelled labels."""
+    def _test_predictions(self, net: RemoteObject, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted classes, genuine labels) for the genuine test images."""
         x_test, y_test = self.task.genuine_test()
         self.ctx.progress(f"predicting the {len(y_test):,} test images (run {self.run + 1})")
-        predicted = self.classes_of(net, x_test, method)
+        return self.classes_of(net, x_test, method), y_test
+
+    def accuracy(self, net: RemoteObject, method: str = "forward") -> tuple[int, int]:
+        """(correct, total) on the genuine test images, against the relabelled labels."""
+        predicted, y_test = self._test_predictions(net, method)
         return int(np.sum(predicted == self.relabelling.labels(y_test))), len(y_test)
 
     def at_chance(self, net: RemoteObject, what: str, method: str = "forward") -> None:
-        """CheckFailed when the untrained ``net`` already classifies the test images."""
-        correct, total = self.accuracy(net, method)
+        """CheckFailed when the untrained ``net`` already classifies the test images, under
+        this run's names or under the naming of its outputs that suits it best."""
+        predicted, y_test = self._test_predictions(net, method)
+        total = len(y_test)
+        correct = int(np.sum(predicted == self.relabelling.labels(y_test)))
+        best = best_naming_correct(predicted, y_test, self.task.classes)
         if correct / total > CHANCE_LIMIT:
             raise CheckFailed(
                 f"before any training, {what} already classifies {correct / total:.2%} of the "
@@ -392,6 +419,24 @@ class RunContext:
                 f"{CHANCE_LIMIT:.0%} accepted): the network must start untrained and learn from "
                 f"the data the grader gives it"
             )
+        if best / total > BEST_NAMING_LIMIT:
+            raise CheckFailed(
+                f"before any training, {what} already sorts the test images by digit: naming "
+                f"its outputs suitably classifies {best / total:.2%} of them (random weights "
+                f"stay under 25%, at most {BEST_NAMING_LIMIT:.0%} accepted). Weights trained "
+                f"elsewhere do that; the network must start untrained and learn from the data "
+                f"the grader gives it"
+            )
+
+
+def best_naming_correct(predicted: np.ndarray, labels: np.ndarray, classes: int) -> int:
+    """How many predictions would be right if each output class were renamed to the digit
+    it is most often given for (any renaming, not only a permutation: an upper bound)."""
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    named = (predicted >= 0) & (predicted < classes)  # any other answer is wrong however named
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (predicted[named], labels[named]), 1)
+    return int(counts.max(axis=1).sum())
 
 
 def script_error(loaded: Any) -> str:
@@ -471,6 +516,7 @@ class TrainingTask:
     validation: Callable[[], tuple[np.ndarray, np.ndarray]]
     features: int | None = None  # permute this many input features (an MLP); None: don't
     link_names: tuple[str, ...] = ("data", "mnist")
+    conventions: tuple[str, ...] = INPUT_CONVENTIONS  # input shapes tried (see above)
     train_files: tuple[str, str] = ("X_train.npy", "y_train.npy")
     runs: int = 3
 
@@ -570,6 +616,8 @@ class TrainingTask:
         lines.append(VERIFIED)
         if not watched:
             lines.append(NOT_WATCHED)
+        if self.features is None:
+            lines.append(CLASSES_ONLY)
         flags = source_flags(source)
         if flags:
             lines.append("for a TA to look at: " + "; ".join(flags))
@@ -587,6 +635,16 @@ NOT_WATCHED = (
     "not verified, for a TA to judge if it matters: how the file trained (the grader did "
     "not drive it), so any learner that learns from the given files, a network or not, "
     "passes"
+)
+
+
+CLASSES_ONLY = (
+    "not verified, for a TA to judge if it matters: that the network was not trained "
+    "elsewhere. The pixels of a CNN's images cannot be shuffled (convolutions need their "
+    "neighbours), so only the classes were renamed, and a file that loads shipped weights "
+    "in its own training code and works out the renaming from the labelled training files "
+    "would pass; a network the grader built was checked to start at chance under every "
+    "naming of its outputs"
 )
 
 

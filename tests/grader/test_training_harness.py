@@ -1,0 +1,96 @@
+"""The training harness's parts that need no sandbox: the at-chance bound under any naming
+of the outputs, and the input shapes a network is offered (grader/training.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import training
+from grader.training import Relabelling, RunContext, TrainingTask, best_naming_correct
+
+
+def test_best_naming_counts_a_renamed_perfect_classifier_as_perfect():
+    labels = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9] * 3)
+    renamed = (labels + 3) % 10  # right on every image, under other names: 0% as named
+    assert np.sum(renamed == labels) == 0
+    assert best_naming_correct(renamed, labels, 10) == 30
+
+
+def test_best_naming_of_one_constant_answer_is_the_commonest_digit():
+    labels = np.array([1, 1, 1, 7, 7, 2])
+    assert best_naming_correct(np.full(6, 4), labels, 10) == 3  # "4" renamed to 1
+
+
+def test_best_naming_may_merge_classes_and_ignores_answers_out_of_range():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    # Output 5 for both 0s and one 1; output 9 for a 1 and both 2s; -1 and 12 are never right.
+    assert best_naming_correct(np.array([5, 5, 5, 9, 9, 9]), labels, 10) == 4
+    assert best_naming_correct(np.array([-1, 12, 1, 1, 2, 2]), labels, 10) == 4
+
+
+def _context(conventions: tuple[str, ...]) -> RunContext:
+    task = TrainingTask(
+        classes=10,
+        threshold=0.9,
+        margin=0.01,
+        write_data=lambda folder, relabelling: None,
+        genuine_test=lambda: (np.zeros((0, 784)), np.zeros(0)),
+        validation=lambda: (np.zeros((0, 784)), np.zeros(0)),
+        conventions=conventions,
+    )
+    return RunContext(task, None, None, 0, 0, Relabelling(np.roll(np.arange(10), 1)))
+
+
+def test_a_cnn_is_offered_its_images_as_rows_or_as_one_channel_squares():
+    rc = _context(training.IMAGE_CONVENTIONS)
+    rows = np.arange(2 * 784, dtype=np.float32).reshape(2, 784)
+    squares = rc._inputs(rows, "images (N, 1, H, W)")
+    assert squares.shape == (2, 1, 28, 28)
+    # Row-major: pixel (r, c) of image i is entry 28 r + c of its row.
+    assert squares[1, 0, 3, 5] == rows[1, 28 * 3 + 5]
+    assert rc._inputs(rows, "plain").shape == (2, 784)
+
+
+class _Ctx:
+    def progress(self, text: str) -> None:
+        pass
+
+
+class _Net:
+    """A stand-in network whose answers are fixed: the harness only sees its arg-max."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def call(self, method: str, x: np.ndarray) -> np.ndarray:
+        return self.scores[: len(x)]
+
+
+@pytest.mark.parametrize(
+    ("shift", "fails"),
+    [(0, "classifies"), (3, "sorts the test images by digit"), (None, None)],
+)
+def test_at_chance_refuses_a_network_that_already_knows_the_digits(shift, fails):
+    labels = np.arange(1000) % 10
+    task = TrainingTask(
+        classes=10,
+        threshold=0.9,
+        margin=0.01,
+        write_data=lambda folder, relabelling: None,
+        genuine_test=lambda: (np.zeros((1000, 784), np.float32), labels),
+        validation=lambda: (np.zeros((500, 784), np.float32), labels[:500]),
+    )
+    relabelling = Relabelling(np.roll(np.arange(10), 1))  # class c is shown as c + 1
+    if shift is None:
+        predicted = np.zeros(1000, dtype=np.int64)  # one class for every image: 10%
+    else:
+        # shift 0: right under this grading's names; shift 3: right under other names.
+        predicted = relabelling.labels(labels) + shift
+    scores = np.eye(10, dtype=np.float32)[predicted % 10]
+    rc = RunContext(task, None, _Ctx(), 0, 0, relabelling)
+    if fails is None:
+        rc.at_chance(_Net(scores), "the untrained Net()")
+        return
+    with pytest.raises(training.CheckFailed, match=fails):
+        rc.at_chance(_Net(scores), "the untrained Net()")
