@@ -47,6 +47,7 @@ from grader.sandbox.cgroups import SubmissionCgroup, cgroup_layout
 from grader.sandbox.environments import ENVIRONMENTS
 from grader.sandbox.hostview import host_view
 from grader.sandbox.images import requirements
+from grader.sandbox.nvidia import find_driver
 from grader.sandbox.owned import OwnedPid, OwnedProcess, wait_exited
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ class LocalSandbox(Sandbox):
         self.is_security_boundary = self.bwrap is not None
         self.name = "local-bwrap" if self.bwrap else "local-rlimits"
         self.env = ensure_env(spec.environment)
+        # A GPU grading gets the host's driver (grader/sandbox/nvidia.py), or is refused here.
+        self.driver = find_driver() if spec.gpu else None
         # Each runner start's bubblewrap (or bare runner), held by a pidfd taken at spawn.
         self.procs: list[OwnedProcess] = []
         layout, why = cgroup_layout() if use_cgroups else (None, "cgroups not asked for")
@@ -201,6 +204,11 @@ class LocalSandbox(Sandbox):
             )
 
     def _address_space_bytes(self) -> int:
+        if self.driver is not None:
+            # CUDA reserves tens of GiB of address space when it starts, whatever the
+            # program allocates: any RLIMIT_AS near the memory limit stops it there.
+            # Memory is then held by the cgroup alone (none without one: describe() says).
+            return resource.RLIM_INFINITY
         memory = self.spec.limits.memory_mb * 1024 * 1024
         if self.cgroup_layout is None:
             return memory  # the only memory limit there is, per process
@@ -233,7 +241,11 @@ class LocalSandbox(Sandbox):
 
     def _env(self) -> dict[str, str]:
         threads = str(max(1, int(self.spec.limits.cpus)))
+        gpu = {}
+        if self.driver is not None:
+            gpu["LD_LIBRARY_PATH"] = ":".join(self.driver.library_folders)
         return {
+            **gpu,
             "PATH": "/opt/env/bin:/usr/bin:/bin",
             "HOME": "/tmp",
             "LANG": "C.UTF-8",
@@ -261,6 +273,12 @@ class LocalSandbox(Sandbox):
             if host.is_symlink():  # merged /usr: /bin -> usr/bin and the like
                 cmd += ["--symlink", os.readlink(host), f"/{top}"]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
+        if self.driver is not None:
+            for node in self.driver.devices:
+                cmd += ["--dev-bind", node, node]
+            for folder in self.driver.library_folders:
+                if folder not in view.binds:
+                    cmd += ["--ro-bind", folder, folder]
         cmd += ["--size", str(tmp_bytes), "--tmpfs", "/tmp"]
         cmd += ["--size", str(tmp_bytes), "--tmpfs", "/dev/shm"]
         cmd += ["--ro-bind", str(self.spec.root), SANDBOX_ROOT]
@@ -418,4 +436,8 @@ class LocalSandbox(Sandbox):
             # Unprivileged, RLIMIT_NPROC would count the whole user's processes: not set.
             facts["process_limit"] = "per-uid rlimit" if os.getuid() == 0 else "none"
             facts["cgroup_unavailable"] = self.cgroup_unavailable
+        if self.driver is not None:
+            facts["gpu_devices"] = list(self.driver.devices)
+            if layout is None:
+                facts["memory_limit"] = "none (CUDA needs an unlimited address space)"
         return facts
