@@ -151,6 +151,8 @@ class DockerSandbox(Sandbox):
                 "-v", f"{root}:{SANDBOX_ROOT}:ro",
                 "-w", "/tmp",
                 "-e", "HOME=/tmp", "-e", "LANG=C.UTF-8",
+                # No passwd entry for the uid: getpass.getuser() reads these first.
+                "-e", "USER=sandbox", "-e", "LOGNAME=sandbox",
                 "-e", "PYTHONDONTWRITEBYTECODE=1", "-e", "PYTHONHASHSEED=0",
                 "-e", f"OMP_NUM_THREADS={threads}", "-e", f"OPENBLAS_NUM_THREADS={threads}",
                 "-e", f"MKL_NUM_THREADS={threads}"]  # fmt: skip

@@ -248,6 +248,10 @@ class LocalSandbox(Sandbox):
             **gpu,
             "PATH": "/opt/env/bin:/usr/bin:/bin",
             "HOME": "/tmp",
+            # The sandbox's uid has no passwd entry: getpass.getuser() (CUDA builds of
+            # torch call it) reads these first rather than failing on getpwuid.
+            "USER": "sandbox",
+            "LOGNAME": "sandbox",
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
@@ -298,13 +302,17 @@ class LocalSandbox(Sandbox):
             env = self._env()
             cwd = "/"
         else:
-            # Unprotected: paths are the host's, TMPDIR is a private folder we remove after.
-            private_tmp = self.spec.root.parent / (self.spec.root.name + "-tmp")
+            # Unprotected: paths are the host's, TMPDIR a private folder (in the engine's
+            # work folder, removed with it). A fresh one per start, as bubblewrap's /tmp
+            # is: each start runs as another uid, which could not replace the files an
+            # earlier start left (a training check's second run loads the file again).
+            private_tmp = self.spec.root.parent / f"{self.spec.root.name}-tmp{len(self.procs)}"
             private_tmp.mkdir(mode=0o777, exist_ok=True)
             os.chmod(private_tmp, 0o777)
             root = str(self.spec.root)
-            cmd = [str(self.env / "bin" / "python3")]
-            cmd += [a.replace(SANDBOX_ROOT, root) for a in argv]
+            # The environment's interpreter for "python3" (bubblewrap finds it on PATH).
+            program = str(self.env / "bin" / "python3") if argv[0] == "python3" else argv[0]
+            cmd = [program, *(a.replace(SANDBOX_ROOT, root) for a in argv[1:])]
             env = {
                 **self._env(),
                 "PATH": f"{self.env}/bin:/usr/bin:/bin",

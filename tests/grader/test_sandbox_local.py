@@ -529,3 +529,44 @@ def test_describe_says_which_limits_are_in_force(sandbox_root: Path) -> None:
         )
         assert "cgroup_unavailable" not in facts
         assert facts["oom_kills"] == 0
+
+
+# -- without bubblewrap: the rlimits fallback still runs the runner, start after start ------
+
+
+def test_the_fallback_without_bubblewrap_starts_the_interpreter_again_and_again(
+    sandbox_root: Path,
+):
+    """Without bubblewrap "python3" is the environment's interpreter (it was taken for the
+    script's name: exit status 2), and each start gets a TMPDIR of its own: as root every
+    start runs as another uid, which could not replace what the last one wrote there (a
+    training check's second run failed to load the file)."""
+    require(os.getuid() == 0, "root (each start runs as its own uid)", "run the tests as root")
+    box = make_box(sandbox_root, use_cgroups=False)
+    box.bwrap = None  # the host's bubblewrap, hidden: the fallback a host without one takes
+    write_work = """
+        import os, pathlib, sys
+        work = pathlib.Path(os.environ["TMPDIR"]) / "work"
+        work.mkdir(exist_ok=True)
+        (work / "homework.py").write_text("x = 1")
+        print(sys.prefix, os.getuid())
+    """
+    try:
+        seen = []
+        for _ in range(2):
+            proc = box.start(["python3", "-c", textwrap.dedent(write_work)])
+            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+            assert proc.returncode == 0, err.decode()
+            seen.append(out.decode().split())
+    finally:
+        box.close()
+    assert [os.path.realpath(prefix) for prefix, _ in seen] == [os.path.realpath(box.env)] * 2
+    assert seen[0][1] != seen[1][1]  # two uids, as the engine's starts are
+
+
+def test_getpass_works_for_a_uid_without_a_passwd_entry(sandbox_root: Path):
+    """CUDA builds of torch ask getpass.getuser() (a GPU grading stopped on KeyError
+    'getpwuid(): uid not found' before the sandbox named its user)."""
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    ran = run_python(sandbox_root, "import getpass; print(getpass.getuser())")
+    assert (ran.status, ran.out.strip()) == (0, "sandbox")
