@@ -22,6 +22,7 @@ trains by calling the file's ``train(model, X_train, y_train, epochs)``.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,7 @@ class TorchHomework:
         net = student.new(cls)
         rc.at_chance(net, f"the untrained {cls}()")
         rc.ctx.progress(f"{fn}({cls}(), X_train, y_train, epochs={self.epochs}) (run {rc.run + 1})")
+        started = time.monotonic()
         try:
             # "new": whatever train returns (the model, a history, None) stays in the sandbox.
             student._request(
@@ -166,7 +168,7 @@ class TorchHomework:
             f"{cls}() trained by your {fn}(model, X_train, y_train, epochs={self.epochs}), "
             "called by the grader from an untrained start at chance"
         )
-        return Trained(net, how)
+        return Trained(net, how, seconds=time.monotonic() - started)
 
 
 def _script_network(rc: RunContext, mode: str) -> Trained | None:
@@ -189,5 +191,5 @@ def _script_network(rc: RunContext, mode: str) -> Trained | None:
         "import": "the network your file trained when imported",
     }[mode] + f" (global '{net.label}')"
     if error:
-        how += f"; after training it raised {error}"
+        how += f"; then it stopped with {error} (the network is scored as it was left)"
     return Trained(net, how)

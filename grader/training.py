@@ -249,12 +249,14 @@ class RunResult:
 
     def line(self, threshold: float) -> str:
         head = f"run {self.run + 1} (seed {self.seed}, relabelling {self.run})"
+        if self.seconds is not None:
+            head += f", trained in {self.seconds:.1f} s"
         if self.accuracy is None:
             return f"{head}: {self.message}"
         side = "meets" if self.accuracy >= threshold else "is below"
         return (
             f"{head}: test accuracy {self.accuracy:.2%} ({self.correct:,}/{self.total:,}) "
-            f"{side} the {threshold:.0%} threshold"
+            f"{side} the {percent(threshold)} threshold"
         )
 
 
@@ -439,6 +441,11 @@ def best_naming_correct(predicted: np.ndarray, labels: np.ndarray, classes: int)
     return int(counts.max(axis=1).sum())
 
 
+def percent(fraction: float) -> str:
+    """A threshold as people write it: 0.97 as "97%", 0.985 as "98.5%"."""
+    return f"{100 * fraction:g}%"
+
+
 def script_error(loaded: Any) -> str:
     """What a script raised while it ran (the runner's report, bounded: it is untrusted)."""
     error = loaded.get("error") if isinstance(loaded, dict) else None
@@ -546,7 +553,9 @@ class TrainingTask:
         except (CheckFailed, StudentError) as err:
             text = err.message if isinstance(err, StudentError) else str(err)
             return RunResult(run, seed, None, message=text), None
-        return RunResult(run, seed, correct / total, correct, total), trained
+        return RunResult(
+            run, seed, correct / total, correct, total, seconds=trained.seconds
+        ), trained
 
     def grade(
         self,
@@ -605,7 +614,7 @@ class TrainingTask:
             lines.append(only.line(self.threshold))
         else:
             lines.append(
-                f"the first run landed within {self.margin:.1%} of the {self.threshold:.0%} "
+                f"the first run landed within {self.margin:.1%} of the {percent(self.threshold)} "
                 f"threshold, where training's randomness can decide, so the grader trained "
                 f"{len(results)} times on fresh relabellings; the median, {middle:.2%}, "
                 f"{'meets' if passed else 'is below'} the threshold"
@@ -619,16 +628,26 @@ class TrainingTask:
         if self.features is None:
             lines.append(CLASSES_ONLY)
         flags = source_flags(source)
+        quick = [r.seconds for r in results if r.seconds is not None and r.seconds < QUICK_TRAINING]
+        if quick:
+            flags.append(
+                f"training took {min(quick):.2f} s: 10 epochs over the training set take far "
+                f"longer, even on a GPU (loaded weights instead of training?)"
+            )
         if flags:
             lines.append("for a TA to look at: " + "; ".join(flags))
         return Verdict(passed, "\n".join(lines))
 
 
 VERIFIED = (
-    "verified: the network was trained in the sandbox on data whose classes (and pixel "
-    "positions, for an MLP) were secretly relabelled for this grading, and scored outside "
-    "the sandbox on the genuine test images, whose labels never entered it"
+    "verified: the network was given only this grading's data, whose classes (and pixel "
+    "positions, for an MLP) were secretly relabelled, and its answers on the genuine test "
+    "images were scored outside the sandbox, where their labels stay"
 )
+# Training the grader timed (a module's train(), the grader's own epochs) that ended
+# sooner than this is pointed out to a TA: 10 epochs of 50,000 images are hundreds of
+# optimiser steps at the least. Never a verdict: a fast GPU is not a forgery.
+QUICK_TRAINING = 1.0
 
 
 NOT_WATCHED = (
@@ -667,7 +686,7 @@ def _remove_run(data_root: Path, run: int) -> None:
 def median_rule_text(threshold: float, margin: float, runs: int) -> str:
     """The stochastic rule, in the words a manifest's summary uses."""
     return (
-        f"one run decides unless its accuracy lands within {margin:.1%} of {threshold:.0%}; "
+        f"one run decides unless its accuracy lands within {margin:.1%} of {percent(threshold)}; "
         f"then the grader trains {runs} times in all on fresh relabellings and grades the "
         f"median"
     )

@@ -131,7 +131,7 @@ def _train(rc: RunContext, source: str) -> Trained:
             f"'{net.label}')"
         )
         if error:
-            how += f"; after training it raised {error}"
+            how += f"; then it stopped with {error} (the network is scored as it was left)"
         return Trained(net, how)
     rc.load("import")
     net = rc.global_network()

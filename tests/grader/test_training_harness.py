@@ -94,3 +94,17 @@ def test_at_chance_refuses_a_network_that_already_knows_the_digits(shift, fails)
         return
     with pytest.raises(training.CheckFailed, match=fails):
         rc.at_chance(_Net(scores), "the untrained Net()")
+
+
+def test_thresholds_are_written_as_the_course_writes_them():
+    assert [training.percent(t) for t in (0.94, 0.97, 0.985)] == ["94%", "97%", "98.5%"]
+
+
+@pytest.mark.parametrize(("seconds", "flagged"), [(0.3, True), (31.0, False), (None, False)])
+def test_training_done_in_a_blink_is_pointed_out_to_a_ta_never_judged(seconds, flagged):
+    task = _context(training.IMAGE_CONVENTIONS).task
+    run = training.RunResult(0, 5, 0.99, 9_900, 10_000, seconds=seconds)
+    verdict = task._verdict([run], "Net() trained by your train()", "")
+    assert verdict.passed  # 99% against a 90% bar, however quick
+    assert ("for a TA to look at: training took 0.30 s" in verdict.message) == flagged
+    assert ("trained in 31.0 s" in verdict.message) == (seconds == 31.0)
