@@ -579,3 +579,26 @@ def test_the_queue_set_through_the_api_decides_where_submissions_and_regrades_go
     client.put(url, json=body | {"queue": "gpu"}, headers=teacher)
     assert client.post(f"{base}/{on_cpu['id']}/regrade", headers=ta).status_code == 202
     assert _runs(web_settings)[2:] == [(on_gpu["id"], "cpu"), (on_cpu["id"], "gpu")]
+
+
+def test_the_settings_an_api_get_returns_can_be_put_back_unchanged(
+    client: FlaskClient, demo: DemoData, web_settings: Settings
+) -> None:
+    """A script reads, edits one field, writes back: unset dates come as null and must go
+    back as null (they were read as the text 'None' and refused as a date)."""
+    url = f"/api/v1/courses/{demo.course_id}/assignments/worker-tiny/settings"
+    teacher = bearer(token_for(web_settings, demo, "instructor", "staff"))
+    first = client.put(
+        url, json={"counts": "latest", "due": None, "hidden_release": None}, headers=teacher
+    )
+    assert first.status_code == 200, first.get_json()
+    shown = client.get(url, headers=teacher).get_json()["settings"]
+    assert shown["due"] is None and shown["hidden_release"] is None
+    again = client.put(url, json=shown, headers=teacher)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["changed"] == []
+    dated = client.put(url, json=shown | {"due": "2027-03-02 23:59"}, headers=teacher)
+    assert dated.get_json()["changed"] == ["due"]
+    shown = client.get(url, headers=teacher).get_json()["settings"]
+    back = client.put(url, json=shown, headers=teacher)
+    assert (back.status_code, back.get_json()["changed"]) == (200, [])

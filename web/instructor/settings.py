@@ -73,20 +73,26 @@ def _fraction(raw: str, label: str, *, blank: float | None) -> float | None:
     return value
 
 
+def _text(form: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A field as text: JSON's null (what GET gives for an unset date) is a blank field."""
+    value = form.get(key)
+    return default if value is None else str(value)
+
+
 def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
     """The settings from a form or a JSON body (every field required, as the form sends,
     but ``queue``: left out, it stays as it is, so a client that predates it moves nothing)."""
     try:
-        grace = int(str(form.get("grace_minutes", "0")).strip() or "0")
+        grace = int(_text(form, "grace_minutes", "0").strip() or "0")
     except ValueError:
         raise SettingsRefused("grace minutes: a whole number") from None
     if not 0 <= grace <= 7 * 24 * 60:
         raise SettingsRefused("grace minutes: from 0 to a week")
-    counts = str(form.get("counts", Counts.LATEST.value))
+    counts = _text(form, "counts", Counts.LATEST.value)
     if counts not in (Counts.LATEST.value, Counts.BEST.value):
         raise SettingsRefused("which submission counts: latest or best")
     accept = form.get("accept_late", False)
-    rate = str(form.get("rate_limit", "") or "").strip() or None
+    rate = _text(form, "rate_limit").strip() or None
     if rate is not None:
         try:
             count, window = parse_rate(rate)
@@ -97,7 +103,7 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
                 f"rate limit: {rate[:40]!r} is not COUNT/SECONDS, e.g. 10/3600"
             ) from None
         rate = f"{count}/{window:g}"
-    raw_cap = str(form.get("max_in_flight", "") or "").strip()
+    raw_cap = _text(form, "max_in_flight").strip()
     try:
         cap = int(raw_cap) if raw_cap else None
     except ValueError:
@@ -110,14 +116,14 @@ def parse_settings(form: Mapping[str, Any]) -> dict[str, Any]:
         if queue["queue"] not in QUEUES:
             raise SettingsRefused(f"queue: cpu or gpu, not {str(form['queue'])[:40]!r}")
     return queue | {
-        "due": parse_time(str(form.get("due", "")), "due"),
-        "hidden_release": parse_time(str(form.get("hidden_release", "")), "hidden release"),
+        "due": parse_time(_text(form, "due"), "due"),
+        "hidden_release": parse_time(_text(form, "hidden_release"), "hidden release"),
         "grace_minutes": grace,
         "late_penalty_per_day": _fraction(
-            str(form.get("late_penalty_per_day", "")), "late penalty per day", blank=0.0
+            _text(form, "late_penalty_per_day"), "late penalty per day", blank=0.0
         ),
         "late_penalty_cap": _fraction(
-            str(form.get("late_penalty_cap", "")), "late penalty cap", blank=None
+            _text(form, "late_penalty_cap"), "late penalty cap", blank=None
         ),
         "accept_late": accept is True or str(accept).lower() in ("1", "on", "true", "yes"),
         "counts": counts,
