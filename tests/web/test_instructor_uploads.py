@@ -157,3 +157,35 @@ def test_only_the_courses_instructors_may_upload(
     assert answer.status_code == 404
     with get_engine(web_settings.database_url).connect() as conn:
         assert conn.scalar(select(AssignmentUpload.id)) is None
+
+
+def test_a_validation_lost_with_a_restarted_portal_is_run_again_from_the_page(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path, monkeypatch
+) -> None:
+    """The job is a portal thread: a portal restarted meanwhile leaves the upload
+    ``validating`` for ever. Here the thread never starts (as after a restart); the page
+    offers to validate again, which an instructor does, and it ends valid, logged."""
+    from web.instructor import uploads
+
+    real_start = uploads.start_in_background
+    monkeypatch.setattr(uploads, "start_in_background", lambda settings, upload_id: None)
+    login(client, "instructor")
+    answer = _upload(client, demo.course_id, _zip(folder))
+    url = answer.headers["Location"]
+    upload_id = int(url.rsplit("/", 1)[1])
+    page = client.get(url).get_data(as_text=True)
+    assert "validating" in page and "Validate again" in page
+    monkeypatch.setattr(uploads, "start_in_background", real_start)
+    again = client.post(url + "/validate", data={"csrf_token": csrf_token(client, url)})
+    assert again.status_code == 302
+    assert _finished(web_settings, upload_id) == "valid"
+    page = client.get(url).get_data(as_text=True)
+    assert "VALID: 4 gradings agree" in page and "Validate again" not in page
+    # A valid upload is not validated again (it is published, or left as it is).
+    refused = client.post(url + "/validate", data={"csrf_token": csrf_token(client, url)})
+    assert "only an upload that is validating or invalid" in client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+    with get_engine(web_settings.database_url).connect() as conn:
+        actions = conn.scalars(select(CourseAudit.action).order_by(CourseAudit.id)).all()
+    assert actions == ["assignment uploaded", "assignment validated again"]

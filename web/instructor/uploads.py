@@ -5,10 +5,12 @@ or zip bombs), with limits sized for an assignment folder. Validation is
 ``dlgrade assignment validate`` (the solution scores full, the starter 0, each
 mutant fails exactly its declared checks, two runs agree), every grading in
 the sandbox, as a background job: the page shows ``validating`` and refreshes
-until the report is in. Only a ``valid`` upload can be published; publishing a
-new version of an assignment the course has keeps the old version's reports
-(they belong to its rows) and its settings (``worker.submit`` copies them), and
-the staff's regrade button then grades old submissions with the new checks.
+until the report is in. The job is a thread of the portal: a portal restarted
+meanwhile loses it, and the page offers to validate again. Only a ``valid``
+upload can be published; publishing a new version of an assignment the course
+has keeps the old version's reports (they belong to its rows) and its settings
+(``worker.submit`` copies them), and the staff's regrade button then grades old
+submissions with the new checks.
 
 Trust: an assignment's checks.py runs on the trusted side (it is what computes
 verdicts), so uploading one is as powerful as adding a folder to the
@@ -136,6 +138,20 @@ def validate_upload(settings: Settings, upload_id: int) -> str:
         return row.status
     finally:
         s.close()
+
+
+def restart(s: Session, upload: AssignmentUpload, by_user_id: int) -> None:
+    """Validate an upload again: one whose job the portal lost when it restarted (it stays
+    ``validating`` with nobody working on it), or an invalid one after a sandbox fault.
+    The caller starts the job (``start_in_background``) once this is committed."""
+    if upload.status not in ("validating", "invalid"):
+        raise AssignmentRefused(f"only an upload that is validating or invalid is validated "
+                                f"again (this one is {upload.status})")  # fmt: skip
+    audit.record(s, upload.course_id, by_user_id, "assignment validated again",
+                 f"assignment {upload.slug}", {"status": upload.status},
+                 {"upload": upload.id})  # fmt: skip
+    upload.status, upload.report, upload.finished_at = "validating", "", None
+    s.commit()
 
 
 def start_in_background(settings: Settings, upload_id: int) -> threading.Thread:

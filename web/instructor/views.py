@@ -282,6 +282,20 @@ def upload(course_id: int, upload_id: int) -> str:
     )
 
 
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>/validate", methods=["POST"])
+@instructor_view
+def revalidate_upload(course_id: int, upload_id: int) -> Response:
+    s = db()
+    row = _upload_or_404(course_id, upload_id)
+    try:
+        uploads.restart(s, row, current_user.id)
+    except uploads.AssignmentRefused as err:
+        flash(f"Not validated again: {err}.", "error")
+    else:
+        uploads.start_in_background(settings(), row.id)
+    return redirect(url_for("instructor.upload", course_id=course_id, upload_id=upload_id))
+
+
 @bp.route("/courses/<int:course_id>/uploads/<int:upload_id>/publish", methods=["POST"])
 @instructor_view
 def publish_upload(course_id: int, upload_id: int) -> Response:
