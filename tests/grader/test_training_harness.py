@@ -106,5 +106,5 @@ def test_training_done_in_a_blink_is_pointed_out_to_a_ta_never_judged(seconds, f
     run = training.RunResult(0, 5, 0.99, 9_900, 10_000, seconds=seconds)
     verdict = task._verdict([run], "Net() trained by your train()", "")
     assert verdict.passed  # 99% against a 90% bar, however quick
-    assert ("for a TA to look at: training took 0.30 s" in verdict.message) == flagged
-    assert ("trained in 31.0 s" in verdict.message) == (seconds == 31.0)
+    assert ("for a TA to look at: training took under 1 s" in verdict.message) == flagged
+    assert "0.3" not in verdict.message  # the time itself would differ between gradings
