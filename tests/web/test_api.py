@@ -257,6 +257,10 @@ STAFF_ROUTES = [
     ("PUT", f"{A}/settings"),
     ("POST", f"{A}/extensions"),
     ("GET", f"/api/v1/courses/{C}/audit"),
+    ("POST", f"/api/v1/courses/{C}/uploads"),
+    ("GET", f"/api/v1/courses/{C}/uploads/{{upload}}"),
+    ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/validate"),
+    ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/publish"),
 ]
 STUDENT_ROUTES = [
     ("GET", "/api/v1/me"),
@@ -295,7 +299,7 @@ def test_staff_routes_refuse_students_other_courses_ta_and_student_scoped_tokens
         web_settings, demo.assignments["worker-tiny"], demo.user_ids["student"], report_doc(HIDDEN)
     )
     token = token_for(web_settings, demo, who, scope)
-    url = path.format(course=demo.course_id, submission=sub, batch="0" * 16)
+    url = path.format(course=demo.course_id, submission=sub, batch="0" * 16, upload=1)
     answer = _call(client, method, url, token)
     assert answer.status_code == expected, (url, answer.get_data(as_text=True)[:200])
     assert answer.is_json and "error" in answer.get_json()
@@ -426,7 +430,7 @@ def test_every_api_route_is_in_the_role_tables(app: Flask) -> None:
         return re.sub(r"<(?:\w+:)?(\w+)>", "{}", path)
 
     table = {
-        (m, re.sub(r"\{\w+\}|worker-tiny", "{}", p.replace("{{batch}}", "{}")))
+        (m, re.sub(r"\{\w+\}|worker-tiny", "{}", re.sub(r"\{\{(\w+)\}\}", "{}", p)))
         for m, p in STAFF_ROUTES + STUDENT_ROUTES
     }
     routed = {

@@ -189,3 +189,47 @@ def test_a_validation_lost_with_a_restarted_portal_is_run_again_from_the_page(
     with get_engine(web_settings.database_url).connect() as conn:
         actions = conn.scalars(select(CourseAudit.action).order_by(CourseAudit.id)).all()
     assert actions == ["assignment uploaded", "assignment validated again"]
+
+
+def test_an_assignment_folder_is_uploaded_validated_and_published_through_the_api(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path, monkeypatch
+) -> None:
+    from tests.web.test_api import bearer, token_for
+    from web.instructor import uploads
+
+    base = f"/api/v1/courses/{demo.course_id}/uploads"
+    teacher = bearer(token_for(web_settings, demo, "instructor", "staff"))
+    ta = bearer(token_for(web_settings, demo, "ta", "staff"))
+
+    def upload(data: bytes, headers):  # type: ignore[no-untyped-def]
+        files = {"file": (io.BytesIO(data), "assignment.zip")}
+        return client.post(base, data=files, headers=headers, content_type="multipart/form-data")
+
+    assert upload(_zip(folder), ta).status_code == 404  # a TA may not, as on the pages
+    refused = upload(b"not a zip", teacher)
+    assert refused.status_code == 400 and "not accepted" in refused.get_json()["error"]
+    # Its job lost (as with a portal restarted): it stays validating, and cannot be published.
+    real_start = uploads.start_in_background
+    monkeypatch.setattr(uploads, "start_in_background", lambda settings, upload_id: None)
+    answer = upload(_zip(folder), teacher)
+    assert (answer.status_code, answer.get_json()["status"]) == (202, "validating")
+    upload_id = answer.get_json()["id"]
+    too_soon = client.post(f"{base}/{upload_id}/publish", headers=teacher)
+    assert too_soon.status_code == 409
+    assert "only a valid assignment" in too_soon.get_json()["error"]
+    monkeypatch.setattr(uploads, "start_in_background", real_start)
+    assert client.post(f"{base}/{upload_id}/validate", headers=teacher).status_code == 202
+    assert _finished(web_settings, upload_id) == "valid"
+    shown = client.get(f"{base}/{upload_id}", headers=teacher).get_json()
+    assert shown["status"] == "valid" and "VALID: 4 gradings agree" in shown["report"]
+    done = client.post(f"{base}/{upload_id}/publish", headers=teacher)
+    assert done.status_code == 201 and done.get_json()["status"] == "published"
+    assert _rows(web_settings) == [(demo.course_id, "latest")]
+    listed = client.get(f"/api/v1/courses/{demo.course_id}/assignments", headers=teacher)
+    assert SLUG in listed.get_data(as_text=True)
+    again = client.post(f"{base}/{upload_id}/validate", headers=teacher)
+    assert again.status_code == 409  # published: nothing to validate again
+    assert client.get(f"{base}/999999", headers=teacher).status_code == 404
+    with get_engine(web_settings.database_url).connect() as conn:
+        actions = conn.scalars(select(CourseAudit.action).order_by(CourseAudit.id)).all()
+    assert actions == ["assignment uploaded", "assignment validated again", "assignment published"]

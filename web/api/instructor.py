@@ -1,5 +1,6 @@
 """The instructors' changes as JSON: roster import (preview or apply), assignment settings,
-extensions. Each needs a staff token of an INSTRUCTOR of the course (a TA gets 404, as on
+extensions, and assignment folders (uploaded as a .zip, validated in the background,
+published). Each needs a staff token of an INSTRUCTOR of the course (a TA gets 404, as on
 the pages) and goes through ``web.instructor``'s own functions and audit log.
 """
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,7 +16,7 @@ from web.api import bp
 from web.api.auth import error, staff_api
 from web.auth.views import hash_password
 from web.database import db, settings
-from web.instructor import audit, instructor_required, roster
+from web.instructor import audit, instructor_required, roster, uploads
 from web.instructor.settings import (
     SettingsRefused,
     change_settings,
@@ -26,6 +27,7 @@ from web.instructor.settings import (
     set_extension,
 )
 from web.staff.queries import assignment_or_404
+from worker.models import AssignmentUpload
 
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
@@ -148,3 +150,79 @@ def audit_log(course_id: int) -> dict[str, Any]:
             for e, who in audit.entries(db(), course_id)
         ]
     }
+
+
+# -- assignment folders: upload (.zip), validation in the background, publication ----------
+
+
+def _upload_json(row: AssignmentUpload) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "slug": row.slug,
+        "title": row.title,
+        "status": row.status,  # validating, valid, invalid, published
+        "report": row.report,
+        "created_at": audit.plain(row.created_at),
+        "finished_at": audit.plain(row.finished_at),
+        "assignment_id": row.assignment_id,
+    }
+
+
+def _upload_or_404(course_id: int, upload_id: int) -> AssignmentUpload:
+    row = db().get(AssignmentUpload, upload_id)
+    if row is None or row.course_id != course_id:
+        abort(error(404, "no such upload in this course"))
+    return row
+
+
+@bp.route("/courses/<int:course_id>/uploads", methods=["POST"])
+@staff_api
+def upload_assignment(course_id: int) -> tuple[Response, int] | Response:
+    """An assignment folder as a .zip (multipart ``file``): unpacked, read, and validated in
+    the background (poll the upload until its status is valid or invalid)."""
+    instructor_required(course_id)
+    s = db()
+    try:
+        row = uploads.receive(s, settings(), course_id, request.files.get("file"), current_user.id)
+    except uploads.AssignmentRefused as err:
+        s.rollback()
+        return error(400, f"assignment not accepted: {err}")
+    uploads.start_in_background(settings(), row.id)
+    return jsonify(_upload_json(row)), 202
+
+
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>")
+@staff_api
+def assignment_upload(course_id: int, upload_id: int) -> Response:
+    """An upload's status and, once validated, its validation report."""
+    instructor_required(course_id)
+    return jsonify(_upload_json(_upload_or_404(course_id, upload_id)))
+
+
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>/validate", methods=["POST"])
+@staff_api
+def revalidate_assignment_upload(course_id: int, upload_id: int) -> tuple[Response, int]:
+    """Validate again (an upload whose job a restart lost, or an invalid one); logged."""
+    instructor_required(course_id)
+    s = db()
+    row = _upload_or_404(course_id, upload_id)
+    try:
+        uploads.restart(s, row, current_user.id)
+    except uploads.AssignmentRefused as err:
+        return error(409, str(err))
+    uploads.start_in_background(settings(), row.id)
+    return jsonify(_upload_json(row)), 202
+
+
+@bp.route("/courses/<int:course_id>/uploads/<int:upload_id>/publish", methods=["POST"])
+@staff_api
+def publish_assignment_upload(course_id: int, upload_id: int) -> tuple[Response, int]:
+    """Offer a VALID upload to the course's students (a new version keeps old reports)."""
+    instructor_required(course_id)
+    s = db()
+    row = _upload_or_404(course_id, upload_id)
+    try:
+        uploads.publish(s, settings(), course_id, row, current_user.id)
+    except uploads.AssignmentRefused as err:
+        return error(409, str(err))
+    return jsonify(_upload_json(_upload_or_404(course_id, upload_id))), 201

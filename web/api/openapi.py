@@ -22,6 +22,7 @@ SUBMISSION = {
     "schema": {"type": "integer"},
 }
 BATCH = {"name": "batch", "in": "path", "required": True, "schema": {"type": "string"}}
+UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 ERRORS = {
     "401": {"description": "no valid token"},
     "404": {"description": "not found, or not yours to see (the same answer)"},
@@ -193,6 +194,29 @@ PATHS: dict[str, dict[str, Any]] = {
             [COURSE, SLUG], staff=True, ok="201", body={"required": True, "content": JSON},
             extra={"400": {"description": "not a student of the course, or a bad date"}},
         )
+    },
+    "/courses/{course_id}/uploads": {
+        "post": _op(
+            "Upload an assignment folder as a .zip (multipart file; instructors; logged): "
+            "unpacked, read, then validated in the background (status validating)",
+            [COURSE], staff=True, ok="202",
+            body={"required": True, "content": {"multipart/form-data": {}}},
+            extra={"400": {"description": "not an assignment folder, or an unsafe archive"}},
+        )
+    },
+    "/courses/{course_id}/uploads/{upload_id}": {
+        "get": _op("An upload: status (validating, valid, invalid, published) and the "
+                   "validation report", [COURSE, UPLOAD_ID], staff=True)
+    },
+    "/courses/{course_id}/uploads/{upload_id}/validate": {
+        "post": _op("Validate an upload again (one left validating by a restart, or invalid)",
+                    [COURSE, UPLOAD_ID], staff=True, ok="202",
+                    extra={"409": {"description": "valid or published: nothing to do"}})
+    },
+    "/courses/{course_id}/uploads/{upload_id}/publish": {
+        "post": _op("Publish a VALID upload to the course (a new version keeps old reports)",
+                    [COURSE, UPLOAD_ID], staff=True, ok="201",
+                    extra={"409": {"description": "not valid (yet)"}})
     },
     "/courses/{course_id}/audit": {
         "get": _op("The course's audit log of settings, extensions and roster changes",
