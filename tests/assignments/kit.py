@@ -5,6 +5,8 @@ and float64 outside) that any homework must survive.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,23 @@ def assert_validates(assignment: Assignment, max_score: float) -> None:
         lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
         assert lost > 0
         assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def assert_validate_command_passes(folder: Path, *labels: str) -> str:
+    """`dlgrade assignment validate FOLDER --sandbox local`, as an instructor types it: exit
+    0, VALID, and each of ``labels`` (e.g. "solution: 20/20") in what it prints."""
+    command = ["assignment", "validate", str(folder), "--sandbox", "local"]
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", *command],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "VALID" in done.stdout
+    for label in labels:
+        assert label in done.stdout, done.stdout
+    return done.stdout
 
 
 QUIET = """
