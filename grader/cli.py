@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--gpu",
         action="store_true",
-        help="grade as a GPU worker does: the Docker sandbox gets the GPUs (--gpus all) and "
-        "the manifest's gpu_* time limits; without it CUDA calls run on the CPU",
+        help="grade as a GPU worker does: the sandbox gets the GPUs (Docker: --gpus all; "
+        "local: the NVIDIA devices and driver) and the manifest's gpu_* time limits; "
+        "without it CUDA calls run on the CPU",
     )
     g.add_argument(
         "--student-view", action="store_true", help="hide hidden checks' messages, as students see"

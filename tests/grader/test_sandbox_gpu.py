@@ -44,7 +44,7 @@ def test_the_driver_is_found_from_its_device_nodes_and_ld_library_path(tmp_path,
 
 def test_no_gpu_or_no_libcuda_is_a_clear_platform_refusal(tmp_path, monkeypatch):
     dev, lib = _fake_driver(tmp_path, monkeypatch)
-    with pytest.raises(SandboxUnavailable, match="libcuda.so.1"):
+    with pytest.raises(SandboxUnavailable, match=r"libcuda\.so\.1"):
         nvidia.find_driver({})
     (dev / "nvidiactl").unlink()
     with pytest.raises(SandboxUnavailable, match="no NVIDIA GPU"):
