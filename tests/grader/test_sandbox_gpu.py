@@ -51,9 +51,7 @@ def test_no_gpu_or_no_libcuda_is_a_clear_platform_refusal(tmp_path, monkeypatch)
         nvidia.find_driver({"LD_LIBRARY_PATH": str(lib)})
 
 
-def test_a_gpu_sandbox_binds_the_driver_and_lifts_the_address_space_limit(
-    tmp_path, monkeypatch
-):
+def test_a_gpu_sandbox_binds_the_driver_and_lifts_the_address_space_limit(tmp_path, monkeypatch):
     require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
     dev, lib = _fake_driver(tmp_path, monkeypatch)
     monkeypatch.setenv("LD_LIBRARY_PATH", str(lib))
