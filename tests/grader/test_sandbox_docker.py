@@ -267,9 +267,11 @@ def test_environment_is_scrubbed(
     assert secret.encode() not in out
     allowed = {"PATH", "HOME", "HOSTNAME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
                "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-               "MKL_NUM_THREADS"}  # fmt: skip
+               "MKL_NUM_THREADS", "USER", "LOGNAME"}  # fmt: skip
     assert set(environ) <= allowed, set(environ) - allowed
     assert environ["HOME"] == "/tmp"
+    # The uid has no passwd entry: getpass.getuser() (CUDA torch calls it) reads these.
+    assert environ["USER"] == environ["LOGNAME"] == "sandbox"
     assert environ["PATH"].startswith("/opt/venv/bin:")
 
 
@@ -516,7 +518,8 @@ def test_command_line_is_hardened_and_passes_nothing_of_the_host(
     assert {"--read-only", "--init", "-i", "--rm"} <= set(cmd)
     env_names = {item.split("=", 1)[0] for item in value("-e")}
     assert env_names == {"HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
-                         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}  # fmt: skip
+                         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                         "USER", "LOGNAME"}  # fmt: skip
     assert "OMP_NUM_THREADS=2" in value("-e")
     assert not any("do-not-pass" in arg for arg in cmd)
     assert "--env-file" not in cmd
