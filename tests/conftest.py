@@ -33,3 +33,18 @@ def require_dataset(name: str = "mnist"):
         return load_mnist(name)
     except DatasetError as exc:
         require(False, f"the {name} dataset ({exc})", "scripts/fetch_data.sh")
+
+
+@pytest.fixture
+def driver_without_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This host's NVIDIA driver, as the local sandbox finds it: present, with no device.
+
+    A GPU grading on a host with no driver is refused as a platform error
+    (grader/sandbox/nvidia.py). Tests of what a GPU worker does (nothing mapped onto
+    the CPU) need the grading to run: with this stand-in it does, and the homework's
+    own CUDA calls fail for want of a device, as on any machine without one.
+    """
+    from grader.sandbox import local
+    from grader.sandbox.nvidia import NvidiaDriver
+
+    monkeypatch.setattr(local, "find_driver", lambda: NvidiaDriver((), ()))

@@ -117,11 +117,12 @@ def test_a_cpu_worker_maps_each_cuda_idiom_and_the_model_trains(
     assert f"note: {NOTE}" in render_text(report)
 
 
-def test_a_gpu_worker_maps_nothing(assignment, tmp_path: Path) -> None:
+def test_a_gpu_worker_maps_nothing(assignment, tmp_path: Path, driver_without_a_gpu) -> None:
     """gpu=True: the trusted side says a GPU is there, so the runner leaves torch alone.
 
-    There is no GPU here, so the homework's own .to("cuda") fails, as it would on
-    any machine without one: proof that the mapping above was the grader's doing.
+    There is no GPU here (the driver is a stand-in with no device), so the homework's
+    own .to("cuda") fails, as it would on any machine without one: proof that the
+    mapping above was the grader's doing.
     """
     report = grade(assignment, _write(tmp_path, "device_string"), sandbox="local", gpu=True)
     (result,) = report.checks

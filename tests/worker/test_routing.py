@@ -147,7 +147,7 @@ def _upload(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("gpu_queue", ["off", "on"])
 def test_the_worker_grades_a_run_as_its_queue_says(
-    settings: Settings, torch_env: None, tmp_path: Path, gpu_queue: str
+    settings: Settings, torch_env: None, tmp_path: Path, gpu_queue: str, driver_without_a_gpu
 ) -> None:
     spec = load_assignment(CUDA_ASSIGNMENT)
     settings = settings.with_(gpu_queue=gpu_queue)
@@ -161,7 +161,9 @@ def test_the_worker_grades_a_run_as_its_queue_says(
         assert env["gpu"] is False and env["cuda"] == NOTE
         assert info["score"] == info["max_score"] == 1.0
     else:
-        # Graded as on a GPU worker: nothing mapped, and this machine has no GPU.
+        # Graded as on a GPU worker: nothing mapped, and this machine has no GPU (its
+        # driver is a stand-in: without one the grading is refused, tests/grader/
+        # test_sandbox_gpu.py).
         assert acc.queue == "gpu"
         assert env["gpu"] is True and "cuda" not in env
         assert info["score"] == 0.0
