@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import os
 import shutil
 import signal
@@ -88,6 +89,8 @@ def _demo(args: argparse.Namespace) -> int:
     def _terminate(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # `kill -USR1 <pid>` prints every thread's stack (a demo that will not stop says where).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Before the worker starts: from then on every way out goes through the finally below.
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)  # the terminal closed: stop the worker too

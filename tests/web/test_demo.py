@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -161,7 +162,19 @@ def test_demo_serves_grades_and_stops_cleanly_on_ctrl_c(demo_dir: Path) -> None:
         processes = _tree(proc.pid)
         assert len(processes) >= 3, processes  # the demo, its worker, the worker's pool
         os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
-        assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
+        try:
+            status_code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGUSR1)  # the demo prints every thread's stack
+            time.sleep(2)
+            worker_log = demo_dir / "demo-worker.log"
+            tail = worker_log.read_text()[-2000:] if worker_log.exists() else ""
+            pytest.fail(
+                f"the demo did not stop within 60 s of Ctrl-C; its processes: "
+                f"{_tree(proc.pid)}\n--- demo output ---\n{log.read_text()[-6000:]}"
+                f"\n--- worker log ---\n{tail}"
+            )
+        assert status_code == 0, log.read_text()[-3000:]
         assert "dlgrade demo: stopped" in log.read_text()
         left = [pid for pid, cmd in processes.items() if _still_there(pid, cmd)]
         assert left == [], [processes[p] for p in left]
