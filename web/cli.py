@@ -92,6 +92,9 @@ def _demo(args: argparse.Namespace) -> int:
     # `kill -USR1 <pid>` prints every thread's stack (a demo that will not stop says where).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Before the worker starts: from then on every way out goes through the finally below.
+    # SIGINT too: a parent may have left it ignored (a shell's background job does), and
+    # Python then never turns Ctrl-C into KeyboardInterrupt (a CI rehearsal hung so).
+    signal.signal(signal.SIGINT, _terminate)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)  # the terminal closed: stop the worker too
     worker: subprocess.Popen[bytes] | None = None
