@@ -509,6 +509,12 @@ class TrainingTask:
         hold them (before relabelling): used to pick an input convention.
     threshold: the accuracy to reach; margin: half-width of the band around it in
         which one run does not decide (calibrated from the reference across seeds).
+    recheck_below: a first run below the threshold by less than this is not a verdict
+        either. Training at a constant rate is noisy to its last epoch: course-style
+        homework 1 (examples/script_submission.py) usually lands at 97.0-97.5%, yet one
+        grading in a CI run scored 92.6% (its validation accuracy dips 2 points between
+        epochs as a matter of course). Failing a correct homework on one such run is
+        the costly error; training twice more below the threshold costs only time.
     runs: the most runs a verdict takes; the rule is the median of the runs made
         (one run outside the band; three inside it: two of three must pass).
     """
@@ -522,6 +528,7 @@ class TrainingTask:
     features: int | None = None  # permute this many input features (an MLP); None: don't
     link_names: tuple[str, ...] = ("data", "mnist")
     conventions: tuple[str, ...] = INPUT_CONVENTIONS  # input shapes tried (see above)
+    recheck_below: float = 0.05
     train_files: tuple[str, str] = ("X_train.npy", "y_train.npy")
     runs: int = 3
 
@@ -597,8 +604,17 @@ class TrainingTask:
         record_outcome(student, verdict.passed)
         return verdict
 
+    @property
+    def _below(self) -> float:
+        return max(self.margin, self.recheck_below)
+
     def _undecided(self, result: RunResult) -> bool:
-        return result.accuracy is not None and abs(result.accuracy - self.threshold) < self.margin
+        """Whether the first run needs two more: inside the band above the threshold, or
+        short of it by less than ``recheck_below`` (a dip that a correct homework's last
+        epoch can take; a verdict of failure is never given on one such run)."""
+        if result.accuracy is None:
+            return False
+        return self.threshold - self._below < result.accuracy < self.threshold + self.margin
 
     def _verdict(
         self, results: list[RunResult], how: str, source: str, watched: bool = True
@@ -612,8 +628,9 @@ class TrainingTask:
             lines.append(only.line(self.threshold))
         else:
             lines.append(
-                f"the first run landed within {self.margin:.1%} of the {percent(self.threshold)} "
-                f"threshold, where training's randomness can decide, so the grader trained "
+                f"the first run landed near the {percent(self.threshold)} threshold (within "
+                f"{self.margin:.1%} above it, or less than {self._below:.0%} below), where "
+                f"training's randomness can decide, so the grader trained "
                 f"{len(results)} times on fresh relabellings; the median, {middle:.2%}, "
                 f"{'meets' if passed else 'is below'} the threshold"
             )
@@ -682,10 +699,10 @@ def _remove_run(data_root: Path, run: int) -> None:
         path.unlink(missing_ok=True)
 
 
-def median_rule_text(threshold: float, margin: float, runs: int) -> str:
+def median_rule_text(threshold: float, margin: float, runs: int, below: float = 0.05) -> str:
     """The stochastic rule, in the words a manifest's summary uses."""
     return (
-        f"one run decides unless its accuracy lands within {margin:.1%} of {percent(threshold)}; "
-        f"then the grader trains {runs} times in all on fresh relabellings and grades the "
-        f"median"
+        f"one run decides unless its accuracy lands within {margin:.1%} above "
+        f"{percent(threshold)} or less than {max(margin, below):.0%} below it; then the grader "
+        f"trains {runs} times in all on fresh relabellings and grades the median"
     )

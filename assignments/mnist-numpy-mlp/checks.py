@@ -160,7 +160,8 @@ def mnist_accuracy(student, rng, ctx):
     It is trained on this grading's secretly relabelled data: by the file itself
     (as a script, or at import, leaving a global `net`) or, for a file that only
     defines the template's Network, by the grader (10 epochs, batches of 64).
-    Within 0.5% of 94% the grader trains twice more and takes the median.
+    Within 0.5% above 94%, or less than 5 points below, the grader trains twice more and
+    takes the median.
     """
     source = mnist.submission_source(student)
     return TASK.grade(student, ctx, lambda rc: _train(rc, source), source=source)

@@ -77,7 +77,7 @@ def mnist_accuracy(student, rng, ctx):
     Trained on this grading's secretly relabelled data, by the file itself (as a
     script, or at import, leaving a global `model`) or by the file's train()
     called by the grader on its untrained Net(). Within 0.4% of 97% the grader
-    trains twice more and takes the median.
+    trains twice more and takes the median (also for a first run less than 5 points short).
     """
     source = mnist.submission_source(student)
     return TASK.grade(student, ctx, lambda rc: HOMEWORK.train(rc, source), source=source)

@@ -280,9 +280,13 @@ def _stub_task(margin: float) -> training.TrainingTask:
     ("rates", "runs", "passed"),
     [
         ([0.97], 1, True),  # far above: one run decides
-        ([0.90], 1, False),  # far below: one run decides
+        ([0.85], 1, False),  # far below (5 points or more): one run decides
         ([0.942, 0.930, 0.945], 3, True),  # inside the band: the median of three
         ([0.942, 0.930, 0.935], 3, False),
+        # Short of the threshold by less than 5 points: never failed on one run. The dip
+        # a CI run saw in examples/script_submission.py (92.6%; it usually makes ~97.3%).
+        ([0.926, 0.973, 0.975], 3, True),
+        ([0.91, 0.92, 0.95], 3, False),
     ],
 )
 def test_near_the_threshold_the_median_of_three_runs_decides(tmp_path, rates, runs, passed):

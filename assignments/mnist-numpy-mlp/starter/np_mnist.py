@@ -24,8 +24,8 @@ How you are graded (the assignment's summary says the same).
   shuffled, in secret, anew for each grading: a network that learns from the
   files it is given does exactly as well as on plain MNIST (plots of the images
   look scrambled, and label 3 may mean a seven), while weights trained
-  elsewhere or answers looked up get nowhere. Near 94% (within 0.5%) the grader
-  trains twice more and takes the median of three.
+  elsewhere or answers looked up get nowhere. Near 94% (within 0.5% above, or
+  less than 5 points below) the grader trains twice more and takes the median of three.
 - How your network is trained: this file has an `if __name__ == "__main__":`
   block, so the grader runs it as a script and tests the network it leaves in
   the global `net`. Change the loop, the depth, the width, the loss as you
