@@ -5,6 +5,7 @@ and float64 outside) that any homework must survive.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -80,6 +81,22 @@ def assert_validate_command_passes(folder: Path, *labels: str) -> str:
     for label in labels:
         assert label in done.stdout, done.stdout
     return done.stdout
+
+
+CUDA_ON_CPU_NOTE = "CUDA calls were mapped to the CPU: this worker has no GPU"
+
+
+def assert_torch_example_scores_full(assignment: Assignment, path: Path, threshold: float):
+    """A course-style PyTorch homework (hard-coded CUDA) graded on this CPU-only machine: one
+    check, full marks, an accuracy at the threshold or above, and the CUDA note. Its result."""
+    report = grade(assignment, path, sandbox="local", seed=8)
+    assert report.status == ReportStatus.GRADED
+    (result,) = report.checks
+    assert (result.status, result.score) == (CheckStatus.PASSED, 20.0), result.message
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.message).group(1))
+    assert accuracy >= 100 * threshold
+    assert report.environment["cuda"] == CUDA_ON_CPU_NOTE
+    return result
 
 
 QUIET = """
