@@ -19,13 +19,19 @@ reference lands.
    another relabelling (and, for a file that seeds by it, other batches), next to
    the threshold (97%, 98.5%) and the band in which a grading trains three times.
 
-Measured on the development machine (2 cores shared with other engineers' jobs):
-at a load of 1-3, median of 3 rounds: script bare 16.1 s, graded 15.3 s (0.95);
-module bare 53.5 s, graded 32.4 s (0.61: the bare run is the slower one, and a
-warm bare epoch takes 3.6-3.7 s against the grading's ~3 s; not explained yet).
+Measured on the development machine (2 cores):
+- mnist-torch-mlp, at a load of 1-3, median of 3 rounds: script bare 16.1 s, graded
+  15.3 s (0.95); module bare 53.5 s, graded 32.4 s (0.61). Idle, one round (cpus = 1):
+  script 13.9 / 15.4 s (1.105: about 1.5 s of fixed cost, the relabelled files written
+  and the 10,000 test images predicted, on a 14 s training); module 44.9 / 33.6 s
+  (0.75). The bare module run is the slower one, every time: a warm bare epoch takes
+  3.6-3.7 s against the grading's ~3 s; not explained yet. Five seeds of the
+  reference: 98.10 98.15 98.21 98.24 98.08% (sd 0.069%; the band is 5.8 sd).
+- mnist-cnn, idle, one round: script 52.6 / 52.2 s (0.99); module 46.2 / 38.3 s
+  (0.83, the same unexplained gap). Five seeds of the reference: 99.19 99.21 99.21
+  99.25 99.19% (sd 0.024%; the band, 0.2%, is 8.2 sd).
 At a load of 7-10 one round gave 79.1 / 210.5 s and 146.4 / 187.4 s: noise of that
-size makes single rounds on a shared machine meaningless. Five seeds of the
-reference: 98.10 98.15 98.21 98.24 98.08% (sd 0.069%; the band is 5.8 sd).
+size makes single rounds on a shared machine meaningless.
 """
 
 from __future__ import annotations
