@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from grader.config import REPO_ROOT
 from tests.web.conftest import PASSWORD
-from tests.web.test_staff_browser import browser_page, portal  # noqa: F401  (fixtures)
+from tests.web.test_staff_browser import browser_page, portal, shot  # noqa: F401  (fixtures)
 from web.demo import DemoData
 from worker.config import Settings
 from worker.db import get_engine
@@ -119,7 +119,9 @@ def test_an_instructor_uploads_an_assignment_watches_it_validate_and_publishes_i
     page.click("text=Upload and validate")
     status = page.locator("#upload-status")
     assert status.inner_text().startswith(("validating", "valid"))
+    shot(page, "instructor-upload-validating")
     expect(page.locator("#upload-status")).to_have_text("valid", timeout=120_000)  # refreshes
+    shot(page, "instructor-upload-valid")
     assert "VALID: 4 gradings agree" in page.locator("#validation-report").inner_text()
     page.click("button:text('Publish')")
     page.wait_for_selector("text=Published: students of the course see it now")
