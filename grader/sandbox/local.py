@@ -176,6 +176,7 @@ class LocalSandbox(Sandbox):
         self.driver = find_driver() if spec.gpu else None
         # Each runner start's bubblewrap (or bare runner), held by a pidfd taken at spawn.
         self.procs: list[OwnedProcess] = []
+        self.starts = 0  # runner starts so far (kill() empties procs; this never goes back)
         layout, why = cgroup_layout() if use_cgroups else (None, "cgroups not asked for")
         self.cgroup_layout = layout
         self.cgroup_unavailable = why
@@ -306,7 +307,7 @@ class LocalSandbox(Sandbox):
             # work folder, removed with it). A fresh one per start, as bubblewrap's /tmp
             # is: each start runs as another uid, which could not replace the files an
             # earlier start left (a training check's second run loads the file again).
-            private_tmp = self.spec.root.parent / f"{self.spec.root.name}-tmp{len(self.procs)}"
+            private_tmp = self.spec.root.parent / f"{self.spec.root.name}-tmp{self.starts}"
             private_tmp.mkdir(mode=0o777, exist_ok=True)
             os.chmod(private_tmp, 0o777)
             root = str(self.spec.root)
@@ -353,6 +354,7 @@ class LocalSandbox(Sandbox):
                 f"cannot hold the sandbox's process by a pidfd: {exc}"
             ) from None
         self.procs.append(owned)
+        self.starts += 1
         if group is not None:
             self.groups.append(group)
             self.last_group = group

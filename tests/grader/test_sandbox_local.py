@@ -558,6 +558,7 @@ def test_the_fallback_without_bubblewrap_starts_the_interpreter_again_and_again(
             out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
             assert proc.returncode == 0, err.decode()
             seen.append(out.decode().split())
+            box.kill()  # as a training check's next run does (the session closes first)
     finally:
         box.close()
     assert [os.path.realpath(prefix) for prefix, _ in seen] == [os.path.realpath(box.env)] * 2
