@@ -697,12 +697,3 @@ def _remove_run(data_root: Path, run: int) -> None:
     folder = data_root / RUN_FOLDER.format(run)
     for path in folder.glob("*.npy"):
         path.unlink(missing_ok=True)
-
-
-def median_rule_text(threshold: float, margin: float, runs: int, below: float = 0.05) -> str:
-    """The stochastic rule, in the words a manifest's summary uses."""
-    return (
-        f"one run decides unless its accuracy lands within {margin:.1%} above "
-        f"{percent(threshold)} or less than {max(margin, below):.0%} below it; then the grader "
-        f"trains {runs} times in all on fresh relabellings and grades the median"
-    )
