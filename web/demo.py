@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -17,12 +18,29 @@ from grader.assignment import load_assignment
 from grader.config import REPO_ROOT
 from worker.config import Settings
 from worker.db import session_factory
-from worker.models import Course, Enrollment, Role, User
+from worker.models import Assignment, Course, Enrollment, Role, User, utcnow
 from worker.submit import register_assignment
 
 COURSE_SLUG = "dl-foundations"
 COURSE_TITLE = "Deep-learning foundations (demo)"
 PEOPLE = (("student", Role.STUDENT), ("ta", Role.TA), ("instructor", Role.INSTRUCTOR))
+
+# The course's order, one homework a week. Shipped manifests carry no dates (they
+# would expire); the demo dates each built-in from the day it is first seeded, so
+# every homework is open and its hidden checks still hidden whenever it is run.
+DEMO_WEEKS = {
+    "activations": 1,
+    "losses": 2,
+    "backprop": 3,
+    "optimizers": 4,
+    "cnn-layers": 5,
+    "vanishing-gradients": 6,
+    "regularization": 7,
+    "mnist-numpy-mlp": 8,
+    "mnist-torch-mlp": 9,
+    "mnist-cnn": 10,
+}
+HIDDEN_RELEASE_AFTER_DUE = timedelta(hours=12, minutes=1)
 
 
 def built_in_assignments() -> list[Path]:
@@ -36,6 +54,21 @@ class DemoData:
     assignments: dict[str, int] = field(default_factory=dict)  # slug -> assignments.id
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (name, password)
     user_ids: dict[str, int] = field(default_factory=dict)  # name -> users.id
+
+
+def _date_from_today(settings: Settings, assignment_id: int, week: int | None) -> None:
+    """Due at 23:59 UTC ``week`` weeks from today, unless it has a due date already
+    (a demo seeded again keeps its dates, and whatever the staff set)."""
+    if week is None:
+        return
+    due = datetime.combine(utcnow().date() + timedelta(weeks=week), time(23, 59))
+    Session = session_factory(settings.database_url)
+    with Session.begin() as s:
+        s.execute(
+            update(Assignment)
+            .where(Assignment.id == assignment_id, Assignment.due.is_(None))
+            .values(due=due, hidden_release=due + HIDDEN_RELEASE_AFTER_DUE)
+        )
 
 
 def add_user(
@@ -100,6 +133,7 @@ def seed_demo(
     for folder in assignments if assignments is not None else built_in_assignments():
         spec = load_assignment(folder)
         demo.assignments[spec.slug] = register_assignment(spec, settings, course_id)
+        _date_from_today(settings, demo.assignments[spec.slug], DEMO_WEEKS.get(spec.slug))
     for name, role in PEOPLE:
         password = (passwords or {}).get(name) or secrets.token_urlsafe(9)
         user_id = add_user(settings, name, password, course_id=course_id, role=role, hasher=hasher)

@@ -200,6 +200,13 @@ def test_every_manifest_in_the_repository_reads(tmp_path: Path) -> None:
         load_assignment(path.parent)  # raises AssignmentError naming any key it refuses
 
 
+def test_no_shipped_manifest_carries_a_date() -> None:
+    """A fixed date in a shipped folder expires: the course (or the demo) dates it."""
+    for path in sorted(REPO.glob("assignments/*/assignment.toml")):
+        spec = load_assignment(path.parent)
+        assert (spec.due, spec.hidden_release) == (None, None), path
+
+
 def test_keys_other_packages_read_are_in_the_schema() -> None:
     """worker/submit.py and web/grades.py read these from the raw manifest."""
     names = {k.name for k in SCHEMA}

@@ -79,10 +79,41 @@ def test_course_page_lists_each_assignment_with_its_facts(
     assert "Two small functions" in html and "add(x, y) and scale(x, a)" in html  # title, summary
     assert "Activation functions and their derivatives" in html
     assert "lose 10% of their score per day late" in html
-    best = html.split("Best score</dt><dd>")[1].split("<")[0]
-    latest = html.split("Latest score</dt><dd>")[1].split("<")[0]
+    # The card of this assignment, wherever the course's order puts it.
+    card = next(c for c in html.split('<section class="card assignment">') if "Two small" in c)
+    best = card.split("Best score</dt><dd>")[1].split("<")[0]
+    latest = card.split("Latest score</dt><dd>")[1].split("<")[0]
     assert (best, latest) == ("3", "2")
-    assert "27 of 30 in any 1 h" in html  # the default 30/3600 rate limit, 3 used
+    assert "27 of 30 in any 1 h" in card  # the default 30/3600 rate limit, 3 used
+
+
+def test_the_demo_dates_each_built_in_from_the_day_it_starts(web_settings: Settings) -> None:
+    """Due a week apart from the day the demo is first seeded, hidden checks released
+    after the due date; a second seeding keeps the dates it has."""
+    from web.demo import DEMO_WEEKS, built_in_assignments, seed_demo
+
+    folders = [f for f in built_in_assignments() if f.name in ("activations", "losses")]
+    start = utcnow()
+    first = seed_demo(web_settings, folders, hasher=str)
+    with get_engine(web_settings.database_url).connect() as conn:
+        dates = {
+            slug: conn.execute(
+                select(Assignment.due, Assignment.hidden_release).where(Assignment.id == i)
+            ).one()
+            for slug, i in first.assignments.items()
+        }
+    for slug, (due, release) in dates.items():
+        weeks = timedelta(weeks=DEMO_WEEKS[slug])
+        assert start + weeks < due < start + weeks + timedelta(days=1), slug
+        assert release > due
+    assert dates["activations"].due < dates["losses"].due
+    _set(web_settings, first.assignments["losses"], due=start + timedelta(days=40))
+    seed_demo(web_settings, folders, hasher=str)
+    with get_engine(web_settings.database_url).connect() as conn:
+        again = conn.scalar(
+            select(Assignment.due).where(Assignment.id == first.assignments["losses"])
+        )
+    assert again == start + timedelta(days=40)
 
 
 def test_hand_in_one_file_then_watch_it_queued(
