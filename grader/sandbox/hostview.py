@@ -19,19 +19,36 @@ packages need to run:
 
 Nothing else of /etc, /var, /home, /root, /opt, /usr/share, /usr/local or the
 repository is there; the environment itself is bound at /opt/env by the sandbox.
+
+Computing the list costs about a second (the probe, then ``ldd`` over every
+shared object of the environment: hundreds of runs of the loader), and its
+answer is the same for every grading of an environment. So it is computed once
+and written beside the environment (``.<env>.hostview.json``, outside the
+folder the sandbox sees), with a stamp of what it was computed from: this
+module's code, the environment's ready-marker and folder, and the inode, size
+and modification time of every host file and folder it names or found
+(each library ``ldd`` resolved, the interpreter, the loader's cache). Rebuilding
+the environment, installing or upgrading a host library (the package manager
+replaces files and re-runs ``ldconfig``, changing the folder and the cache) or
+changing this module makes the stamp differ, and the list is computed again. A
+grading only reads the file and stats those paths: a millisecond or two.
 """
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.sandbox.base import SandboxUnavailable
+
+log = logging.getLogger(__name__)
 
 PROGRAM_DIRS = ("/usr/bin", "/bin")
 LOADER_CACHE = "/etc/ld.so.cache"
@@ -107,9 +124,84 @@ def _link_chain(path: str) -> list[tuple[str, str]]:
     return chain
 
 
-@functools.cache
 def host_view(env: Path) -> HostView:
-    """The allow-list for the environment at ``env`` (cached per process)."""
+    """The allow-list for the environment at ``env``: from its cache when the stamp still holds.
+
+    Computed (and the cache written) only when there is no cache, it cannot be
+    read, or anything it was computed from has changed since.
+    """
+    cached = _read_cache(env)
+    if cached is not None:
+        return cached
+    view, watched = compute_host_view(env)
+    _write_cache(env, view, watched)
+    return view
+
+
+def cache_path(env: Path) -> Path:
+    """Beside the environment, not in it: the sandbox sees the environment at /opt/env."""
+    return env.parent / f".{env.name}.hostview.json"
+
+
+# What the cached list was computed by: another version of this module may compute another list.
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+_MARKER = ".dlgrade-ready"  # written by local.ensure_env once the environment is complete
+
+
+def _stat_key(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _stamp(env: Path, watched: list[str]) -> dict[str, object]:
+    try:
+        marker = (env / _MARKER).read_text()
+    except OSError:
+        marker = None
+    return {
+        "code": _CODE,
+        "marker": marker,
+        "paths": {path: _stat_key(path) for path in [str(env), *watched]},
+    }
+
+
+def _read_cache(env: Path) -> HostView | None:
+    try:
+        saved = json.loads(cache_path(env).read_text())
+        watched = [str(p) for p in saved["watched"]]
+        if saved["stamp"] != _stamp(env, watched):
+            return None
+        binds = tuple(str(b) for b in saved["binds"])
+        links = tuple((str(t), str(p)) for t, p in saved["links"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return HostView(binds, links)
+
+
+def _write_cache(env: Path, view: HostView, watched: list[str]) -> None:
+    saved = {
+        "stamp": _stamp(env, watched),
+        "watched": watched,
+        "binds": list(view.binds),
+        "links": [list(link) for link in view.links],
+    }
+    try:
+        # Written whole under another name, then renamed: a concurrent grading reads
+        # the old file or the new one, never half of one.
+        fd, tmp = tempfile.mkstemp(prefix=".hostview-", dir=env.parent)
+        with os.fdopen(fd, "w") as out:
+            json.dump(saved, out)
+        os.replace(tmp, cache_path(env))
+    except OSError as exc:
+        # Not fatal: the list is right, only the next grading computes it again.
+        log.warning("could not cache the host view of %s: %s", env, exc)
+
+
+def compute_host_view(env: Path) -> tuple[HostView, list[str]]:
+    """The allow-list for ``env``, and the host paths it was computed from (the stamp's)."""
     python = env / "bin" / "python3"
     try:
         done = subprocess.run(
@@ -140,7 +232,12 @@ def host_view(env: Path) -> HostView:
         binds.add(facts["exe"])
     # A folder inside another bound one comes with it.
     kept = sorted(b for b in binds if os.path.exists(b) and not _inside_other(b, binds))
-    return HostView(tuple(kept), tuple(links))
+    # Every host path the answer rests on: a library found, the folders bound (an
+    # entry added or replaced there changes the folder), the interpreter, and the
+    # environment's packages (what is installed there changes its folder).
+    site = sorted(str(p) for p in Path(env_real).glob("lib/python*/site-packages"))
+    watched = sorted({*libraries, *binds, facts["exe"], str(python), *site})
+    return HostView(tuple(kept), tuple(links)), watched
 
 
 def _inside_other(path: str, folders: set[str]) -> bool:
