@@ -41,7 +41,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -362,6 +361,10 @@ def ensure_base(
 
 
 def _reachable(url: str, timeout: float = 5.0) -> bool:
+    # Imported here: urllib.request (ssl, http, email) is a tenth of a second that
+    # every grading would pay for importing this module's requirements() alone.
+    import urllib.request
+
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
             return True
