@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, Response
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select, text, update
 
-from web.database import db
+from worker.db import get_engine
 from worker.models import LoginAttempt, utcnow
 
 CSP = "; ".join(
@@ -40,6 +40,7 @@ HEADERS = {
 LOGIN_FAILURES_PER_NAME = 5
 LOGIN_FAILURES_PER_ADDRESS = 50
 LOGIN_WINDOW = timedelta(minutes=15)
+ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 
 
 def configure(app: Flask) -> None:
@@ -63,15 +64,14 @@ def configure(app: Flask) -> None:
         return response
 
 
-def login_refused_for(name: str, remote: str) -> int | None:
+def _wait(conn: Connection, name: str, remote: str) -> int | None:
     """Seconds until ``name`` from ``remote`` may try again; None when they may now."""
     since = utcnow() - LOGIN_WINDOW
-    s = db()
     for column, key, limit in (
         (LoginAttempt.name, name, LOGIN_FAILURES_PER_NAME),
         (LoginAttempt.remote, remote, LOGIN_FAILURES_PER_ADDRESS),
     ):
-        count, oldest = s.execute(
+        count, oldest = conn.execute(
             select(func.count(), func.min(LoginAttempt.at)).where(
                 column == key, LoginAttempt.ok.is_(False), LoginAttempt.at > since
             )
@@ -81,7 +81,34 @@ def login_refused_for(name: str, remote: str) -> int | None:
     return None
 
 
-def record_login(name: str, remote: str, ok: bool) -> None:
-    s = db()
-    s.execute(insert(LoginAttempt).values(name=name[:120], remote=remote[:64], ok=ok, at=utcnow()))
-    s.commit()
+def begin_login(url: str, name: str, remote: str) -> tuple[int | None, int | None]:
+    """Count this sign-in against the limits BEFORE its password is checked: (attempt, wait).
+
+    Either ``wait`` seconds when the name or the address is over its limit, or
+    the id of an attempt recorded as failed, which ``finish_login`` turns into a
+    success. Counting and recording are one step under a lock (SQLite: the
+    worker's engine takes the write lock at BEGIN; PostgreSQL: transaction
+    advisory locks on the name and the address, always in that order), so N
+    parallel guesses for one name cost at most the limit's password checks,
+    never N: each one sees the attempts of those before it still pending.
+    """
+    name, remote = name[:120], remote[:64]
+    with get_engine(url).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            for key in (f"login name {name}", f"login remote {remote}"):
+                conn.execute(ADVISORY_LOCK, {"k": key})
+        wait = _wait(conn, name, remote)
+        if wait is not None:
+            return None, wait
+        attempt = conn.scalar(
+            insert(LoginAttempt)
+            .values(name=name, remote=remote, ok=False, at=utcnow())
+            .returning(LoginAttempt.id)
+        )
+    return int(attempt), None
+
+
+def finish_login(url: str, attempt: int) -> None:
+    """The attempt's password was right: it no longer counts as a failure."""
+    with get_engine(url).begin() as conn:
+        conn.execute(update(LoginAttempt).where(LoginAttempt.id == attempt).values(ok=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -13,8 +15,8 @@ from wtforms.validators import DataRequired, Length
 
 from web.access import PortalUser
 from web.auth import bp
-from web.database import db
-from web.security import login_refused_for, record_login
+from web.database import db, settings
+from web.security import begin_login, finish_login
 from worker.models import User
 
 # Checked against when the name is unknown, so a wrong name costs what a wrong password does.
@@ -30,9 +32,19 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (never ``//evil`` or ``https://evil``) after signing in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+def safe_next(target: str | None) -> str:
+    """Only a path on this site after signing in; anything else goes to the courses page.
+
+    Browsers drop tabs and newlines inside a URL and read a backslash as ``/``,
+    so ``/%09/evil.example`` (a tab) and ``/\\evil`` are ``//evil.example`` and
+    ``//evil`` to them: a target with any control character, space or backslash
+    is refused outright, and what is left must be a path (no scheme, no host).
+    """
+    if not target or any(ord(ch) < 33 or ord(ch) == 127 or ch == "\\" for ch in target):
+        return url_for("student.courses")
+    parts = urlsplit(target)
+    on_site = not (parts.scheme or parts.netloc or target.startswith("//"))
+    if target.startswith("/") and on_site:
         return target
     return url_for("student.courses")
 
@@ -45,8 +57,9 @@ def login() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         name = form.name.data.strip()
         remote = request.remote_addr or "?"
-        wait = login_refused_for(name, remote)
-        if wait is not None:
+        url = settings().database_url
+        attempt, wait = begin_login(url, name, remote)
+        if attempt is None:
             minutes = max(1, round(wait / 60))
             flash(f"Too many failed sign-ins. Try again in {minutes} minutes.", "error")
             return render_template("auth/login.html", form=form), 429
@@ -56,10 +69,10 @@ def login() -> str | Response | tuple[str, int]:
             user.password_hash if user and user.password_hash else _NOBODY, form.password.data
         )
         ok = ok and user is not None and user.password_hash is not None
-        record_login(name, remote, ok)
         if ok:
+            finish_login(url, attempt)
             login_user(PortalUser(user.id, user.name))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash("Wrong user name or password.", "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
