@@ -47,6 +47,8 @@ RUNNER_FILES = ("runner.py", "codec.py", "cuda_on_cpu.py")
 CUDA_ON_CPU = "CUDA calls were mapped to the CPU: this worker has no GPU"
 
 Progress = Callable[[int, int, str], None]
+# What the progress line says of a hidden check: never its name (see ``grade``).
+HIDDEN_PROGRESS = "hidden check"
 
 
 def _rejected(assignment: Assignment, message: str) -> GradeReport:
@@ -318,11 +320,18 @@ def grade(
                 spec_ = assignment.checks[index]
                 if spec_.hidden and boundary is None:
                     boundary = session.mark()
+                # The progress line reaches the student while grading, before any release
+                # time (which the engine does not know): a hidden check is never named in
+                # it, nor is what the check reports of its own progress.
+                shown = HIDDEN_PROGRESS if spec_.hidden else spec_.name
                 if on_progress:
-                    on_progress(k, total, spec_.name)
+                    on_progress(k, total, shown)
                 student = _BoundedStudent(session, spec_.timeout or call_s, deadline)
                 ctx = CheckContext(
-                    assignment, lambda text, k=k: on_progress and on_progress(k, total, text)
+                    assignment,
+                    lambda text, k=k, h=spec_.hidden: (
+                        on_progress and on_progress(k, total, HIDDEN_PROGRESS if h else text)
+                    ),
                 )
                 t0 = time.monotonic()
                 rng = check_rng(secret if spec_.hidden else seed, spec_.name)

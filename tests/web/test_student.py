@@ -11,7 +11,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from tests.web.conftest import add_graded, grade_queued, hand_in, login, report_doc
+from tests.web.conftest import (
+    ACTIVATIONS,
+    add_graded,
+    grade_queued,
+    hand_in,
+    login,
+    report_doc,
+)
 from tests.worker.conftest import SUBMISSIONS
 from web.demo import DemoData
 from worker.config import Settings
@@ -420,3 +427,44 @@ def test_the_manifests_own_rate_limit_is_the_one_shown_and_enforced(
         )
     refused = hand_in(client, demo.course_id, "worker-tiny", [(GOOD, "tiny.py")])
     assert refused.status_code == 429 and "0 of 2 in any 10 min" in refused.get_data(as_text=True)
+
+
+def test_hidden_checks_are_never_named_in_the_progress_students_poll(
+    app, client: FlaskClient, demo: DemoData, web_settings: Settings, sandbox_envs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A real grading of activations, polled through the page's status.json and the API
+    at every step the worker writes: before the release time no hidden check's name."""
+    from tests.web.test_api import bearer, token_for
+    from worker import grading
+
+    activations = demo.assignments["activations"]
+    _set(web_settings, activations, hidden_release=utcnow() + timedelta(days=2))
+    login(client, "student")
+    solution = (ACTIVATIONS / "solution" / "activations.py").read_bytes()
+    answer = hand_in(client, demo.course_id, "activations", [(solution, "activations.py")])
+    sub = int(answer.headers["Location"].rsplit("/", 1)[1])
+    api = app.test_client()
+    token = token_for(web_settings, demo, "student")
+    seen: list[str] = []
+    real = grading.Heartbeat.on_progress
+
+    def polled(self, k: int, n: int, text: str) -> None:  # type: ignore[no-untyped-def]
+        real(self, k, n, text)
+        assert self.grade_queue.heartbeat(self.claim, self.progress)  # written now, not later
+        page = client.get(f"/submissions/{sub}/status.json").get_json()
+        via_api = api.get(f"/api/v1/submissions/{sub}", headers=bearer(token)).get_json()
+        seen.extend([page["progress"], via_api["progress"]])
+
+    monkeypatch.setattr(grading.Heartbeat, "on_progress", polled)
+    assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+    from grader.assignment import load_assignment
+
+    spec = load_assignment(ACTIVATIONS)
+    hidden = [c.name for c in spec.checks if c.hidden]
+    visible = [c.name for c in spec.checks if not c.hidden]
+    assert len(hidden) >= 4 and len(seen) >= 2 * len(spec.checks)
+    assert not [p for p in seen for name in hidden if name in p]
+    n = len(spec.checks)
+    assert f"check {n}/{n}: hidden check" in seen
+    assert f"check 1/{n}: {visible[0]}" in seen  # visible checks keep their names
