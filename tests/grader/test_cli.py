@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from grader.cli import build_parser
 
@@ -42,3 +46,37 @@ def test_the_other_commands_are_still_there() -> None:
     assert args.command == "portal"
     args = build_parser(["--help"]).parse_args(["status", "1"])
     assert args.command == "status"
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(done.stdout.split())
+
+
+def test_a_grading_start_does_not_scan_the_installed_distributions() -> None:
+    """What a local grading imports before its first check: no metadata scan, no network code."""
+    loaded = _modules_after(
+        "import grader.cli, grader.engine, grader.sandbox.local\n"
+        "from grader.sandbox.images import requirements\n"
+        "requirements('numpy'); grader.engine._versions()"
+    )
+    assert {"importlib.metadata", "urllib.request", "email"}.isdisjoint(loaded)
+
+
+def test_the_report_names_the_trusted_sides_torch_where_its_checks_use_it() -> None:
+    pytest.importorskip("torch")
+    code = "import json, grader.engine{}; print(json.dumps(grader.engine._versions()))"
+    without = [sys.executable, "-c", code.format("")]
+    with_torch = [sys.executable, "-c", code.format(", torch")]
+    versions = [
+        json.loads(subprocess.run(argv, capture_output=True, check=True, cwd=ROOT).stdout)
+        for argv in (without, with_torch)
+    ]
+    import torch
+
+    assert "torch" not in versions[0]
+    assert versions[1]["torch"] == str(torch.__version__)
+    assert versions[1]["numpy"] == versions[0]["numpy"] == np.__version__
