@@ -34,8 +34,9 @@ from grader.assignment import load_assignment
 from grader.messages import GradeReport, ReportStatus
 from worker.config import Settings
 from worker.db import is_unavailable, with_retry
+from worker.logs import about_submission
 from worker.runs import Claim, GradeQueue, Publish, staged_name
-from worker.storage import copy_verified
+from worker.storage import load_blob
 
 log = logging.getLogger(__name__)
 
@@ -181,15 +182,17 @@ def load_cached(path: str) -> AssignmentSpec:
     return spec
 
 
-def _stage(settings: Settings, claim: Claim, work: Path) -> Path:
-    """Copy the stored upload out, named after the run and attempt (see ``staged_name``)."""
+def _stage(grade_queue: GradeQueue, claim: Claim, work: Path) -> Path:
+    """Copy the stored upload out of the database, named after the run and attempt (see
+    ``staged_name``): a worker on any host needs only the database, no shared disk."""
     name = staged_name(claim.run_id, claim.attempt, claim.filename)
     if name.endswith((".py", ".zip")):
         dest = work / name
     else:
         (work / name).mkdir()
         dest = work / name / Path(claim.filename).name
-    copy_verified(settings.data_dir, claim.sha256, dest)
+    with grade_queue.engine.connect() as conn:
+        dest.write_bytes(load_blob(conn, claim.sha256))
     return work / name
 
 
@@ -222,7 +225,7 @@ def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded 
     beat = Heartbeat(grade_queue, claim)
     beat.start()
     try:
-        staged = _stage(settings, claim, work)
+        staged = _stage(grade_queue, claim, work)
         t0 = time.monotonic()
         report = grade(
             spec,
@@ -260,6 +263,18 @@ def execute_run(run_id: int, settings: Settings, publish: Publish | None) -> str
     )
     if claim is None:
         return "skipped"
+    with about_submission(claim.submission_id, claim.run_id):
+        return _execute_claimed(claim, grade_queue, settings, publish, started)
+
+
+def _execute_claimed(
+    claim: Claim,
+    grade_queue: GradeQueue,
+    settings: Settings,
+    publish: Publish | None,
+    started: float,
+) -> str:
+    run_id = claim.run_id
 
     def persist(step, what: str):  # type: ignore[no-untyped-def]
         return with_retry(step, budget_s=settings.db_wait, what=what)

@@ -35,6 +35,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -190,8 +191,25 @@ class Assignment(Base):
     max_in_flight: Mapped[int | None] = mapped_column(Integer)
 
 
+class SubmissionBlob(Base):
+    """The bytes of uploads, content-addressed: the same bytes handed in twice are kept once.
+
+    In the database rather than on a disk of the portal's host, so that a worker on any
+    host reads them with the run it claimed (no shared file system), a backup of the
+    database is a backup of the submissions, and a submission's row and its bytes are
+    committed together (neither can exist without the other). Uploads are capped
+    (``DLGRADE_MAX_UPLOAD_BYTES``, 50 MB) well below PostgreSQL's 1 GB per value.
+    """
+
+    __tablename__ = "submission_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Submission(Base):
-    """What a student handed in: immutable once written (the bytes live content-addressed)."""
+    """What a student handed in: immutable once written (the bytes are a ``SubmissionBlob``)."""
 
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_user_assignment", "user_id", "assignment_id"),)

@@ -1,21 +1,25 @@
-"""Submissions on disk, content-addressed: ``<data dir>/submissions/ab/cd/<sha256>``.
+"""Submissions' bytes, content-addressed, in the database (``SubmissionBlob``).
 
-A blob is written to a temporary file, flushed to disk and renamed into place,
-so a reader never sees half of one and a crash leaves at worst a stray
-temporary file. The same bytes submitted twice are stored once. Blobs are
-read-only and never change: the name is the proof of the content.
+A blob is written in the transaction that records its submission, so a
+submission never exists without its bytes nor bytes without a submission
+(a rolled-back upload leaves nothing). The same bytes submitted twice are
+stored once. Blobs never change: the name is the proof of the content, and
+every read checks it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
-CHUNK = 1 << 20
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from worker.models import SubmissionBlob
+
 # A fixed date for folder uploads zipped here, so the same folder gives the same bytes.
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
 
@@ -24,36 +28,48 @@ class UploadTooLarge(ValueError):
     pass
 
 
-def blob_path(root: Path, sha256: str) -> Path:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ValueError(f"not a sha256 digest: {sha256!r}")
-    return root / "submissions" / sha256[:2] / sha256[2:4] / sha256
+class BlobMissing(OSError):
+    """A submission whose bytes are not in the store (``dlgrade fsck`` lists them)."""
 
 
-def store_bytes(root: Path, data: bytes) -> tuple[str, int]:
-    """Store ``data``; return (sha256, size). Idempotent."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = blob_path(root, digest)
-    if target.is_file():
-        return digest, len(data)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+class BlobCorrupt(OSError):
+    """Stored bytes that no longer hash to their name."""
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_blob(conn: Any, data: bytes) -> tuple[str, int]:
+    """Store ``data`` through ``conn`` (a Connection or Session in a transaction); (sha256, size).
+
+    Idempotent: bytes already stored (by this transaction or another) are not written again.
+    """
+    digest = digest_of(data)
+    if conn.scalar(select(SubmissionBlob.size).where(SubmissionBlob.sha256 == digest)) is None:
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            # A savepoint: a concurrent upload of the same bytes wins the race harmlessly.
+            with conn.begin_nested():
+                conn.execute(
+                    insert(SubmissionBlob).values(sha256=digest, size=len(data), data=data)
+                )
+        except IntegrityError:
+            pass
     return digest, len(data)
+
+
+def load_blob(conn: Any, sha256: str) -> bytes:
+    """The stored bytes named ``sha256``, checked against their name.
+
+    Raises BlobMissing or BlobCorrupt (both OSError: a worker retries, a page says so).
+    """
+    data = conn.scalar(select(SubmissionBlob.data).where(SubmissionBlob.sha256 == sha256))
+    if data is None:
+        raise BlobMissing(f"stored submission {sha256} is missing from the database")
+    data = bytes(data)
+    if digest_of(data) != sha256:
+        raise BlobCorrupt(f"stored submission {sha256} is corrupt (its content hash changed)")
+    return data
 
 
 def zip_folder(folder: Path) -> bytes:
@@ -81,16 +97,3 @@ def read_upload(path: Path, max_bytes: int) -> tuple[bytes, str]:
     if len(data) > max_bytes:
         raise UploadTooLarge(f"{path.name} is larger than {max_bytes} bytes")
     return data, name
-
-
-def copy_verified(root: Path, sha256: str, dest: Path) -> None:
-    """Copy a stored blob to ``dest``, checking that its bytes still hash to its name."""
-    src = blob_path(root, sha256)
-    h = hashlib.sha256()
-    with open(src, "rb") as fin, open(dest, "wb") as fout:
-        while chunk := fin.read(CHUNK):
-            h.update(chunk)
-            fout.write(chunk)
-    if h.hexdigest() != sha256:
-        dest.unlink(missing_ok=True)
-        raise OSError(f"stored submission {src} is corrupt (its content hash changed)")

@@ -33,7 +33,7 @@ from worker.models import (
 )
 from worker.routing import gpu_workers, route
 from worker.runs import GradeQueue, Publish
-from worker.storage import read_upload, store_bytes
+from worker.storage import read_upload, store_blob
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,6 @@ def submit(
     """
     gpu_workers(settings)  # before anything is stored: a bad setting refuses early
     data, filename = read_upload(Path(upload), settings.max_upload_bytes)
-    sha, size = store_bytes(settings.data_dir, data)
     grade_queue = GradeQueue(settings)
     now = utcnow()
     with grade_queue.engine.begin() as conn:
@@ -310,6 +309,8 @@ def submit(
                 "are not accepted"
             )
         late = lateness.late
+        # In this transaction: a refused or failed submission leaves no bytes behind.
+        sha, size = store_blob(conn, data)
         sub_id = conn.scalar(
             insert(Submission)
             .values(
@@ -355,4 +356,9 @@ def submit(
                 f"queued; the broker did not answer ({type(err).__name__}), a worker will send it"
             )
     note = "; ".join(n for n in (routed.note, note) if n)
+    log.info(
+        "submission %s of %s by %s stored (%s bytes), run %s on %s%s",
+        sub_id, spec.slug, student, size, run_id, queue, "" if dispatched else f": {note}",
+        extra={"submission_id": sub_id, "run_id": run_id},
+    )  # fmt: skip
     return Accepted(sub_id, run_id, sha, size, filename, late, queue, dispatched, note)

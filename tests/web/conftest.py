@@ -135,13 +135,13 @@ def add_graded(
 
     ``data``: the stored file's bytes (default: one comment line naming ``filename``).
     """
-    from worker.storage import store_bytes
+    from worker.storage import store_blob
 
     if data is None:
         data = f"# {filename}\n".encode()
-    sha, size = store_bytes(settings.data_dir, data)
     now = utcnow()
     with get_engine(settings.database_url).begin() as conn:
+        sha, size = store_blob(conn, data)
         sub = conn.scalar(
             insert(Submission)
             .values(

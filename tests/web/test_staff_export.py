@@ -6,11 +6,14 @@ import csv
 import io
 import zipfile
 from datetime import datetime
-from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from web.staff.export import Upload, canvas_csv, safe_name, submissions_zip
 from web.staff.gradebook import Cell, Column, Gradebook, Row, Scored
-from worker.storage import store_bytes
+from worker.models import Base
+from worker.storage import store_blob
 
 AT = datetime(2026, 12, 1, 12, 0)
 
@@ -69,14 +72,18 @@ def test_canvas_layout_fixed_columns_points_row_one_column_per_assignment() -> N
     assert table[4] == ["Carol Example", "", "S-0042", "carol", "Lab B", "40", "9"]
 
 
-def test_zip_holds_every_upload_under_harmless_names(tmp_path: Path) -> None:
-    sha_a, _ = store_bytes(tmp_path, b"def relu(x):\n    return x\n")
-    sha_b, _ = store_bytes(tmp_path, b"PK\x05\x06" + b"\x00" * 18)
+def test_zip_holds_every_upload_under_harmless_names() -> None:
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    s = Session(engine)
+    sha_a, _ = store_blob(s, b"def relu(x):\n    return x\n")
+    sha_b, _ = store_blob(s, b"PK\x05\x06" + b"\x00" * 18)
     uploads = [
         Upload(7, "alice", "activations.py", sha_a, AT, False, 40.0),
         Upload(9, "../../bob", "../../../etc/<script>x.py", sha_b, AT, True, None),
+        Upload(11, "carol", "lost.py", "0" * 64, AT, False, None),
     ]
-    data = submissions_zip(tmp_path, "activations", uploads)
+    data = submissions_zip(s, "activations", uploads)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
         assert "activations/alice/7-activations.py" in names
@@ -87,6 +94,8 @@ def test_zip_holds_every_upload_under_harmless_names(tmp_path: Path) -> None:
     assert (
         index[2][0] == "9" and index[2][4] == "yes" and index[2][6].startswith("activations/bob/9-")
     )
+    # A submission whose bytes the store lost is listed with no file.
+    assert index[3][0] == "11" and index[3][6] == ""
 
 
 def test_safe_name_keeps_ordinary_names() -> None:

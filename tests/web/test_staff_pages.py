@@ -33,7 +33,7 @@ from worker.models import (
     User,
     utcnow,
 )
-from worker.storage import store_bytes
+from worker.storage import store_blob
 
 SLUG = "activations"
 
@@ -450,9 +450,9 @@ def _submit_code(k: Class, user: str, code: str) -> int:
     """A graded submission of ``code`` (newest, so it is the one that counts)."""
     from worker.models import GradeReport as ReportRow
 
-    sha, size = store_bytes(k.settings.data_dir, code.encode())
     uid = k.demo.user_ids[user]
     with get_engine(k.settings.database_url).begin() as conn:
+        sha, size = store_blob(conn, code.encode())
         sub = conn.scalar(
             insert(Submission)
             .values(
@@ -532,8 +532,8 @@ def test_regrade_is_graded_by_a_worker_and_the_override_survives(
     first = report(0.0)
     first.update(assignment="worker-tiny", score=0.0, max_score=3.0)
     # a right answer, graded 0 by a broken check (this first report); the checks are fixed now
-    sha, size = store_bytes(web_settings.data_dir, (SUBMISSIONS / "good.py").read_bytes())
     with get_engine(web_settings.database_url).begin() as conn:
+        sha, size = store_blob(conn, (SUBMISSIONS / "good.py").read_bytes())
         sub = conn.scalar(
             insert(Submission)
             .values(

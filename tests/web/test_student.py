@@ -23,7 +23,15 @@ from tests.worker.conftest import SUBMISSIONS
 from web.demo import DemoData
 from worker.config import Settings
 from worker.db import get_engine
-from worker.models import Assignment, Extension, GradeRun, RunStatus, Submission, utcnow
+from worker.models import (
+    Assignment,
+    Extension,
+    GradeRun,
+    RunStatus,
+    Submission,
+    SubmissionBlob,
+    utcnow,
+)
 
 GOOD = (SUBMISSIONS / "good.py").read_bytes()
 
@@ -38,8 +46,22 @@ def _count(settings: Settings, table) -> int:  # type: ignore[no-untyped-def]
         return int(conn.scalar(select(func.count()).select_from(table)))
 
 
-def _blobs(settings: Settings) -> list[Path]:
-    return [p for p in (settings.data_dir / "submissions").rglob("*") if p.is_file()]
+def _blobs(settings: Settings) -> list[bytes]:
+    """The stored uploads' bytes, in the order they were first submitted."""
+    with get_engine(settings.database_url).connect() as conn:
+        first = (
+            select(Submission.sha256, func.min(Submission.id).label("first"))
+            .group_by(Submission.sha256)
+            .subquery()
+        )
+        return [
+            bytes(d)
+            for d in conn.scalars(
+                select(SubmissionBlob.data)
+                .outerjoin(first, first.c.sha256 == SubmissionBlob.sha256)
+                .order_by(first.c.first)
+            )
+        ]
 
 
 def test_course_page_lists_each_assignment_with_its_facts(
@@ -156,8 +178,8 @@ def test_several_files_are_zipped_and_a_zip_is_kept(
     with get_engine(web_settings.database_url).connect() as conn:
         names = conn.scalars(select(Submission.filename).order_by(Submission.id)).all()
     assert names == ["files.zip", "hw.zip"]
-    stored = sorted(_blobs(web_settings), key=lambda p: p.stat().st_mtime)
-    with zipfile.ZipFile(stored[0]) as zf:
+    stored = _blobs(web_settings)
+    with zipfile.ZipFile(io.BytesIO(stored[0])) as zf:
         assert sorted(zf.namelist()) == ["notes.py", "tiny.py"]
 
 
@@ -203,7 +225,7 @@ def test_bad_uploads_are_refused_at_once_and_nothing_is_stored(
     html = response.get_data(as_text=True)
     assert "Not accepted:" in html and says in html, html[html.find("refusal") :][:400]
     assert _count(web_settings, Submission) == 0 and _count(web_settings, GradeRun) == 0
-    assert _blobs(web_settings) == [] if (web_settings.data_dir / "submissions").exists() else True
+    assert _blobs(web_settings) == []
 
 
 def test_the_rate_limit_refuses_with_a_clear_message(

@@ -39,7 +39,7 @@ PG_URL = os.environ.get(
 REDIS_URL = os.environ.get("DLGRADE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TABLES = (
     "login_attempts, score_overrides, extensions, grade_reports, grade_runs, submissions, "
-    "enrollments, assignments, courses, users"
+    "submission_blobs, enrollments, assignments, courses, users"
 )
 _redis_db = itertools.count(1)
 

@@ -6,7 +6,6 @@ No broker here: ``publish`` is a list that records what would be sent, in order.
 from __future__ import annotations
 
 import hashlib
-import stat
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -20,11 +19,19 @@ from grader.messages import CheckStatus
 from tests.worker.conftest import SUBMISSIONS, TINY, wait_until
 from worker.config import Settings
 from worker.grading import execute_run
-from worker.models import GradeReport, GradeRun, RunStatus, Submission, User, utcnow
+from worker.models import (
+    GradeReport,
+    GradeRun,
+    RunStatus,
+    Submission,
+    SubmissionBlob,
+    User,
+    utcnow,
+)
 from worker.reaper import reap_once
 from worker.runs import GradeQueue
 from worker.status import submission_status
-from worker.storage import blob_path
+from worker.storage import BlobCorrupt, load_blob
 from worker.submit import SubmissionRefused, submit
 
 GOOD = SUBMISSIONS / "good.py"
@@ -189,12 +196,15 @@ def test_submissions_are_content_addressed_and_immutable(settings: Settings, tin
     data = GOOD.read_bytes()
     assert a.sha256 == b.sha256 == hashlib.sha256(data).hexdigest()
     assert a.size == len(data)
-    blob = blob_path(settings.data_dir, a.sha256)
-    assert blob.read_bytes() == data
-    assert not blob.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-    assert sorted(
-        p.name for p in (settings.data_dir / "submissions").rglob("*") if p.is_file()
-    ) == [a.sha256]
+    with GradeQueue(settings).engine.connect() as conn:
+        assert load_blob(conn, a.sha256) == data
+        assert conn.scalars(select(SubmissionBlob.sha256)).all() == [a.sha256]
+        # Bytes that no longer hash to their name are never handed to a grader.
+        conn.execute(
+            update(SubmissionBlob).where(SubmissionBlob.sha256 == a.sha256).values(data=b"x")
+        )
+        with pytest.raises(BlobCorrupt):
+            load_blob(conn, a.sha256)
     with pytest.raises(ValueError, match="immutable"), GradeQueue(settings).Session() as s:
         sub = s.get(Submission, a.submission_id)
         sub.filename = "other.py"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 from pygments import highlight
@@ -19,7 +20,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, TextLexer
 
 from grader.archive import SubmissionError, unpack_submission
-from worker.storage import blob_path
+from worker.storage import load_blob
 
 # What one page shows of a file; the zip download has everything.
 MAX_SHOWN_BYTES = 512 * 1024
@@ -38,15 +39,21 @@ class SubmittedFile:
         return self.name.endswith(".py")
 
 
-def read_files(data_dir: Path, sha256: str, filename: str) -> tuple[list[SubmittedFile], str]:
-    """The submission's files, and a note when they could not all be read (for the page)."""
-    src = blob_path(data_dir, sha256)
-    if not src.is_file():
-        return [], "the stored upload is missing from the data folder"
-    if not _looks_like_zip(src):
-        # A lone file, stored under its digest: shown under the name it was uploaded with.
-        return [_read(src, Path(filename).name or "upload")], ""
+def read_files(conn: Any, sha256: str, filename: str) -> tuple[list[SubmittedFile], str]:
+    """The submission's files, and a note when they could not all be read (for the page).
+
+    ``conn``: the database session the stored upload is read through.
+    """
+    try:
+        data = load_blob(conn, sha256)
+    except OSError as err:
+        return [], f"the stored upload cannot be read: {err}"
     with tempfile.TemporaryDirectory(prefix="dlgrade-view-") as tmp:
+        src = Path(tmp) / "upload"
+        src.write_bytes(data)
+        if not _looks_like_zip(src):
+            # A lone file, stored under its digest: shown under the name it was uploaded with.
+            return [_read(src, Path(filename).name or "upload")], ""
         dest = Path(tmp) / "files"
         try:
             names = unpack_submission(src, dest)

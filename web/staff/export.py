@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from web.staff.gradebook import Gradebook, Row
-from worker.storage import blob_path
+from worker.storage import load_blob
 
 CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_ROW = "    Points Possible"  # the label (indent included) Canvas writes and reads back
@@ -81,20 +81,19 @@ def safe_name(name: str, fallback: str = "file") -> str:
     return base[:100] or fallback
 
 
-def submissions_zip(data_dir: Path, slug: str, uploads: Iterable[Upload]) -> bytes:
+def submissions_zip(conn: Any, slug: str, uploads: Iterable[Upload]) -> bytes:
     """``write_submissions_zip`` into memory (for small sets and tests)."""
     buf = io.BytesIO()
-    write_submissions_zip(buf, data_dir, slug, uploads)
+    write_submissions_zip(buf, conn, slug, uploads)
     return buf.getvalue()
 
 
-def write_submissions_zip(
-    out: BinaryIO, data_dir: Path, slug: str, uploads: Iterable[Upload]
-) -> None:
+def write_submissions_zip(out: BinaryIO, conn: Any, slug: str, uploads: Iterable[Upload]) -> None:
     """Every upload as ``<slug>/<student>/<submission id>-<file name>``, and an index.csv.
 
     Written to ``out`` (a temporary file for a class: 300 students' uploads need
-    not fit in the portal's memory). Each stored blob is streamed into the zip.
+    not fit in the portal's memory). Each stored blob is read from the
+    database and written into the zip, one at a time.
     """
     index = io.StringIO()
     w = csv.writer(index, lineterminator="\r\n")
@@ -104,10 +103,9 @@ def write_submissions_zip(
         for up in uploads:
             student = safe_name(up.student, f"user-{up.submission_id}")
             path = f"{root}/{student}/{up.submission_id}-{safe_name(up.filename, 'upload')}"
-            blob = blob_path(data_dir, up.sha256)
-            if blob.is_file():
-                zf.write(blob, path)
-            else:
+            try:
+                zf.writestr(path, load_blob(conn, up.sha256))
+            except OSError:
                 path = ""  # listed in the index, with no file: the store lost it
             w.writerow(
                 [

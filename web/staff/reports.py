@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.access import staff_view
-from web.database import db, settings
+from web.database import db
 from web.grades import version_ids
 from web.staff import analytics, bp
 from web.staff.code import highlighted, read_files, stylesheet
@@ -69,7 +69,7 @@ def submissions_download(course_id: int, slug: str) -> Response:
     ]
     # On disk past 32 MiB; the response closes (and so deletes) it once sent.
     out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115  (see above)
-    write_submissions_zip(out, settings().data_dir, slug, uploads)
+    write_submissions_zip(out, db(), slug, uploads)
     out.seek(0)
     answer = send_file(
         out,
@@ -189,10 +189,9 @@ def _pairs_for(course_id: int, slug: str) -> tuple[Assignment, dict[int, str], l
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return a, chosen, _CACHE[key]
-    data_dir = settings().data_dir
     sources = {}
     for sub in subs:
-        files, _ = read_files(data_dir, sub.sha256, sub.filename)
+        files, _ = read_files(s, sub.sha256, sub.filename)
         sources[str(sub.id)] = {f.name: f.text for f in files if f.text is not None}
     pairs = rank_pairs(sources, starter_files(a), limit=100)
     with _CACHE_LOCK:
@@ -227,7 +226,7 @@ def similarity_pair(course_id: int, slug: str, a_id: int, b_id: int) -> str:
     sides = []
     for key, which in ((pair.a, "a"), (pair.b, "b")):
         sub = s.get(Submission, int(key))
-        files, note = read_files(settings().data_dir, sub.sha256, sub.filename)
+        files, note = read_files(db(), sub.sha256, sub.filename)
         shown = []
         for f in files:
             marked: set[int] = set()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from grader.messages import GradeReport as ReportDoc
 from web.access import STAFF_ROLES, staff_view
-from web.database import db, settings
+from web.database import db
 from web.grades import standings, version_ids
 from web.staff import bp
 from web.staff.code import highlighted, read_files
@@ -143,7 +143,7 @@ def submission(course_id: int, submission_id: int) -> str:
         if entry[0].id == wanted:
             chosen = entry
     doc = ReportDoc.from_dict(chosen[0].report) if chosen else None
-    files, files_note = read_files(settings().data_dir, sub.sha256, sub.filename)
+    files, files_note = read_files(db(), sub.sha256, sub.filename)
     return render_template(
         "staff/submission.html",
         course=s.get(Course, course_id),

@@ -6,6 +6,7 @@ another student's id answers 404, the same as an id that does not exist.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from web.student import bp
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
 from worker.models import Assignment, Course, Enrollment, Submission, utcnow
-from worker.storage import UploadTooLarge, blob_path
+from worker.storage import UploadTooLarge, load_blob
 from worker.submit import SubmissionRefused, submit
 
 # Check outcomes in plain words.
@@ -272,7 +273,7 @@ def submission_report(submission_id: int) -> Response:
 def download(submission_id: int) -> Response:
     sub, _a = _own_submission(submission_id)
     return send_file(
-        blob_path(settings().data_dir, sub.sha256),
+        io.BytesIO(load_blob(db(), sub.sha256)),
         mimetype="application/octet-stream",
         as_attachment=True,
         download_name=sub.filename,
