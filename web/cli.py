@@ -24,9 +24,31 @@ from typing import Any
 WORKER_STOP_S = 10.0
 
 
+# gunicorn's threaded workers: a request waits for a free thread, never for a slow
+# client's bytes once nginx (which reads every request whole first) is in front; without
+# it, keep-alive connections wait in gunicorn's poller rather than hold a thread. A thread
+# stuck past TIMEOUT_S gets its worker process restarted.
+THREADS = 8
+TIMEOUT_S = 60
+GRACEFUL_TIMEOUT_S = 30
+KEEPALIVE_S = 5
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import tempfile
+
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    argv = [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}"]
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics sums the request timings of every gunicorn process through this folder;
+        # a fresh one per server start (stale files would count a dead process's requests).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dlgrade-metrics-")
+    argv = [gunicorn, "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
+            "--worker-class", "gthread", "--threads", str(THREADS),
+            "--timeout", str(TIMEOUT_S), "--graceful-timeout", str(GRACEFUL_TIMEOUT_S),
+            "--keep-alive", str(KEEPALIVE_S),
+            # Workers' heartbeat files in memory: a slow /tmp disk cannot get them killed.
+            "--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+            "--forwarded-allow-ips", "*"]  # fmt: skip
     os.execv(gunicorn, [*argv, "web.wsgi:app"])
     return 2  # not reached
 
@@ -121,6 +143,43 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_course(args: argparse.Namespace) -> int:
+    from web.demo import seed_demo
+    from worker.config import load_settings
+    from worker.migrate import ensure_schema
+
+    settings = load_settings()
+    ensure_schema(settings.database_url)
+    demo = seed_demo(settings)
+    print(f"demo course {demo.course_id}: {', '.join(sorted(demo.assignments))}")
+    for role, (name, password) in demo.logins.items():
+        print(f"  {role:<10} user {name:<10} password {password}")
+    return 0
+
+
+def _user_token(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from web.api.tokens import TokenRefused, create_token, is_staff_anywhere
+    from worker.config import load_settings
+    from worker.db import session_factory
+    from worker.models import User
+
+    with session_factory(load_settings().database_url)() as s:
+        user_id = s.scalar(select(User.id).where(User.name == args.login))
+        if user_id is None:
+            print(f"dlgrade: no account {args.login!r}", file=sys.stderr)
+            return 2
+        scope = args.scope or ("staff" if is_staff_anywhere(s, user_id) else "student")
+        try:
+            _row, plain = create_token(s, user_id, args.name, scope)
+        except TokenRefused as err:
+            print(f"dlgrade: {err}", file=sys.stderr)
+            return 2
+    print(plain)
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add ``dlgrade portal`` to ``dlgrade``'s subparsers."""
     p = sub.add_parser("portal", help="the web portal")
@@ -130,9 +189,21 @@ def register(sub: Any) -> None:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=2)
     s.set_defaults(func=_serve)
+    dc = psub.add_parser(
+        "demo-course", help="load the demo course and its three users; print their logins"
+    )
+    dc.set_defaults(func=_demo_course)
     d = psub.add_parser("demo", help="the portal, a worker and a demo course on embedded defaults")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     d.add_argument("--concurrency", type=int, default=1)
     d.add_argument("--sandbox", choices=("docker", "local"), default=None)
     d.set_defaults(func=_demo)
+
+    u = sub.add_parser("users", help="accounts")
+    usub = u.add_subparsers(dest="action", required=True)
+    t = usub.add_parser("token", help="print a new API token for LOGIN")
+    t.add_argument("login")
+    t.add_argument("--scope", choices=("student", "staff"), help="default: staff for staff")
+    t.add_argument("--name", default="issued by dlgrade users token", help="what it is for")
+    t.set_defaults(func=_user_token)

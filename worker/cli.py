@@ -158,6 +158,71 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fsck(args: argparse.Namespace) -> int:
+    from worker.db import get_engine
+    from worker.fsck import fsck, render
+
+    result = fsck(get_engine(_ready_settings().database_url))
+    print(render(result))
+    return 0 if result.clean else 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from worker.backup import BackupError, backup
+    from worker.db import get_engine
+
+    try:
+        manifest = backup(get_engine(_ready_settings().database_url), Path(args.dir))
+    except BackupError as err:
+        print(f"dlgrade: backup: {err}", file=sys.stderr)
+        return 1
+    counted = ", ".join(f"{n} {k}" for k, n in manifest["at_least"].items())  # type: ignore[union-attr]
+    print(f"backed up into {args.dir}: {counted}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from worker.backup import BackupError, restore
+    from worker.db import get_engine
+
+    try:
+        after = restore(get_engine(_settings().database_url), Path(args.dir))
+    except BackupError as err:
+        print(f"dlgrade: restore: {err}", file=sys.stderr)
+        return 1
+    print(f"restored from {args.dir}: " + ", ".join(f"{n} {k}" for k, n in after.items()))
+    return 0
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    from worker.capacity import explain, measured, parse_window
+    from worker.db import get_engine
+
+    try:
+        window = parse_window(args.window)
+    except ValueError as err:
+        print(f"dlgrade: capacity: {err}", file=sys.stderr)
+        return 2
+    if args.students < 1 or args.per_student < 1 or args.concurrency < 1:
+        print("dlgrade: capacity: counts must be at least 1", file=sys.stderr)
+        return 2
+    found = measured(get_engine(_ready_settings().database_url), args.assignment)
+    if not found:
+        print(
+            f"dlgrade: capacity: no finished grading of {args.assignment} in the database yet "
+            "(grade its solution a few times first)",
+            file=sys.stderr,
+        )
+        return 1
+    for m in found:
+        print("\n".join(explain(m, args.students, args.per_student, window, args.concurrency)))
+    return 0
+
+
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Platform troubles (database away, schema behind) as one line and exit status 2."""
 
@@ -212,6 +277,22 @@ def register(sub: Any) -> None:
     w.add_argument("--loglevel", default="INFO")
     w.add_argument("--name", default=None, help="Celery node name (default dlgrade-PID@host)")
     w.set_defaults(func=_guarded(_worker))
+
+    f = sub.add_parser("fsck", help="check stored submissions and runs (exit 1 with a list)")
+    f.set_defaults(func=_guarded(_fsck))
+    b = sub.add_parser("backup", help="back up the database (submissions included) into DIR")
+    b.add_argument("dir")
+    b.set_defaults(func=_guarded(_backup))
+    r = sub.add_parser("restore", help="restore a backup from DIR into an empty database")
+    r.add_argument("dir")
+    r.set_defaults(func=_guarded(_restore))
+    c = sub.add_parser("capacity", help="worker processes a deadline needs, from measured gradings")
+    c.add_argument("--assignment", required=True, help="its slug, e.g. activations")
+    c.add_argument("--students", type=int, required=True)
+    c.add_argument("--window", default="30m", help="the rush before the deadline (30m, 2h)")
+    c.add_argument("--per-student", type=int, default=1, help="submissions each (default 1)")
+    c.add_argument("--concurrency", type=int, default=2, help="processes per worker container")
+    c.set_defaults(func=_guarded(_capacity))
 
     d = sub.add_parser("db", help="the database schema")
     dsub = d.add_subparsers(dest="action", required=True)
