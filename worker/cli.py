@@ -247,6 +247,11 @@ def _remote_options(parser: argparse.ArgumentParser) -> None:
         "--remote", metavar="URL", help="the portal, e.g. https://grader.example.edu"
     )
     parser.add_argument("--token", help="an API token (default: $DLGRADE_TOKEN)")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="with --remote: allow plain http:// to a host other than this machine",
+    )
 
 
 def register(sub: Any) -> None:

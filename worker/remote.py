@@ -5,11 +5,18 @@ The token may come from ``DLGRADE_TOKEN`` instead of ``--token`` (kept out of
 ``ps`` and shell history). The report printed is the one the API gives this
 user (the student view until the course releases the hidden checks), rendered
 as ``dlgrade grade`` renders a report.
+
+The token goes to the portal named and nowhere else: a redirect to another
+origin (scheme, host and port) is refused, and the command says where it
+pointed; a redirect within the portal is followed for a GET only (urllib would
+re-send a POST as a GET). Plain ``http://`` is refused except to this machine
+(loopback), where nothing crosses a network, unless ``--insecure`` says so.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 import sys
@@ -20,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote
-from urllib.request import Request, urlopen
+from urllib.parse import quote, urlsplit
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 EXIT_GRADED = 0
 EXIT_ERROR = 1  # the grading ended in error (ours or the upload's)
@@ -37,6 +44,56 @@ class RemoteError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_portal_url(url: str, *, insecure: bool = False) -> None:
+    """Refuse (RemoteError) a portal URL the token must not be sent to."""
+    scheme, host, _ = origin(url)
+    if scheme not in ("http", "https") or not host:
+        raise RemoteError(0, f"{url!r} is not a portal address (https://host/...)")
+    if scheme == "http" and not is_loopback(host) and not insecure:
+        raise RemoteError(
+            0,
+            f"refusing to send your token over plain http to {host}: use https://, "
+            "or --insecure if you know the network is private",
+        )
+
+
+class _SameOrigin(HTTPRedirectHandler):
+    """Follows a redirect only within the portal's origin, and only for a GET."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if origin(newurl) != origin(req.full_url):
+            raise RemoteError(
+                code,
+                f"the portal redirected to another site ({newurl}); not followed, "
+                "your token was not sent there",
+            )
+        if req.get_method() != "GET":
+            raise RemoteError(
+                code, f"the portal redirected a {req.get_method()} to {newurl}; not followed"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = build_opener(_SameOrigin)
 
 
 @dataclass(frozen=True)
@@ -55,7 +112,7 @@ class Portal:
             headers["Content-Type"] = content_type
         request = Request(self.api(path), data=body, method=method, headers=headers)
         try:
-            with urlopen(request, timeout=TIMEOUT_S) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_S) as response:
                 return json.loads(response.read() or b"null")
         except HTTPError as err:
             raw = err.read()
@@ -154,6 +211,7 @@ def _portal(args: Any) -> Portal:
     token = args.token or os.environ.get("DLGRADE_TOKEN", "")
     if not token:
         raise RemoteError(401, "give --token or set DLGRADE_TOKEN (make one at /account/tokens)")
+    check_portal_url(args.remote, insecure=getattr(args, "insecure", False))
     return Portal(args.remote, token)
 
 

@@ -161,3 +161,120 @@ def test_a_wrong_token_or_a_refusal_says_why(
         )
     late = _run(token, "submit", "--remote", portal, "worker-tiny", good)
     assert late.returncode == 3 and "late submissions are not accepted" in late.stderr
+
+
+class _Recorder(threading.Thread):
+    """An HTTP server on loopback that answers every request with ``answer(path)`` and
+    keeps each request's (method, path, Authorization header)."""
+
+    def __init__(self, answer) -> None:  # type: ignore[no-untyped-def]
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        super().__init__(daemon=True)
+        self.seen: list[tuple[str, str, str]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                recorder.seen.append(
+                    (self.command, self.path, self.headers.get("Authorization", ""))
+                )
+                code, headers, body = answer(self.path)
+                self.send_response(code)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _any  # noqa: N815  (http.server's names)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def run(self) -> None:
+        self.server.serve_forever()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[_Recorder]:
+    """Another origin, which records whatever reaches it."""
+    server = _Recorder(lambda path: (200, {"Content-Type": "application/json"}, b"{}"))
+    server.start()
+    yield server
+    server.server.shutdown()
+
+
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_a_redirect_to_another_origin_is_refused_and_the_token_stays_home(
+    elsewhere: _Recorder, tmp_path: Path, code: int
+) -> None:
+    portal = _Recorder(lambda path: (code, {"Location": elsewhere.url + path}, b""))
+    portal.start()
+    try:
+        status = _run("tok-secret", "status", "--remote", portal.url, "5")
+        hand_in = _run(
+            "tok-secret", "submit", "--remote", portal.url, "worker-tiny",
+            str(SUBMISSIONS / "good.py"), "--course", "1",
+        )  # fmt: skip
+    finally:
+        portal.server.shutdown()
+    for done in (status, hand_in):
+        assert done.returncode == 2, done.stderr
+        assert "redirected to another site" in done.stderr
+        assert "token was not sent" in done.stderr
+    assert [(m, a) for m, _, a in portal.seen] == [
+        ("GET", "Bearer tok-secret"),
+        ("POST", "Bearer tok-secret"),
+    ]
+    assert elsewhere.seen == []  # nothing reached the other origin, with or without the token
+
+
+def test_a_redirect_within_the_portal_is_followed_for_a_get_with_the_token() -> None:
+    import json
+
+    graded = {"id": 5, "status": "graded", "score": 1, "max_score": 1}
+
+    def answer(path: str):  # type: ignore[no-untyped-def]
+        if "?" not in path:
+            return 302, {"Location": path + "?moved=1"}, b""
+        return 200, {"Content-Type": "application/json"}, json.dumps(graded).encode()
+
+    portal = _Recorder(answer)
+    portal.start()
+    try:
+        done = _run("tok-secret", "status", "--remote", portal.url, "5")
+    finally:
+        portal.server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert "submission 5: graded 1/1" in done.stdout
+    assert portal.seen == [
+        ("GET", "/api/v1/submissions/5", "Bearer tok-secret"),
+        ("GET", "/api/v1/submissions/5?moved=1", "Bearer tok-secret"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://grader.example.edu", "http://10.0.0.5:8000", "ftp://grader.example.edu"]
+)
+def test_plain_http_is_refused_except_to_this_machine(url: str) -> None:
+    done = _run("tok-secret", "status", "--remote", url, "5")
+    assert done.returncode == 2
+    assert "refusing to send your token" in done.stderr or "not a portal address" in done.stderr
+
+
+def test_insecure_lets_plain_http_through_and_loopback_needs_no_word() -> None:
+    from worker.remote import RemoteError, check_portal_url
+
+    with pytest.raises(RemoteError, match="plain http"):
+        check_portal_url("http://grader.example.edu")
+    check_portal_url("http://grader.example.edu", insecure=True)
+    check_portal_url("https://grader.example.edu")
+    for loopback in ("http://127.0.0.1:8000", "http://127.0.0.2", "http://[::1]:8000",
+                     "http://localhost:8000"):  # fmt: skip
+        check_portal_url(loopback)
