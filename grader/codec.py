@@ -108,6 +108,10 @@ class CodecError(ValueError):
     """
 
 
+class TruncatedFrame(CodecError):
+    """The stream ended inside a frame: its writer stopped (or was stopped) mid-write."""
+
+
 def _type_name(obj: object) -> str:
     cls = type(obj)
     if cls.__module__ == "builtins":
@@ -503,7 +507,7 @@ def read_frame(fp: BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     if not header:
         raise EOFError("the stream ended before a frame began")
     if len(header) < _FRAME_HEADER.size:
-        raise CodecError(f"the stream ended inside a frame header ({len(header)} bytes)")
+        raise TruncatedFrame(f"the stream ended inside a frame header ({len(header)} bytes)")
     magic, length = _FRAME_HEADER.unpack(header)
     if magic != MAGIC:
         raise CodecError(
@@ -514,7 +518,7 @@ def read_frame(fp: BinaryIO, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise CodecError(f"frame declares {_size(length)}, over the {_size(max_bytes)} limit")
     payload = _read_up_to(fp, length)
     if len(payload) < length:
-        raise CodecError(f"the stream ended mid-frame ({len(payload)} of {length} bytes)")
+        raise TruncatedFrame(f"the stream ended mid-frame ({len(payload)} of {length} bytes)")
     return payload
 
 

@@ -39,7 +39,7 @@ from grader.messages import (
     clip,
 )
 from grader.sandbox import SandboxSpec, SandboxUnavailable, make_sandbox
-from grader.session import RunnerSession, StudentError
+from grader.session import PlatformFault, RunnerSession, StudentError
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = ("runner.py", "codec.py", "cuda_on_cpu.py")
@@ -50,6 +50,8 @@ CUDA_ON_CPU = "CUDA calls were mapped to the CPU: this worker has no GPU"
 Progress = Callable[[int, int, str], None]
 # What the progress line says of a hidden check: never its name (see ``grade``).
 HIDDEN_PROGRESS = "hidden check"
+# The report of a grading stopped by a fault of the host: no verdict, and no blame.
+FAULT_PREFIX = "no verdict: the grading host failed, not the submission: "
 
 
 def _rejected(assignment: Assignment, message: str) -> GradeReport:
@@ -221,6 +223,8 @@ def run_check(
         return err.status, 0.0, clip(err.message, MESSAGE_CHARS)
     except CheckFailed as err:
         return CheckStatus.FAILED, 0.0, clip(str(err), MESSAGE_CHARS)
+    except PlatformFault:
+        raise  # no verdict on this check or any later one: the grading stops
     except Exception as err:
         what = clip(f"{type(err).__name__}: {err}", MESSAGE_CHARS)
         return (
@@ -311,6 +315,7 @@ def grade(
         # visible messages, in the output up to ``boundary``) can repeat one.
         order = sorted(range(len(assignment.checks)), key=lambda i: assignment.checks[i].hidden)
         boundary: tuple[int, int] | None = None
+        fault: PlatformFault | None = None
         try:
             total = len(assignment.checks)
             for k, index in enumerate(order, start=1):
@@ -332,7 +337,11 @@ def grade(
                 )
                 t0 = time.monotonic()
                 rng = check_rng(secret if spec_.hidden else seed, spec_.name)
-                status, credit, message = run_check(spec_, student, rng, ctx)
+                try:
+                    status, credit, message = run_check(spec_, student, rng, ctx)
+                except PlatformFault as err:
+                    fault = err
+                    break
                 results[index] = CheckResult(
                     name=spec_.name,
                     score=round(spec_.points * credit, 6),
@@ -370,6 +379,18 @@ def grade(
         }
         if not gpu and assignment.environment == "torch":
             environment["cuda"] = CUDA_ON_CPU
+        if fault is not None:
+            # No verdict at all: the checks graded before the fault are dropped too, so
+            # that nothing of a broken attempt can be read as the submission's grade.
+            return GradeReport(
+                assignment.slug,
+                0.0,
+                assignment.max_score,
+                ReportStatus.PLATFORM_ERROR,
+                message=f"{FAULT_PREFIX}{fault.message}",
+                output=output,
+                environment=environment,
+            )
         broken = any(r.status == CheckStatus.PLATFORM_ERROR for r in checks)
         return GradeReport(
             assignment=assignment.slug,

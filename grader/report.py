@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.messages import CheckStatus, GradeReport
+from grader.messages import CheckStatus, GradeReport, ReportStatus
 
 _MARK = {
     CheckStatus.PASSED: "PASS",
@@ -28,9 +28,13 @@ def _indent(text: str, pad: str = "      ") -> str:
 
 
 def render_text(report: GradeReport, *, show_output: bool = True) -> str:
-    lines = [
-        f"{report.assignment}: {report.score:g} / {report.max_score:g} points ({report.status})"
-    ]
+    if report.status == ReportStatus.PLATFORM_ERROR:
+        # A grading that could not finish gives no verdict: no score to misread as one.
+        lines = [f"{report.assignment}: no verdict ({report.status})"]
+    else:
+        lines = [
+            f"{report.assignment}: {report.score:g} / {report.max_score:g} points ({report.status})"
+        ]
     if report.message:
         lines.append(_indent(report.message, "  "))
     width = max((len(c.name) for c in report.checks), default=10)

@@ -44,6 +44,19 @@ class StudentError(Exception):
         self.message = message
 
 
+class PlatformFault(Exception):
+    """The sandbox failed through no doing of the submission: no verdict can be given.
+
+    A SIGKILL that the kernel's OOM killer did not send, a container removed
+    underneath, a runner cut off mid-frame by such a kill, a call starved of CPU
+    by a busy host. The grading stops; a worker grades the submission again.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class LoadSpec:
     """How the runner loads the submission (from the assignment manifest)."""
@@ -293,21 +306,35 @@ class RunnerSession:
             raise StudentError(checked.error.status, checked.error.text)
 
     def _died(self, why: BaseException | None = None) -> Any:
+        """The runner stopped answering: a verdict on the submission, or a PlatformFault.
+
+        Only what the submission did is charged to it. A SIGKILL is a memory
+        verdict only when the kernel's OOM killer counted a kill in the sandbox
+        (``oom_kills``); any other SIGKILL came from outside (an operator, a
+        host's own OOM killer, a container removed) and is a platform fault,
+        and so is a frame cut short by such a kill.
+        """
         proc = self.proc
         code = None
+        truncated = isinstance(why, codec.TruncatedFrame)
         # Malformed data says all there is to say, and the process may well be alive:
-        # waiting for its exit status would only add seconds to the call's limit.
-        if proc is not None and not isinstance(why, codec.CodecError):
+        # waiting for its exit status would only add seconds to the call's limit. A
+        # frame cut short is told apart by how the writer ended.
+        malformed = isinstance(why, codec.CodecError) and not truncated
+        if proc is not None and not malformed:
             try:
                 code = proc.wait(timeout=5)
             except Exception:
                 code = None
         self._stop()
-        if isinstance(why, codec.CodecError):
+        killed = code in (-signal.SIGKILL, 128 + signal.SIGKILL)
+        if isinstance(why, codec.CodecError) and not killed:
             raise StudentError(
                 CheckStatus.CRASH, f"the submission sent malformed data ({clip(str(why), 500)})"
             )
-        if code in (-signal.SIGKILL, 137):
+        if self.sandbox.vanished():
+            raise PlatformFault("the sandbox was removed from outside while the submission ran")
+        if killed:
             if self.sandbox.oom_kills() > 0:
                 mb = self.sandbox.spec.limits.memory_mb
                 raise StudentError(
@@ -315,8 +342,9 @@ class RunnerSession:
                     f"killed: together, your code's processes went past the memory limit "
                     f"of {mb} MB",
                 )
-            raise StudentError(
-                CheckStatus.MEMORY, "the process was killed (most likely the memory limit)"
+            raise PlatformFault(
+                "the sandbox's process was killed from outside (not by the submission's "
+                "memory limit)" + (", in the middle of a reply" if truncated else "")
             )
         raise StudentError(
             CheckStatus.CRASH, f"the process exited during the call (exit status {code})"

@@ -78,6 +78,10 @@ class Sandbox(abc.ABC):
         """How many of the submission's processes the kernel killed for memory (0 if unknown)."""
         return 0
 
+    def vanished(self) -> bool:
+        """Whether the latest runner's sandbox was removed by something other than ``kill``."""
+        return False
+
     def close(self) -> None:
         """Release everything; after close nothing of the submission runs or remains."""
         self.kill()

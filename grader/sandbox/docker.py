@@ -21,8 +21,11 @@ logs. Each container carries labels (``dlgrade.sandbox=1``, ``dlgrade.label``,
 left behind.
 
 Exit statuses of the process ``start`` returns: the runner's own, 137 when the
-container was killed (out of memory, or by ``kill``), and 125 to 127 when
-Docker itself failed to start it (a platform fault, see ``is_platform_fault``).
+container was killed (out of memory, from outside, or by ``kill``), and 125 to
+127 when Docker itself failed to start it (a platform fault, see
+``is_platform_fault``). Which kill it was is asked of Docker before ``kill``
+removes the container (no ``--rm``): ``oom_kills`` is its State.OOMKilled,
+``vanished`` a container gone that this sandbox never removed.
 """
 
 from __future__ import annotations
@@ -110,6 +113,11 @@ class DockerSandbox(Sandbox):
         # The docker clients, each held by a pidfd from its start: the session may
         # reap one (Popen.poll) long before kill() runs, and its pid is then anyone's.
         self.procs: list[OwnedProcess] = []
+        # What became of the latest container, read by ``_inspect_latest`` before removal.
+        self.latest: str | None = None
+        self.latest_oom_killed = False
+        self.latest_vanished = False
+        self.latest_inspected = False
 
     @property
     def image(self) -> str:
@@ -129,7 +137,9 @@ class DockerSandbox(Sandbox):
             raise ValueError(f"sandbox root {root} must not contain ':' or ','")
         threads = str(max(1, int(lim.cpus)))
         tmpfs_bytes = lim.tmpfs_mb * 1024 * 1024
-        cmd = ["docker", "run", "-i", "--rm", "--pull", "never", "--name", container,
+        # No --rm: a container that ended is inspected (was it OOM-killed, or removed from
+        # outside?) before ``kill`` removes it; the reaper removes any a crash left.
+        cmd = ["docker", "run", "-i", "--pull", "never", "--name", container,
                "--label", f"{LABEL_SANDBOX}=1", "--label", f"{LABEL_LABEL}={self.spec.label}",
                "--label", f"{LABEL_STARTED}={int(time.time())}",
                "--label", f"{LABEL_OWNER}={self.owner}",
@@ -168,6 +178,8 @@ class DockerSandbox(Sandbox):
         container = f"dlgrade-{secrets.token_hex(6)}"
         cmd = self.run_argv(container, argv, swap_limit=bool(info.get("SwapLimit")))
         self.containers.append(container)
+        self.latest = container
+        self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -200,12 +212,48 @@ class DockerSandbox(Sandbox):
             raise SandboxUnavailable(f"docker ps failed: {done.stderr.decode(errors='replace')}")
         return done.stdout.decode().split()
 
+    def _inspect_latest(self) -> None:
+        """Record whether the latest container was OOM-killed or is gone, before removing it.
+
+        Asked only when its client was seen to end on its own with a failure (a
+        runner found dead): a container this sandbox kills needs no inquest. A
+        container that ``kill`` has not removed yet and Docker no longer knows
+        was removed by someone else.
+        """
+        if self.latest_inspected or self.latest is None or self.latest not in self.containers:
+            return
+        client = self.procs[-1].proc if self.procs else None
+        if client is None or client.returncode in (None, 0):
+            return
+        self.latest_inspected = True
+        try:
+            done = docker_cli(
+                ["inspect", "--format", "{{.State.OOMKilled}}", self.latest], timeout=30
+            )
+        except SandboxUnavailable as exc:
+            log.warning("could not inspect sandbox container %s: %s", self.latest, exc)
+            return
+        if done.returncode == 0:
+            self.latest_oom_killed = done.stdout.decode().strip() == "true"
+        elif b"no such" in done.stderr.lower():
+            self.latest_vanished = True
+
+    def oom_kills(self) -> int:
+        """1 when Docker saw the kernel kill the latest container's processes for memory."""
+        self._inspect_latest()
+        return int(self.latest_oom_killed)
+
+    def vanished(self) -> bool:
+        self._inspect_latest()
+        return self.latest_vanished
+
     def kill(self) -> None:
         """Remove every container this sandbox started and end their clients. Idempotent.
 
         Removing a container kills its whole PID namespace, so nothing the
         submission started survives, whatever signals it ignores.
         """
+        self._inspect_latest()
         for owned in self.procs:
             owned.send(signal.SIGKILL)  # through the pidfd: a no-op once reaped
         if self.containers:

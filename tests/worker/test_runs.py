@@ -465,3 +465,70 @@ def test_the_reapers_dispatch_visits_only_students_with_room(
     assert claim is not None and q.finish(claim, REPORT, tiny.manifest_hash)
     assert q.dispatch_ready(out) == [alice[1]]
     assert out.runs == [alice[0], bob, alice[1]]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("local", marks=pytest.mark.bwrap),
+        pytest.param("docker", marks=pytest.mark.docker),
+    ],
+)
+def test_a_runner_killed_from_outside_is_retried_and_graded_in_full(
+    settings: Settings, tiny, kind: str
+) -> None:
+    """An outside SIGKILL is no verdict: the attempt backs off, the next one grades full, and
+    the student's report says nothing of the fault (staff see it on the run)."""
+    import json
+
+    from grader.messages import GradeReport as Report
+    from grader.sandbox import docker_ready
+    from grader.sandbox.local import bwrap_path
+    from tests.conftest import require
+    from tests.host_faults import act_on_container, kill_local_runner, self_pid
+    from worker.runs import sandbox_label
+
+    if kind == "local":
+        require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    else:
+        require(docker_ready("numpy"), "Docker engine and sandbox images", "dlgrade images build")
+    settings = settings.with_(sandbox=kind, retry_backoff=30.0)
+    out = Outbox()
+    acc = submit(tiny, SUBMISSIONS / "slow.py", "alice", settings, out)
+    outcome: dict[str, str] = {}
+    grading = threading.Thread(
+        target=lambda: outcome.update(first=execute_run(acc.run_id, settings, out)), daemon=True
+    )
+    grading.start()
+    if kind == "local":
+        me = self_pid()  # the grading's sandboxes are this process's descendants
+        try:
+            struck = kill_local_runner(me, after_s=0.5)
+        finally:
+            me.close()
+    else:
+        label = sandbox_label(tiny.slug, acc.run_id, 1, "slow.py")
+        struck = act_on_container(label, after_s=0.5, action=["kill", "-s", "KILL"])
+    grading.join(120)
+    assert struck, "the runner was never found running"
+    assert outcome == {"first": "retry"}, "an outside kill is no verdict"
+    run = _run(settings, acc.run_id)
+    assert (run.status, run.attempt) == (RunStatus.QUEUED.value, 1)
+    assert "killed from outside" in run.error
+    assert run.not_before is not None and run.not_before > utcnow() + timedelta(seconds=25)
+    assert _reports(settings, acc.submission_id) == 0
+
+    with GradeQueue(settings).Session() as s, s.begin():  # the back-off has passed
+        s.execute(update(GradeRun).where(GradeRun.id == acc.run_id).values(not_before=utcnow()))
+    assert execute_run(acc.run_id, settings, out) == "graded"
+    info = submission_status(settings, acc.submission_id)
+    assert info is not None
+    assert (info["status"], info["attempts"], info["reports"], info["score"]) == (
+        "graded",
+        2,
+        1,
+        3.0,  # tiny's two checks, all their points
+    )
+    seen = json.dumps(Report.from_dict(info["report"]).student_view().to_dict())
+    assert "outside" not in seen and "no verdict" not in seen and "attempt" not in seen
+    assert "killed from outside" in _run(settings, acc.run_id).error, "staff see the attempts"
