@@ -375,6 +375,7 @@ def grade(
             "wall_seconds": round(time.monotonic() - started, 3),
             "peak_memory_mb": round(session.peak_kb / 1024, 1) if session.peak_kb else None,
             "runner_starts": session.starts,
+            "sandbox_start_s": session.first_ready_s,
             "gpu": gpu,
         }
         if not gpu and assignment.environment == "torch":

@@ -174,6 +174,9 @@ class RunnerSession:
         self.load_failure: StudentError | None = None
         self.starts = 0
         self.peak_kb = 0  # as the runner reports it: shown in the report, never a verdict
+        # Seconds from the first start to the runner's answer to its load: the sandbox's
+        # start (container, interpreter) and the submission's imports (an operator's figure).
+        self.first_ready_s: float | None = None
 
     # -- process management ----------------------------------------------------------
     def _start(self) -> None:
@@ -358,6 +361,7 @@ class RunnerSession:
             )
         if self.proc is not None and self.proc.poll() is None:
             return self.load_result
+        t0 = time.monotonic()
         self._start()
         spec = self.load_spec
         request = {
@@ -371,6 +375,8 @@ class RunnerSession:
         }
         try:
             self.load_result = self._exchange(request, spec.seconds)
+            if self.first_ready_s is None:
+                self.first_ready_s = round(time.monotonic() - t0, 3)
         except StudentError as err:
             prefix = f"could not load {spec.file}: "
             self.load_failure = StudentError(err.status, prefix + err.message)

@@ -88,6 +88,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import api
 
     api.init_app(app)  # /api/v1 (bearer tokens, CSRF-exempt) and /account/tokens
+    from web import health
+
+    health.init_app(app)  # /healthz, /readyz, /metrics (no sign-in: probes and Prometheus)
+    if os.environ.get("DLGRADE_BEHIND_PROXY", "") in ("1", "true"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # One proxy in front (nginx): the client's address is the last X-Forwarded-For hop.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     _error_pages(app)
     return app
 

@@ -20,13 +20,26 @@ from __future__ import annotations
 
 import logging
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 import worker.broker  # noqa: F401  (registers the embedded transport's URL scheme)
 from worker.config import Settings, load_settings
+from worker.logs import json_wanted
 
 log = logging.getLogger(__name__)
+
+
+def _json_logs(loglevel: int | str = logging.INFO, **_: object) -> None:
+    from worker.logs import configure
+
+    configure(loglevel or logging.INFO)
+
+
+# With DLGRADE_LOG_FORMAT=json a worker logs JSON lines. Connected only then: any receiver
+# of this signal stops Celery from configuring its own logging.
+if json_wanted():
+    signals.setup_logging.connect(_json_logs, weak=False)
 
 TASK_NAME = "dlgrade.grade"
 QUEUES = ("cpu", "gpu")
@@ -75,11 +88,17 @@ def make_app(settings: Settings) -> Celery:
 _publishers: dict[str, Celery] = {}
 
 
-def publisher(settings: Settings):  # type: ignore[no-untyped-def]
-    """A ``Publish`` for ``worker.runs``: one grade message for a run, with its time limits."""
+def broker_app(settings: Settings) -> Celery:
+    """The process's Celery app for ``settings``' broker (made once per broker URL)."""
     app = _publishers.get(settings.broker_url)
     if app is None:
         app = _publishers[settings.broker_url] = make_app(settings)
+    return app
+
+
+def publisher(settings: Settings):  # type: ignore[no-untyped-def]
+    """A ``Publish`` for ``worker.runs``: one grade message for a run, with its time limits."""
+    app = broker_app(settings)
 
     # Redis hands an unacknowledged message to another worker after the visibility
     # timeout: a job allowed to run longer would be graded twice at once.
