@@ -188,6 +188,12 @@ SCHEMA: tuple[Key, ...] = (
         "compare()'s relative tolerance where a check gives none (float64 answers)."),
     Key("tolerances.atol", "number", DEFAULT_ATOL,
         "compare()'s absolute tolerance where a check gives none (float64 answers)."),
+    Key("training.missing_points", "string", "verified",
+        "A training homework's unit checks of template functions the file does not have: "
+        "verified, their points need the training check passed on an accuracy the grader "
+        "verified (it trained the network itself); passed, the training check passed, "
+        "verified or not (a script's accuracy is never verified).",
+        choices=("verified", "passed")),
     Key("deadlines.due", "date-time", None,
         "When it is due: the course's due date until its staff set one."),
     Key("deadlines.hidden_release", "date-time", None,
@@ -346,6 +352,8 @@ class Assignment:
     cpu_fallback: bool = False
     # [limits] gpu_total_seconds / gpu_load_seconds / gpu_call_seconds: on a GPU worker.
     gpu_seconds: tuple[float, float, float] | None = None
+    # [training] missing_points: what a missing template function's points follow.
+    missing_points: str = "verified"
 
     @property
     def max_score(self) -> float:
@@ -455,4 +463,5 @@ def load_assignment(folder: str | Path) -> Assignment:
         tolerances={"rtol": float(v["tolerances.rtol"]), "atol": float(v["tolerances.atol"])},
         cpu_fallback=v["cpu_fallback"],
         gpu_seconds=gpu_seconds,
+        missing_points=v["training.missing_points"],
     )

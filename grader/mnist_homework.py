@@ -1,12 +1,14 @@
 """What the course's MNIST homework assignments share: the data the sandbox gets, the
 submitted file as the trusted side reads it, and the PyTorch training check.
 
-Every MNIST homework (1: NumPy MLP, 2: PyTorch MLP, 3: CNN) hands the sandbox the
-same public split of MNIST's training set, written per grading run through the
-run's secret ``Relabelling`` (grader/training.py), in the course's file layout:
+Every MNIST homework (1: NumPy MLP, 2: PyTorch MLP, 3: CNN) hands the sandbox a
+secret subsample of the same public split of MNIST's training set, written per
+grading run through the run's secret ``Relabelling`` (grader/training.py), in the
+course's file layout, each split with every class cut to a secret count near its
+smallest class's and in a secret order:
 
-    X_train.npy (50,000, 784)   X_val.npy (5,000, 784)   X_test.npy (5,000, 784)
-    y_train.npy (50,000,)       y_val.npy (5,000,)       y_test.npy (5,000,)
+    X_train.npy (~44,000, 784)  X_val.npy (~4,000, 784)  X_test.npy (~4,500, 784)
+    y_train.npy (~44,000,)      y_val.npy (~4,000,)      y_test.npy (~4,500,)
 
 X as float32 rows of 784 pixels in [0, 1], y as int64 labels. "X_test" is a
 practice set (more of MNIST's training images, with labels): the genuine test
@@ -79,14 +81,17 @@ def validation() -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_writer(readme: str) -> Callable[[Path, Relabelling], None]:
-    """A task's ``write_data``: one run's files, every split relabelled, and ``readme``
-    as README.txt. Practice labels are written, never a genuine test label."""
+    """A task's ``write_data``: one run's files, every split relabelled and cut to a secret
+    subsample in a secret order (``Relabelling.subsample``: neither the public per-class
+    counts nor the public order of the split survive), and ``readme`` as README.txt.
+    Practice labels are written, never a genuine test label."""
 
     def write(folder: Path, relabelling: Relabelling) -> None:
         arrays = {}
         for name, (x, y) in public_splits().items():
-            arrays[f"X_{name}"] = relabelling.images(x)
-            arrays[f"y_{name}"] = relabelling.labels(y)
+            rows = relabelling.subsample(y, name)
+            arrays[f"X_{name}"] = relabelling.images(x[rows])
+            arrays[f"y_{name}"] = relabelling.labels(y[rows])
         training.write_arrays(folder, arrays)
         (folder / "README.txt").write_text(readme)
         (folder / "README.txt").chmod(0o644)

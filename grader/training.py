@@ -154,10 +154,12 @@ def relabel_seed(seed: int, run: int) -> int:
 @dataclass(frozen=True)
 class Relabelling:
     """How one run's data is shown: class c is called ``classes[c]``; shown feature j is
-    genuine feature ``features[j]`` (None: features untouched)."""
+    genuine feature ``features[j]`` (None: features untouched); ``secret`` seeds the
+    run's other draws (``subsample``)."""
 
     classes: np.ndarray
     features: np.ndarray | None = None
+    secret: int = 0  # seeds the run's other secret draws (which training images, in what order)
 
     @staticmethod
     def draw(seed: int, run: int, classes: int, features: int | None = None) -> Relabelling:
@@ -169,7 +171,23 @@ class Relabelling:
             if not np.any(perm == np.arange(classes)):
                 break
         pixels = rng.permutation(features) if features is not None else None
-        return Relabelling(perm, pixels)
+        return Relabelling(perm, pixels, int(rng.integers(2**63)))
+
+    def subsample(self, y: np.ndarray, name: str, keep: float = 0.95) -> np.ndarray:
+        """Rows of a labelled split to write, in a secret order: every class cut to its own
+        secret count, drawn from [keep x, 1 x] the smallest class's count, the same law for
+        every class. MNIST's per-class counts are public and all differ, so the counts of
+        a split written whole would give the class renaming away; these say nothing of it.
+        ``name`` tells the splits' draws apart."""
+        y = np.asarray(y)
+        rng = np.random.default_rng([self.secret, *name.encode()])
+        counts = np.bincount(y)
+        smallest = int(counts[counts > 0].min())
+        rows = []
+        for c in np.flatnonzero(counts):
+            n = int(rng.integers(math.ceil(keep * smallest), smallest + 1))
+            rows.append(rng.choice(np.flatnonzero(y == c), n, replace=False))
+        return rng.permutation(np.concatenate(rows))
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Genuine labels (N,) as the sandbox sees them."""
@@ -191,6 +209,91 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
         path = folder / f"{name}.npy"
         np.save(path, value, allow_pickle=False)
         os.chmod(path, 0o644)
+
+
+# -- how the test images are shown ---------------------------------------------------
+
+# MNIST's test images, their order and their labels are public: a file could answer them
+# by the order in which they arrive, or by a fingerprint of their pixels, with the public
+# labels shipped inside it. So each run shows them in a secret order, a secret subset of
+# them twice in different chunks (the two answers must agree: an answer is a function of
+# the image, not of where or when it arrived), and perturbed by secret noise, drawn
+# anew per run, that a network barely notices and that no exact or fingerprint lookup
+# survives (bench/bench_test_perturbation.py measures both).
+SHOWN_TWICE = 1_000
+# Answers to the same image in different chunks may differ by a numerical tie (an arg-max
+# of two equal scores, a batch-size-dependent summation order): at most this fraction.
+DISAGREEMENT_LIMIT = 0.01
+# Standard deviation of the Gaussian noise added to every pixel (in [0, 1], clipped):
+# it moves the reference solutions' accuracy by under 0.2 points (bench), and changes
+# every pixel's value, the count of non-zero pixels and the total ink of every image.
+TEST_NOISE = 0.03
+
+
+@dataclass(frozen=True)
+class Showing:
+    """How one run shows the genuine test images: ``sent[k]`` is the genuine image at
+    position k of what the network is given; every image once, ``SHOWN_TWICE`` of them
+    twice, their two copies in different chunks of ``chunk``; every pixel perturbed by
+    noise drawn from ``noise_seed``."""
+
+    sent: np.ndarray
+    chunk: int
+    noise_seed: int
+    noise: float = TEST_NOISE
+
+    @staticmethod
+    def draw(
+        secret: int, n: int, twice: int = SHOWN_TWICE, chunk: int = 0, noise: float = TEST_NOISE
+    ) -> Showing:
+        chunk = chunk or PREDICT_CHUNK
+        rng = np.random.default_rng([secret, 2])
+        twice = min(twice, n)
+        repeated = rng.choice(n, twice, replace=False)
+        sent = rng.permutation(np.concatenate([np.arange(n), repeated]))
+        if sent.size > chunk:
+            _separate_copies(sent, chunk, rng)
+        return Showing(sent, chunk, int(rng.integers(2**63)), noise)
+
+    def images(self, x: np.ndarray) -> np.ndarray:
+        """Genuine feature rows (N, D) in [0, 1] as shown: perturbed, float32, in the
+        secret order (N + the repeats rows)."""
+        x = np.asarray(x, dtype=np.float32)
+        rng = np.random.default_rng(self.noise_seed)
+        noisy = x + rng.normal(0.0, self.noise, size=x.shape).astype(np.float32)
+        np.clip(noisy, 0.0, 1.0, out=noisy)
+        return noisy[self.sent]
+
+    def copies(self) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the first copy of each image shown twice, of its second copy)."""
+        _, first = np.unique(self.sent, return_index=True)
+        second = np.setdiff1d(np.arange(self.sent.size), first, assume_unique=True)
+        return first[self.sent[second]], second
+
+    def per_image(self, answers: np.ndarray) -> np.ndarray:
+        """Answers in the genuine order (one per genuine image: its first copy's)."""
+        _, first = np.unique(self.sent, return_index=True)
+        return np.asarray(answers)[first]
+
+
+def _separate_copies(sent: np.ndarray, chunk: int, rng: np.random.Generator) -> None:
+    """Move, in place, each second copy that shares a chunk with its first copy to a random
+    position of another chunk, swapping it with an image shown only once there."""
+    counts = np.bincount(sent)
+    positions: dict[int, list[int]] = {}
+    for k, image in enumerate(sent.tolist()):
+        if counts[image] > 1:
+            positions.setdefault(image, []).append(k)
+    singles = np.flatnonzero(counts[sent] == 1)
+    for first, second in positions.values():
+        if first // chunk != second // chunk:
+            continue
+        while True:
+            k = int(singles[rng.integers(singles.size)])
+            if k // chunk != first // chunk:
+                break
+        sent[second], sent[k] = sent[k], sent[second]
+        singles[singles == k] = second
 
 
 # -- looking at the source (information for staff; never a verdict) -------------------
@@ -233,6 +336,17 @@ class Trained:
     how: str
     seconds: float | None = None  # training time, when the grader watched it
     watched: bool = False  # the grader drove the training itself, from a start at chance
+    # Scores (N, classes) that the trusted side computes from the parameters it read after
+    # training, for inputs exactly as sent to the network (``RunContext.sent_inputs``): the
+    # answers scored instead of forward()'s, which must agree with them.
+    recompute: Callable[[np.ndarray], np.ndarray] | None = None
+    # Why this run is not verified (said in the report); "" when nothing is missing.
+    unverified: str = ""
+    flags: tuple[str, ...] = ()  # for a TA to look at (never a verdict)
+
+    @property
+    def verified(self) -> bool:
+        return self.watched and self.recompute is not None and not self.unverified
 
 
 @dataclass(frozen=True)
@@ -246,6 +360,7 @@ class RunResult:
     total: int = 0
     message: str = ""
     seconds: float | None = None
+    flags: tuple[str, ...] = ()
 
     def line(self, threshold: float) -> str:
         head = f"run {self.run + 1} (seed {self.seed}, relabelling {self.run})"
@@ -269,6 +384,7 @@ class RunContext:
     seed: int
     relabelling: Relabelling
     _convention: str | None = field(default=None, repr=False)
+    _shown: tuple[Showing, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def folder(self) -> str:
@@ -394,21 +510,64 @@ class RunContext:
             raise first_error
         return max(scores, key=lambda c: (scores[c], c == "plain"))
 
+    def shown_test(self) -> tuple[Showing, np.ndarray, np.ndarray]:
+        """This run's showing of the test set, the genuine test rows as shown (perturbed,
+        in the secret order, with the repeats), and the genuine labels (genuine order)."""
+        if self._shown is None:
+            x_test, y_test = self.task.genuine_test()
+            showing = Showing.draw(relabel_seed(self.seed, self.run), len(y_test))
+            self._shown = (showing, showing.images(x_test), np.asarray(y_test))
+        return self._shown
+
+    def sent_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Genuine feature rows ``x`` exactly as ``classes_of`` sends them: relabelled, in the
+        input convention chosen for this run (call after the network's first answers)."""
+        return self._inputs(x, self._convention or "plain")
+
+    def test_answers(self, net: RemoteObject, method: str = "forward") -> np.ndarray:
+        """The classes ``net`` gives every test image as shown (one per row sent, repeats
+        included), after checking that the two answers to each repeated image agree."""
+        showing, x_shown, _ = self.shown_test()
+        self.ctx.progress(f"predicting the {len(x_shown):,} test images (run {self.run + 1})")
+        answers = self.classes_of(net, x_shown, method)
+        first, second = showing.copies()
+        differ = int(np.sum(answers[first] != answers[second]))
+        if differ > DISAGREEMENT_LIMIT * len(first):
+            raise Suspicious(
+                f"{len(first):,} of the test images were shown twice, in different batches, "
+                f"and the network gave two different answers for {differ:,} of them (at most "
+                f"{DISAGREEMENT_LIMIT:.0%} accepted, for numerical ties): a network's answer "
+                f"depends on the image, not on when or where it arrives. This run scores 0",
+                f"answers depend on the order of the test images, not on the images: "
+                f"{differ:,} of {len(first):,} images shown twice got two different answers",
+            )
+        return answers
+
     def _test_predictions(self, net: RemoteObject, method: str) -> tuple[np.ndarray, np.ndarray]:
-        """(predicted classes, genuine labels) for the genuine test images."""
-        x_test, y_test = self.task.genuine_test()
-        self.ctx.progress(f"predicting the {len(y_test):,} test images (run {self.run + 1})")
-        return self.classes_of(net, x_test, method), y_test
+        """(predicted classes per genuine test image, genuine labels)."""
+        showing, _, y_test = self.shown_test()
+        return showing.per_image(self.test_answers(net, method)), y_test
+
+    def score(self, predicted: np.ndarray) -> tuple[int, int]:
+        """(correct, total) of per-genuine-image classes, against the relabelled labels."""
+        _, _, y_test = self.shown_test()
+        return int(np.sum(predicted == self.relabelling.labels(y_test))), len(y_test)
 
     def accuracy(self, net: RemoteObject, method: str = "forward") -> tuple[int, int]:
         """(correct, total) on the genuine test images, against the relabelled labels."""
-        predicted, y_test = self._test_predictions(net, method)
-        return int(np.sum(predicted == self.relabelling.labels(y_test))), len(y_test)
+        predicted, _ = self._test_predictions(net, method)
+        return self.score(predicted)
 
     def at_chance(self, net: RemoteObject, what: str, method: str = "forward") -> None:
         """CheckFailed when the untrained ``net`` already classifies the test images, under
         this run's names or under the naming of its outputs that suits it best."""
-        predicted, y_test = self._test_predictions(net, method)
+        predicted, _ = self._test_predictions(net, method)
+        self.chance_of(predicted, what)
+
+    def chance_of(self, predicted: np.ndarray, what: str) -> None:
+        """CheckFailed when per-genuine-image classes ``predicted`` (an untrained network's)
+        already classify the test images, under this run's names or any naming."""
+        _, _, y_test = self.shown_test()
         total = len(y_test)
         correct = int(np.sum(predicted == self.relabelling.labels(y_test)))
         best = best_naming_correct(predicted, y_test, self.task.classes)
@@ -427,6 +586,15 @@ class RunContext:
                 f"elsewhere do that; the network must start untrained and learn from the data "
                 f"the grader gives it"
             )
+
+
+class Suspicious(CheckFailed):
+    """A run that fails for something a TA should see: ``flag`` is the line the TA's list
+    of submissions shows (the message is the student's)."""
+
+    def __init__(self, message: str, flag: str) -> None:
+        super().__init__(message)
+        self.flag = flag
 
 
 def best_naming_correct(predicted: np.ndarray, labels: np.ndarray, classes: int) -> int:
@@ -462,18 +630,27 @@ def script_error(loaded: Any) -> str:
 
 # Each grading's seed by its data folder, from submission_data to the training check.
 _SEEDS: dict[str, int] = {}
-# The training verdict of each grading in progress, by its session: read by the unit
-# checks that follow it in the same grading, gone with the session.
-_OUTCOMES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+# The training verdict of each grading in progress, by its session: (passed, verified,
+# what missing functions' points follow), read by the unit checks that follow it in the
+# same grading, gone with the session.
+_OUTCOMES: weakref.WeakKeyDictionary[Any, tuple[bool, bool, str]] = weakref.WeakKeyDictionary()
 
 
-def record_outcome(student: Any, passed: bool) -> None:
-    _OUTCOMES[student._session] = passed
+def record_outcome(
+    student: Any, passed: bool, verified: bool = False, missing_points: str = "verified"
+) -> None:
+    _OUTCOMES[student._session] = (passed, verified, missing_points)
 
 
 def training_passed(student: Any) -> bool | None:
     """The training check's verdict in this grading, or None when it has not run."""
-    return _OUTCOMES.get(student._session)
+    outcome = _OUTCOMES.get(student._session)
+    return None if outcome is None else outcome[0]
+
+
+def training_verified(student: Any) -> bool:
+    """Whether this grading's training check passed on an accuracy the grader verified."""
+    return _OUTCOMES.get(student._session, (False, False, ""))[:2] == (True, True)
 
 
 def find_name(student: Any, names: Iterable[str]) -> str | None:
@@ -482,15 +659,38 @@ def find_name(student: Any, names: Iterable[str]) -> str | None:
     return next((name for name in names if name in defined), None)
 
 
+# What the points of a missing template function follow: the manifest's
+# [training] missing_points (docs/AUTHORING.md), handed to ``TrainingTask.grade``:
+#   "verified" (the default): the training check passed on an accuracy the grader
+#       verified (it trained the network itself and recomputed its answers from the
+#       parameters), so an unverified accuracy (a script's, a forgery's) buys no unit points;
+#   "passed": the training check passed, verified or not (a course whose homework are
+#       scripts that rename the template's functions); the report says when it was not
+#       verified, and a TA sees it.
+MISSING_POINTS = ("verified", "passed")
+
+
 def missing(student: Any, what: str) -> Verdict:
     """The verdict for a template function or class the file does not have: its points
-    follow the training check (a homework that trains correctly needs nothing else)."""
-    passed = bool(training_passed(student))
-    outcome = "passed" if passed else "did not pass"
-    return Verdict(
-        passed,
+    follow the training check, as the manifest's ``[training] missing_points`` says."""
+    passed, verified, follows = _OUTCOMES.get(student._session, (False, False, "verified"))
+    head = (
         f"{what} is not in your file in the template's form, so there is nothing to check "
-        f"here: these points follow the training check, which {outcome}",
+        f"here: these points follow the training check"
+    )
+    if not passed:
+        return Verdict(False, f"{head}, which did not pass")
+    if verified:
+        return Verdict(True, f"{head}, which passed, verified (the grader trained the network)")
+    if follows == "passed":
+        return Verdict(
+            True,
+            f"{head}, which passed (not verified: the grader did not train the network itself)",
+        )
+    return Verdict(
+        False,
+        f"{head} when the grader verified the accuracy (trained the network itself); it "
+        f"passed, not verified, so these points are not given",
     )
 
 
@@ -552,15 +752,23 @@ class TrainingTask:
         self, student: Any, ctx: Any, seed: int, run: int, train: Callable[[RunContext], Trained]
     ) -> tuple[RunResult, Trained | None]:
         rc = RunContext(self, student, ctx, run, seed, self.relabelling(seed, run))
+        trained = None
         try:
             trained = train(rc)
-            correct, total = rc.accuracy(trained.net)
+            answers = rc.test_answers(trained.net)
+            if trained.recompute is not None:
+                answers = _recomputed_answers(rc, trained, answers)
+            showing, _, _ = rc.shown_test()
+            correct, total = rc.score(showing.per_image(answers))
         except (CheckFailed, StudentError) as err:
             text = err.message if isinstance(err, StudentError) else str(err)
-            return RunResult(run, seed, None, message=text), None
-        return RunResult(
-            run, seed, correct / total, correct, total, seconds=trained.seconds
-        ), trained
+            flags = (err.flag,) if isinstance(err, Suspicious) else ()
+            flags += trained.flags if trained is not None else ()
+            return RunResult(run, seed, None, message=text, flags=flags), None
+        result = RunResult(
+            run, seed, correct / total, correct, total, seconds=trained.seconds, flags=trained.flags
+        )
+        return result, trained
 
     def grade(
         self,
@@ -570,14 +778,18 @@ class TrainingTask:
         *,
         seed: int | None = None,
         source: str = "",
+        missing_points: str = "verified",
     ) -> Verdict:
         """Run ``train`` on run 0's data and score it; inside the margin, run again on fresh
         relabellings (new files, a fresh runner) until ``runs`` runs, and take the median.
 
         ``seed``: the grading's seed; by default the one ``submission_data`` was given
         for this sandbox's data folder. ``source``: the submitted file's text, for the
-        flags a TA sees.
+        flags a TA sees. ``missing_points``: the manifest's rule for the points of missing
+        template functions (``MISSING_POINTS``), recorded for ``missing``.
         """
+        if missing_points not in MISSING_POINTS:
+            raise ValueError(f"missing_points must be one of {MISSING_POINTS}: {missing_points!r}")
         data_root = Path(student._session.sandbox.spec.root) / "data"
         if seed is None:
             seed = _SEEDS.pop(str(data_root.resolve()), None)
@@ -586,7 +798,7 @@ class TrainingTask:
         original = student._session.load_spec
         results: list[RunResult] = []
         how = ""
-        watched = True
+        unverified: list[str] = []
         for run in range(self.runs):
             if run > 0:
                 ctx.progress(f"run {run + 1}: writing relabelled data")
@@ -594,14 +806,18 @@ class TrainingTask:
             result, trained = self._one_run(student, ctx, seed, run, train)
             results.append(result)
             how = how or (trained.how if trained else "")
-            watched = watched and (trained is None or trained.watched)
+            if trained is not None and not trained.verified:
+                why = trained.unverified or (NOT_RECOMPUTED if trained.watched else NOT_WATCHED)
+                if why not in unverified:
+                    unverified.append(why)
             if run == 0 and not self._undecided(result):
                 break
             if run > 0:
                 _remove_run(data_root, run)  # only this grading ever reads it
         _reset_after_failed_load(student, original)
-        verdict = self._verdict(results, how, source, watched)
-        record_outcome(student, verdict.passed)
+        verified = not unverified and any(r.accuracy is not None for r in results)
+        verdict = self._verdict(results, how, source, unverified)
+        record_outcome(student, verdict.passed, verified, missing_points)
         return verdict
 
     @property
@@ -617,8 +833,9 @@ class TrainingTask:
         return self.threshold - self._below < result.accuracy < self.threshold + self.margin
 
     def _verdict(
-        self, results: list[RunResult], how: str, source: str, watched: bool = True
+        self, results: list[RunResult], how: str, source: str, unverified: list[str] | None = None
     ) -> Verdict:
+        unverified = unverified or []
         scored = [r.accuracy if r.accuracy is not None else 0.0 for r in results]
         middle = statistics.median(scored)
         passed = middle >= self.threshold
@@ -637,12 +854,16 @@ class TrainingTask:
             lines += [f"  {r.line(self.threshold)}" for r in results]
         if how:
             lines.append(how)
-        lines.append(VERIFIED)
-        if not watched:
-            lines.append(NOT_WATCHED)
+        lines.append(GRADED_ON)
+        if unverified:
+            lines += unverified
+        elif any(r.accuracy is not None for r in results):
+            lines.append(VERIFIED)
         if self.features is None:
             lines.append(CLASSES_ONLY)
-        flags = source_flags(source)
+        flags = [*source_flags(source)]
+        for result in results:
+            flags += [flag for flag in result.flags if flag not in flags]
         # Said without the time itself: two gradings of one file must read the same
         # (validate compares them); the check's own seconds are in the report.
         if any(r.seconds is not None and r.seconds < QUICK_TRAINING for r in results):
@@ -651,15 +872,52 @@ class TrainingTask:
                 f"take far longer, even on a GPU (loaded weights instead of training?)"
             )
         if flags:
-            lines.append("for a TA to look at: " + "; ".join(flags))
+            lines.append(FLAGS_HEAD + "; ".join(flags))
         return Verdict(passed, "\n".join(lines))
 
 
-VERIFIED = (
-    "verified: the network was given only this grading's data, whose classes (and pixel "
-    "positions, for an MLP) were secretly relabelled, and its answers on the genuine test "
-    "images were scored outside the sandbox, where their labels stay"
+def _recomputed_answers(rc: RunContext, trained: Trained, answers: np.ndarray) -> np.ndarray:
+    """The classes the network's parameters give every test image as sent, computed here;
+    Suspicious when forward() answered otherwise beyond numerical ties."""
+    assert trained.recompute is not None
+    _, x_shown, _ = rc.shown_test()
+    ours = np.concatenate(
+        [
+            np.argmax(trained.recompute(rc.sent_inputs(x_shown[i : i + PREDICT_CHUNK])), axis=1)
+            for i in range(0, len(x_shown), PREDICT_CHUNK)
+        ]
+    )
+    differ = int(np.sum(ours != answers))
+    if differ > DISAGREEMENT_LIMIT * len(answers):
+        raise Suspicious(
+            f"forward() answered {differ:,} of the {len(answers):,} test images shown otherwise "
+            f"than the network its parameters define (computed by the grader from the weights "
+            f"it read after training): the answers must come from the network that was "
+            f"trained. This run scores 0",
+            f"forward() does not compute what the trained parameters say: {differ:,} of "
+            f"{len(answers):,} test answers differ from the grader's recomputation",
+        )
+    return ours
+
+
+# What every run's accuracy means, whoever trained the network.
+GRADED_ON = (
+    "how it was graded: the network was given only this grading's data, whose classes (and "
+    "pixel positions, for an MLP) were secretly renamed, a secret subsample of it; it was "
+    "shown the genuine test images perturbed by secret noise, in a secret order, some of "
+    "them twice; its answers were scored outside the sandbox, where the labels stay"
 )
+VERIFIED = (
+    "verified: the grader trained the network itself from a start at chance, its "
+    "parameters moved under training, and the answers scored are the ones the grader "
+    "recomputed from those parameters (forward() agreed with them)"
+)
+# Where the run's verification failed, or could not be done, the report says which.
+NOT_RECOMPUTED = (
+    "not verified: the grader drove the training but could not recompute the network's "
+    "answers from parameters it can read, so forward()'s answers were scored as given"
+)
+FLAGS_HEAD = "for a TA to look at: "
 # Training the grader timed (a module's train(), the grader's own epochs) that ended
 # sooner than this is pointed out to a TA: 10 epochs of 50,000 images are hundreds of
 # optimiser steps at the least. Never a verdict: a fast GPU is not a forgery.
@@ -667,9 +925,9 @@ QUICK_TRAINING = 1.0
 
 
 NOT_WATCHED = (
-    "not verified, for a TA to judge if it matters: how the file trained (the grader did "
-    "not drive it), so any learner that learns from the given files, a network or not, "
-    "passes"
+    "not verified: how the file trained (the grader did not drive the training, nor read "
+    "the trained parameters), so any learner that learns from the given files, a network "
+    "or not, passes; for a TA to judge if it matters"
 )
 
 

@@ -44,11 +44,13 @@ MNIST for homework 3 (28x28 digits, each flattened to a row of 784 pixels in [0,
 X_*.npy: float32 (N, 784); y_*.npy: int64 (N,) class labels 0..9.
 For a CNN: X.reshape(-1, 1, 28, 28) gives the images (row-major, one channel).
 
-  X_train, y_train   50,000 images to train on
-  X_val,   y_val      5,000 images to tune hyper-parameters on
-  X_test,  y_test     5,000 practice test images
+  X_train, y_train   about 44,000 images to train on
+  X_val,   y_val      about 4,000 images to tune hyper-parameters on
+  X_test,  y_test     about 4,500 practice test images
 
-All 60,000 come from MNIST's training set. For grading, the classes are renamed
+All come from MNIST's training set: a secret subsample of it, drawn anew for each
+grading, with about as many images of every class, in a secret order. For grading,
+the classes are renamed
 in secret and anew for each grading (label 3 may mean a seven): a network that
 learns from these files does exactly as well as on plain MNIST. The grade is
 measured on MNIST's real test set (10,000 other images, never with labels).

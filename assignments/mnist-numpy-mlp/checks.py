@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from grader import mnist_homework as mnist
-from grader import training
+from grader import recompute, training
 from grader.checks import CheckFailed, StudentError, Verdict, all_of, check, compare, grad_check
 from grader.step_probe import probabilities, step_check
 from grader.training import RunContext, Trained, TrainingTask, find_name, missing
@@ -60,11 +60,13 @@ MNIST for homework 1 (28x28 digits, flattened to 784 pixels scaled to [0, 1]).
 
 X_*.npy: float32 (N, 784); y_*.npy: int64 (N,) class labels 0..9.
 
-  X_train, y_train   50,000 images to train on
-  X_val,   y_val      5,000 images to tune hyper-parameters on
-  X_test,  y_test     5,000 practice test images
+  X_train, y_train   about 44,000 images to train on
+  X_val,   y_val      about 4,000 images to tune hyper-parameters on
+  X_test,  y_test     about 4,500 practice test images
 
-All 60,000 come from MNIST's training set. For grading, the classes are renamed
+All come from MNIST's training set: a secret subsample of it, drawn anew for each
+grading, with about as many images of every class, in a secret order. For grading,
+the classes are renamed
 and the pixel positions shuffled, in secret and anew for each grading: a network
 that learns from these files does exactly as well as on plain MNIST (an MLP
 does not care where a pixel is), but the digits look scrambled and label 3 may
@@ -145,12 +147,65 @@ def _train(rc: RunContext, source: str) -> Trained:
     label = f"Network({INPUTS}, {hidden}, {CLASSES}, lr={lr:g})"
     net = rc.student.new("Network", INPUTS, hidden, CLASSES, lr=lr)
     rc.at_chance(net, f"the untrained {label}")
+    start = _parameters(rc, net, hidden)
+    if start is not None:
+        layout, arrays = start
+        rc.chance_of(
+            _recomputed(rc, layout, arrays), f"the untrained {label}, computed from its parameters"
+        )
     seconds = rc.epochs(net, EPOCHS, batch_size=BATCH_SIZE, one_hot=CLASSES)
     how = (
         f"{label} trained by the grader: {EPOCHS} epochs of batch-{BATCH_SIZE} step() calls "
         f"(one-hot targets), from an untrained start at chance"
     )
-    return Trained(net, how, seconds, watched=True)
+    trained = _parameters(rc, net, hidden)
+    if start is None or trained is None:
+        return Trained(net, how, seconds, watched=True, unverified=NOT_RECOMPUTED)
+    layout, arrays = trained
+    moved = [n for n in layout.names if not np.array_equal(arrays[n], start[1].get(n))]
+    if not moved:
+        return Trained(
+            net,
+            how,
+            seconds,
+            watched=True,
+            recompute=lambda x: layout.scores(arrays, x),
+            unverified=NEVER_MOVED,
+            flags=(
+                f"a learner that never takes a gradient step: {EPOCHS} epochs of step() left "
+                f"every parameter forward() reads ({', '.join(layout.names)}) as it was",
+            ),
+        )
+    return Trained(net, how, seconds, watched=True, recompute=lambda x: layout.scores(arrays, x))
+
+
+NOT_RECOMPUTED = (
+    "not verified: the grader trained the template's Network but could not recompute its "
+    "answers from its parameters (a two-layer ReLU network's W1, b1, W2, b2 among its "
+    "array attributes, reproducing forward()), so forward()'s answers were scored as given"
+)
+NEVER_MOVED = (
+    "not verified: the network's parameters did not move under training (the answers "
+    "scored are the ones those unchanged parameters give)"
+)
+SAMPLE_ROWS = 200  # validation rows on which forward() and the parameters must agree
+
+
+def _parameters(rc: RunContext, net, hidden: int):
+    """(layout, arrays): the network's W1, b1, W2, b2 as they are now, found by reproducing
+    forward() on validation rows; None when no two-layer ReLU reading reproduces it."""
+    x_val, _ = TASK.validation()
+    x = rc.sent_inputs(x_val[:SAMPLE_ROWS])
+    out = net.forward(x)
+    arrays = net.arrays()
+    layout = recompute.find_layout(arrays, x, out, hidden, CLASSES)
+    return None if layout is None else (layout, arrays)
+
+
+def _recomputed(rc: RunContext, layout, arrays) -> np.ndarray:
+    """The classes the parameters give each genuine test image, as shown this run."""
+    showing, x_shown, _ = rc.shown_test()
+    return showing.per_image(np.argmax(layout.scores(arrays, rc.sent_inputs(x_shown)), axis=1))
 
 
 @check(points=20, timeout=EPOCH_SECONDS)
@@ -164,7 +219,13 @@ def mnist_accuracy(student, rng, ctx):
     takes the median.
     """
     source = mnist.submission_source(student)
-    return TASK.grade(student, ctx, lambda rc: _train(rc, source), source=source)
+    return TASK.grade(
+        student,
+        ctx,
+        lambda rc: _train(rc, source),
+        source=source,
+        missing_points=ctx.assignment.missing_points,
+    )
 
 
 # -- unit checks: the template's functions, under any of its names -------------------------

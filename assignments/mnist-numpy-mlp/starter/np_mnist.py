@@ -10,12 +10,14 @@ cross-entropy loss.
 Data. Your working directory holds ./data/ (and the same files in ./mnist/) with
 float32 images (N, 784) scaled to [0, 1] and int64 labels (N,):
 
-    X_train.npy, y_train.npy   50,000 images to train on
-    X_val.npy,   y_val.npy      5,000 to tune hyper-parameters on
-    X_test.npy,  y_test.npy     5,000 PRACTICE test images
+    X_train.npy, y_train.npy   about 44,000 images to train on
+    X_val.npy,   y_val.npy      about 4,000 to tune hyper-parameters on
+    X_test.npy,  y_test.npy     about 4,500 PRACTICE test images
 
-All of these come from MNIST's training set. Your grade is measured on MNIST's
-genuine test set (10,000 other images), which the grader sends to your
+All of these come from MNIST's training set (a secret subsample, anew for each
+grading, in a secret order). Your grade is measured on MNIST's genuine test set
+(10,000 other images, with a little secret noise added, in a secret order, some
+of them twice: give the same answer both times), which the grader sends to your
 network's forward() without labels; the practice split estimates that number.
 
 How you are graded (the assignment's summary says the same).
