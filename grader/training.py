@@ -11,10 +11,13 @@ network at all. It changes the data instead:
   input features (pixel positions).
 * The sandbox's training, validation and practice-test files are written for
   that run only (per submission, never cached), relabelled: image columns in
-  the permuted order, labels renamed. The genuine test labels never enter.
-* After training, the trusted side sends the genuine test images (through the
-  same feature permutation) and scores the predictions against the genuine
-  labels renamed by the same class permutation, outside the sandbox.
+  the permuted order, labels renamed, and each split cut to a secret subsample
+  in a secret order (``Relabelling.subsample``). The genuine test labels never enter.
+* After training, the trusted side shows the network the genuine test images
+  (through the same feature permutation) as the run's secret ``Showing`` has
+  them: perturbed by noise, in a secret order, a secret thousand of them twice
+  in different chunks; and scores the answers against the genuine labels
+  renamed by the same class permutation, outside the sandbox.
 
 A network that learns from what it is given predicts the renamed classes and
 scores as it would on plain MNIST. Weights trained elsewhere predict the
@@ -22,6 +25,28 @@ genuine names (a derangement puts every one of them in the wrong class); a
 lookup table keyed by test images' pixels finds nothing under a feature
 permutation; a nearest-neighbour search over images shipped in the file
 compares against scrambled pixels. All of these fall to chance.
+
+Public facts are keys too, and none of them lines up with what the sandbox sees:
+MNIST's test labels are public in their public order, so answers by order of
+arrival meet a secret order (and two copies of one image answered differently
+are a TA flag and a 0 for the run, ``DISAGREEMENT_LIMIT``); a fingerprint of a
+test image (its bytes, its sorted pixel values, its ink) meets secret noise
+that changes every pixel (``TEST_NOISE``: under 0.2 points of accuracy for the
+reference solutions, bench/bench_test_perturbation.py); MNIST's per-class counts
+(all ten differ) would name the renamed classes, so every class of a written
+split gets a secret count drawn by one law for all; the public split's order
+would align shown labels with public ones, so it is shuffled.
+
+"Verified" is said only of what the trusted side checked itself. Where the
+grader builds and trains the network (``Trained.watched``) and can read its
+parameters, the answers scored are the ones it recomputes from them
+(``Trained.recompute``: grader/recompute.py for the NumPy template), forward()
+must agree with those (else a TA flag and 0 for the run), and the parameters
+must start at chance and move. Anything else (a script, which trains itself; a
+PyTorch train() the grader calls but cannot look into; a network whose answers
+the grader cannot recompute) is reported "not verified", with the reason, and a
+missing template function's points follow only a verified accuracy unless the
+manifest says otherwise (``missing``).
 
 Why the feature permutation, and when (``TrainingTask.permute_features``): a
 fully connected first layer with weights drawn independently per entry is
@@ -39,13 +64,16 @@ weights loaded when it is built fail before training. Weights loaded later, by
 the file's own training code, are not excluded: such a task's report says so
 (``CLASSES_ONLY``) and the file's embedded data is pointed out to a TA.
 
-What this cannot exclude, and what the report therefore flags for a TA:
-a classifier that is not the assignment's network but still learns from the
-given data (nearest neighbours over the given training images, in a file that
-trains itself; a file the grader trains fails the at-chance test first); and a
-lookup keyed by a permutation-invariant fingerprint of the genuine test images
-(their sorted pixel values) with the genuine labels shipped in the file. Both
-show in the file itself (``source_flags`` points at long embedded data).
+What this cannot exclude, and what the report therefore flags for a TA: a
+classifier that is not the assignment's network but still learns from the given
+data (nearest neighbours over the given training images, in a file that trains
+itself; a file the grader trains fails the at-chance test first); weights
+trained elsewhere that a file's own training code loads after working out the
+pixel order and the renaming from the given files (per-pixel statistics undo a
+pixel permutation); and a lookup of the genuine test images by nearest
+neighbour among copies shipped in the file (noise does not hide an image from
+its own copy). All of these are "not verified" runs, and all show in the file
+itself (``source_flags`` points at embedded data).
 
 API (for an assignment's checks.py)
 ----------------------------------
@@ -76,16 +104,22 @@ margin, runs, how to write its data files, its genuine test set).
   order; relabelled here), chunked; CheckFailed for a malformed answer.
 - ``rc.at_chance(net, what)``: CheckFailed when an untrained network already
   classifies the relabelled test set above ``CHANCE_LIMIT``, or would under the
-  naming of its outputs that suits it best above ``BEST_NAMING_LIMIT``.
+  naming of its outputs that suits it best above ``BEST_NAMING_LIMIT``;
+  ``rc.chance_of(predicted, what)`` the same for classes computed elsewhere.
+- ``rc.shown_test()``: the run's ``Showing``, the test rows as shown, the labels;
+  ``rc.sent_inputs(x)``: rows exactly as the network receives them (relabelled,
+  in the run's input convention), for a recomputation on the trusted side.
 - ``rc.epochs(net, epochs, batch_size, one_hot, method="step")``: drive
   training epochs over this run's training files in the sandbox.
 
 Unit checks of a training assignment whose function is not in the file (a template
 name the student changed, a function the architecture does not need): a check
 calls ``missing(student, what)``, whose Verdict gives the points when the
-training check of the same grading passed (``task.grade`` records it; the
-training check must come first in checks.py) and withholds them otherwise.
-``find_name(student, names)`` finds the first of the template's names defined.
+training check of the same grading passed on a verified accuracy, or passed at
+all where the manifest's ``[training] missing_points`` is "passed" (``task.grade``
+records both; the training check must come first in checks.py), and withholds
+them otherwise. ``find_name(student, names)`` finds the first of the template's
+names defined.
 
 Other helpers: ``Relabelling.draw(seed, run, classes, features)``,
 ``relabel_seed(seed, run)``, ``write_arrays(folder, arrays)``,
