@@ -19,11 +19,17 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
 - ``web/access.py``: who may see what. ``enrollment_or_404`` and
   ``staff_required(course_id)`` (TA or instructor of THAT course, else 404) are
   the only gates; a view calls one before reading anything of a course.
+  ``site_admin_required`` guards ``/admin``. The session cookie carries the
+  account's session version (logout and a password change end every session),
+  and a session signed in with a one-time password opens nothing but the page
+  that replaces it.
 - ``web/grades.py``: the numbers both sides show (score that counts, late
   penalty, overrides, queue position, what a student may see of a report).
 - ``web/security.py``: response headers (CSP without inline scripts or styles:
   JavaScript lives in ``static/js``), cookie flags, the sign-in rate limit.
-- Blueprints, one per audience: ``web/auth`` (sign in/out), ``web/student``
+- Blueprints, one per audience: ``web/auth`` (sign in/out, one's own password;
+  ``passwords.py`` says who may set whose), ``web/admin`` (site administrators:
+  courses and their instructors, one-time passwords), ``web/student``
   (courses, assignments, uploads, live status, reports), ``web/staff`` (the
   TAs' and instructors' pages: H7). Templates under ``templates/<blueprint>/``
   extend ``base.html``; Jinja autoescapes everything, never mark student text safe.

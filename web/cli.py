@@ -1,4 +1,6 @@
-"""``dlgrade portal serve | demo``: the portal's commands (registered through ``dlgrade.cli``).
+"""``dlgrade portal serve | demo`` and ``dlgrade users``: the portal's commands.
+
+Registered through the ``dlgrade.cli`` entry point.
 
 ``demo`` is the README's first command: the portal on embedded defaults
 (SQLite, the embedded broker, the sandbox that answers), the demo course, one
@@ -180,8 +182,63 @@ def _user_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_admin(args: argparse.Namespace) -> int:
+    """Make LOGIN a site administrator (creating the account), or no longer one."""
+    from sqlalchemy import select
+
+    from web.auth.passwords import issue_one_time
+    from worker.config import load_settings
+    from worker.db import session_factory
+    from worker.migrate import ensure_schema
+    from worker.models import User
+
+    settings = load_settings()
+    ensure_schema(settings.database_url)
+    with session_factory(settings.database_url).begin() as s:
+        user = s.scalar(select(User).where(User.name == args.login))
+        if user is None and args.remove:
+            print(f"dlgrade: there is no account {args.login!r}", file=sys.stderr)
+            return 1
+        password = None
+        if user is None:
+            user = User(name=args.login, full_name=args.full_name or "", email=args.email)
+            s.add(user)
+            s.flush()
+            password = issue_one_time(s, user.id)
+        user.is_admin = not args.remove
+        if args.password and password is None:
+            password = issue_one_time(s, user.id)
+    state = "no longer a site administrator" if args.remove else "a site administrator"
+    print(f"{args.login} is {state}")
+    if password is not None:
+        print(f"one-time password (changed at the first sign-in): {password}")
+    return 0
+
+
+def _users_password(args: argparse.Namespace) -> int:
+    """A one-time password for LOGIN (every session of the account ends)."""
+    from sqlalchemy import select
+
+    from web.auth.passwords import issue_one_time
+    from worker.config import load_settings
+    from worker.db import session_factory
+    from worker.migrate import ensure_schema
+    from worker.models import User
+
+    settings = load_settings()
+    ensure_schema(settings.database_url)
+    with session_factory(settings.database_url).begin() as s:
+        user_id = s.scalar(select(User.id).where(User.name == args.login))
+        if user_id is None:
+            print(f"dlgrade: there is no account {args.login!r}", file=sys.stderr)
+            return 1
+        password = issue_one_time(s, user_id)
+    print(f"one-time password for {args.login} (changed at the next sign-in): {password}")
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add ``dlgrade portal`` to ``dlgrade``'s subparsers."""
+    """Add ``dlgrade portal`` and ``dlgrade users`` to ``dlgrade``'s subparsers."""
     p = sub.add_parser("portal", help="the web portal")
     psub = p.add_subparsers(dest="action", required=True)
     s = psub.add_parser("serve", help="run the portal under gunicorn (configured from DLGRADE_*)")
@@ -200,10 +257,24 @@ def register(sub: Any) -> None:
     d.add_argument("--sandbox", choices=("docker", "local"), default=None)
     d.set_defaults(func=_demo)
 
-    u = sub.add_parser("users", help="accounts")
+    u = sub.add_parser(
+        "users", help="accounts: API tokens, site administrators, one-time passwords"
+    )
     usub = u.add_subparsers(dest="action", required=True)
     t = usub.add_parser("token", help="print a new API token for LOGIN")
     t.add_argument("login")
     t.add_argument("--scope", choices=("student", "staff"), help="default: staff for staff")
     t.add_argument("--name", default="issued by dlgrade users token", help="what it is for")
     t.set_defaults(func=_user_token)
+    a = usub.add_parser(
+        "admin", help="make LOGIN a site administrator (the account is made if missing)"
+    )
+    a.add_argument("login")
+    a.add_argument("--remove", action="store_true", help="LOGIN is no longer one")
+    a.add_argument("--password", action="store_true", help="also issue a one-time password")
+    a.add_argument("--full-name", default="", help="a new account's name")
+    a.add_argument("--email", default=None, help="a new account's email")
+    a.set_defaults(func=_users_admin)
+    pw = usub.add_parser("password", help="issue LOGIN a one-time password")
+    pw.add_argument("login")
+    pw.set_defaults(func=_users_password)

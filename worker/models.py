@@ -102,6 +102,15 @@ class User(Base):
     # From a course roster (web.instructor.roster): the person's name and university id.
     full_name: Mapped[str] = mapped_column(String(200), default="")
     student_id: Mapped[str | None] = mapped_column(String(64))
+    # A site administrator (``dlgrade users admin``): creates courses and their instructors,
+    # issues one-time passwords; reads no course's data by being one.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The password is a one-time one (an import's, an instructor's, an administrator's):
+    # the portal asks for a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Every signed-in session carries the version it began under; logout and a password
+    # change raise it, so every session of the account ends at once (web.access).
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Course(Base):

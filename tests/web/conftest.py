@@ -5,7 +5,8 @@
   ``grade_queued(settings)`` grades them in this process when a test needs a report.
 - ``demo``: the demo course with the ``tiny`` worker assignment and the
   built-in ``activations``; a student, a TA and an instructor; plus ``other``,
-  a second student of the same course, and a second course with its own TA.
+  a second student of the same course, a second course with its own TA, and
+  ``admin``, a site administrator enrolled in no course.
 - ``login(client, name)``: signs in through the real form (token included).
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from grader.config import REPO_ROOT
 from tests.conftest import require
@@ -35,7 +36,7 @@ from web.auth.views import hash_password
 from web.demo import DemoData, add_course, add_user, seed_demo
 from worker.config import Settings, default_broker_url
 from worker.db import get_engine
-from worker.models import GradeReport, GradeRun, Role, RunStatus, Submission, utcnow
+from worker.models import GradeReport, GradeRun, Role, RunStatus, Submission, User, utcnow
 
 ACTIVATIONS = REPO_ROOT / "assignments" / "activations"
 PASSWORD = "correct horse battery staple"
@@ -96,7 +97,16 @@ def demo(web_settings: Settings) -> DemoData:
     data.user_ids["ta2"] = add_user(
         web_settings, "ta2", PASSWORD, course_id=elsewhere, role=Role.TA, hasher=cheap_hash
     )
+    data.user_ids["admin"] = add_site_admin(web_settings, "admin")
     return data
+
+
+def add_site_admin(settings: Settings, name: str) -> int:
+    """A site administrator (what ``dlgrade users admin`` makes), enrolled in no course."""
+    user_id = add_user(settings, name, PASSWORD, hasher=cheap_hash)
+    with get_engine(settings.database_url).begin() as conn:
+        conn.execute(update(User).where(User.id == user_id).values(is_admin=True))
+    return user_id
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:

@@ -283,7 +283,12 @@ def _call(client: FlaskClient, method: str, path: str, token: str):  # type: ign
 @pytest.mark.parametrize(("method", "path"), STAFF_ROUTES)
 @pytest.mark.parametrize(
     ("who", "scope", "expected"),
-    [("student", "student", 404), ("ta2", "staff", 404), ("ta", "student", 403)],
+    [
+        ("student", "student", 404),
+        ("ta2", "staff", 404),
+        ("ta", "student", 403),
+        ("admin", "student", 404),  # a site administrator reads no course's data
+    ],
 )
 def test_staff_routes_refuse_students_other_courses_ta_and_student_scoped_tokens(
     client: FlaskClient,

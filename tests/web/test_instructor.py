@@ -181,10 +181,10 @@ def test_nobody_changes_their_own_role_by_an_import(
     assert _enrolled(web_settings, demo.course_id)["instructor"][0] == "instructor"
 
 
-def test_tas_and_students_get_404_on_every_instructor_page(
+def test_tas_students_and_site_admins_get_404_on_every_instructor_page(
     app: Flask, demo: DemoData, web_settings: Settings
 ) -> None:
-    for who in ("ta", "student", "ta2"):
+    for who in ("ta", "student", "ta2", "admin"):
         client = app.test_client()
         login(client, who)
         base = f"/instructor/courses/{demo.course_id}"

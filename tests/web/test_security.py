@@ -66,13 +66,14 @@ def test_staff_do_not_read_submissions_through_the_student_routes(
     "url",
     ["/courses/{other}", "/courses/{other}/a/worker-tiny", "/courses/{course}/a/no-such"],
 )
+@pytest.mark.parametrize("who", ["student", "admin"])  # a site administrator is enrolled nowhere
 def test_course_pages_need_an_enrollment(
-    client: FlaskClient, demo: DemoData, web_settings: Settings, url: str
+    client: FlaskClient, demo: DemoData, web_settings: Settings, url: str, who: str
 ) -> None:
     from web.demo import add_course
 
     other = add_course(web_settings, "elsewhere", "Another course")
-    login(client, "student")
+    login(client, who)
     assert client.get(url.format(other=other, course=demo.course_id)).status_code == 404
 
 

@@ -10,8 +10,8 @@
 - ``pages`` (``tokens_bp``): ``/account/tokens`` for any signed-in user.
 - ``tokens``: making, revoking and checking tokens (only their sha256 is stored).
 
-``init_app`` also registers ``web.instructor`` (``/instructor``), so the app factory
-needs one line for both.
+``init_app`` also registers ``web.instructor`` (``/instructor``) and ``web.admin``
+(``/admin``), so the app factory needs one line for all of them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from web.api import auth, instructor, openapi, pages, staff, student  # noqa: E4
 
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     """Register both blueprints; the API alone is exempt from CSRF (bearer tokens only)."""
+    from web.admin import bp as admin_bp
     from web.extensions import csrf
     from web.instructor import bp as instructor_bp
 
@@ -33,3 +34,4 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
     app.register_blueprint(bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(instructor_bp, url_prefix="/instructor")
+    app.register_blueprint(admin_bp, url_prefix="/admin")

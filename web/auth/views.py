@@ -8,28 +8,30 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from web.access import PortalUser
+from web.access import end_every_session, portal_user
 from web.auth import bp
+from web.auth.passwords import (
+    PasswordRefused,
+    check_new_password,
+    hash_password,
+    set_password,
+)
 from web.database import db, settings
 from web.security import begin_login, finish_login
 from worker.models import User
 
 # Checked against when the name is unknown, so a wrong name costs what a wrong password does.
-_NOBODY = generate_password_hash("not anyone's password", method="scrypt")
+_NOBODY = hash_password("not anyone's password")
 
 
 class LoginForm(FlaskForm):
     name = StringField("User name", validators=[DataRequired(), Length(max=120)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
 
 
 def safe_next(target: str | None) -> str:
@@ -69,9 +71,13 @@ def login() -> str | Response | tuple[str, int]:
             user.password_hash if user and user.password_hash else _NOBODY, form.password.data
         )
         ok = ok and user is not None and user.password_hash is not None
-        if ok:
+        signed_in = portal_user(user.id) if ok else None
+        if signed_in is not None:
             finish_login(url, attempt)
-            login_user(PortalUser(user.id, user.name))
+            login_user(signed_in)
+            if signed_in.must_change_password:
+                flash("Choose your own password: the one you used works only once.", "info")
+                return redirect(url_for("auth.password"))
             return redirect(safe_next(request.args.get("next")))
         flash("Wrong user name or password.", "error")
         return render_template("auth/login.html", form=form), 401
@@ -81,6 +87,44 @@ def login() -> str | Response | tuple[str, int]:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
+    """Ends every session of the account (other browsers and copied cookies too)."""
+    s = db()
+    end_every_session(s, current_user.id)
+    s.commit()
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    repeated = PasswordField("New password again", validators=[DataRequired(), Length(max=200)])
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> str | Response | tuple[str, int]:
+    """Change one's own password (the current one is asked for); every other session ends."""
+    form = PasswordForm()
+    one_time = current_user.must_change_password
+    if not form.validate_on_submit():
+        code = 400 if request.method == "POST" else 200  # an incomplete or expired form
+        return render_template("auth/password.html", form=form, one_time=one_time), code
+    s = db()
+    digest = s.scalar(select(User.password_hash).where(User.id == current_user.id))
+    if not digest or not check_password_hash(digest, form.current.data):
+        flash("The current password is wrong.", "error")
+        return render_template("auth/password.html", form=form, one_time=one_time), 400
+    try:
+        check_new_password(
+            form.new.data, form.repeated.data, current=form.current.data, login=current_user.name
+        )
+    except PasswordRefused as err:
+        flash(f"Password not changed: {err}.", "error")
+        return render_template("auth/password.html", form=form, one_time=one_time), 400
+    set_password(s, current_user.id, hash_password(form.new.data), one_time=False)
+    s.commit()
+    login_user(portal_user(current_user.id))  # this session goes on, under the new version
+    flash("Password changed; every other session of your account has ended.", "info")
+    return redirect(url_for("student.courses"))

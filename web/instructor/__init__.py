@@ -7,6 +7,7 @@ course's audit log (``audit``) in the same transaction as the change.
 - ``roster``: CSV import with a preview (add, update, drop; idempotent).
 - ``settings``: due dates, hidden-check release, late policy, which submission
   counts, rate limit and in-flight cap, the grading queue; students' extensions.
+- ``people``: the course's people; one-time passwords for its students.
 - ``views``: the pages.
 """
 
@@ -47,4 +48,4 @@ def _no_store(response):  # type: ignore[no-untyped-def]
     return response
 
 
-from web.instructor import views  # noqa: E402,F401  (registers the routes)
+from web.instructor import people, views  # noqa: E402,F401  (registers the routes)

@@ -9,14 +9,21 @@ carries a plan out (the caller commits). Importing the same file twice changes
 nothing the second time:
 
 - a person is matched by student id first (a changed login or email is then an
-  update of the same account), else by login;
+  update of the same account), else by login; the preview says which existing
+  account each row enrols, and how it was matched;
+- an account belongs to its owner: an import changes the login, name, email or
+  student id only of an account enrolled in this course and nowhere else (nor a
+  site administrator's). One enrolled in another course is enrolled here as it
+  is (the preview says so), and no import ever changes a password or a role
+  outside its own course;
 - a row repeated exactly counts once; two rows for one login (or one student
   id) that disagree are an error, and a plan with errors cannot be applied;
 - a student of the course missing from the file is dropped when the import
   says so: the enrolment goes, the person's submissions, reports and
   overrides stay (they come back if the student is enrolled again). Staff are
   never dropped by an import, and nobody changes their own role by one.
-- A new account gets an initial password, shown once to the instructor.
+- A new account gets a one-time password, shown once to the instructor and
+  changed by its owner at the first sign-in.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ ROLES = {
     "teacher": Role.INSTRUCTOR.value,
     "teacherenrollment": Role.INSTRUCTOR.value,
 }
+
+
+KEPT = "enrolled in another course: its login, name, email and student id stay as they are"
 
 
 class RosterRefused(ValueError):
@@ -197,6 +207,10 @@ def plan(
     enrolled = {
         e.user_id: e for e in s.scalars(select(Enrollment).where(Enrollment.course_id == course_id))
     }
+    # Accounts with a role in another course: theirs and that course's, not this one's to edit.
+    elsewhere = set(
+        s.scalars(select(Enrollment.user_id).where(Enrollment.course_id != course_id).distinct())
+    )
     changes: list[Change] = []
     matched: set[int] = set()
     for p in people:
@@ -226,16 +240,27 @@ def plan(
             changes.append(Change("add", p.login, "new account", p))
             continue
         matched.add(user.id)
+        shared = user.is_admin or user.id in elsewhere
         enrolment = enrolled.get(user.id)
         if enrolment is None:
-            changes.append(Change("add", p.login, "existing account", p, user.id))
+            how = (
+                "by student id" if p.student_id and user.student_id == p.student_id else "by login"
+            )
+            detail = f"existing account {user.name}, matched {how}"
+            if shared:
+                detail += "; " + KEPT
+            changes.append(Change("add", p.login, detail, p, user.id))
             continue
         diff: dict[str, tuple[Any, Any]] = {}
-        for name, before, after in (
+        identity = (
             ("login", user.name, p.login),
             ("email", user.email or "", p.email or user.email or ""),
             ("name", user.full_name, p.name or user.full_name),
             ("student_id", user.student_id or "", p.student_id or user.student_id or ""),
+        )
+        kept = shared and any(before != after for _, before, after in identity)
+        for name, before, after in (
+            *(() if shared else identity),
             ("section", enrolment.section, p.section),
             ("role", enrolment.role, p.role),
         ):
@@ -245,7 +270,7 @@ def plan(
             errors.append(Change("error", p.login, "nobody changes their own role by an import"))
             continue
         kind = "update" if diff else "same"
-        changes.append(Change(kind, p.login, "", p, user.id, diff))
+        changes.append(Change(kind, p.login, KEPT if kept else "", p, user.id, diff))
     if drop_missing:
         for user_id, e in enrolled.items():
             if user_id not in matched and e.role == Role.STUDENT.value:
@@ -273,6 +298,7 @@ def apply(
                     full_name=p.name,
                     student_id=p.student_id or None,
                     password_hash=hasher(password),
+                    must_change_password=True,
                 )
                 s.add(user)
                 s.flush()
