@@ -1,7 +1,8 @@
 """Who may see what: the signed-in user, and the two gates every course page goes through.
 
-A page of a course calls ``enrollment_or_404`` (any role) or ``staff_required``
-(TA or instructor) before it reads anything of that course. Both answer 404,
+A page of a course calls ``enrollment_or_404`` (any role), ``staff_required``
+(TA or instructor) or ``instructor_required`` before it reads anything of that
+course; ``/admin`` calls ``site_admin_required``, which opens no course. Both answer 404,
 not 403, to someone outside: an id that is not yours looks like one that does
 not exist, so changing ids in a URL teaches nothing.
 """
@@ -126,6 +127,14 @@ def staff_required(course_id: int) -> Enrollment:
     """The signed-in user's enrollment if they are a TA or instructor of THAT course; else 404."""
     found = enrollment(course_id)
     if found is None or found.role not in STAFF_ROLES:
+        abort(404)
+    return found
+
+
+def instructor_required(course_id: int) -> Enrollment:
+    """The signed-in user's enrollment if they are an INSTRUCTOR of that course; else 404."""
+    found = enrollment(course_id)
+    if found is None or found.role != Role.INSTRUCTOR.value:
         abort(404)
     return found
 

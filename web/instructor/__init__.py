@@ -17,19 +17,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort
+from flask import Blueprint
 
-from web.access import enrollment
-from worker.models import Role
+from web.access import instructor_required
 
 bp = Blueprint("instructor", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def instructor_required(course_id: int) -> None:
-    found = enrollment(course_id)
-    if found is None or found.role != Role.INSTRUCTOR.value:
-        abort(404)
 
 
 def instructor_view(view: F) -> F:
@@ -43,7 +36,7 @@ def instructor_view(view: F) -> F:
 
 @bp.after_request
 def _no_store(response):  # type: ignore[no-untyped-def]
-    """Instructor pages may show initial passwords: never cached."""
+    """Instructor pages may show one-time passwords: never cached."""
     response.headers["Cache-Control"] = "no-store"
     return response
 
