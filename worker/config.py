@@ -78,6 +78,10 @@ class Settings:
     # "on" where GPU workers run (`dlgrade worker --queues gpu` on GPU hosts); "off":
     # GPU assignments that allow it are graded on CPU workers (see ``worker.routing``).
     gpu_queue: str = "off"
+    # Docker sandboxes each worker process keeps started and waiting, per kind of
+    # sandbox it grades in (environment and limits): a grading takes one instead of
+    # starting a container cold (grader/sandbox/pool.py). 0: no pool.
+    docker_pool: int = 2
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -106,6 +110,7 @@ ENV_NAMES = {
     "time_limit_margin": "DLGRADE_TIME_LIMIT_MARGIN",
     "max_upload_bytes": "DLGRADE_MAX_UPLOAD_BYTES",
     "gpu_queue": "DLGRADE_GPU_QUEUE",
+    "docker_pool": "DLGRADE_DOCKER_POOL",
 }
 
 

@@ -203,9 +203,36 @@ class Graded:
     engine_seconds: float
 
 
+def ensure_pool(settings: Settings) -> None:
+    """This process's warm pool of Docker sandboxes, installed once where Docker grades.
+
+    Per process: a Celery pool process grades in its own, so each keeps its own
+    pool (its thread would not survive a fork).
+    """
+    from grader.sandbox import default_kind, pool
+
+    if settings.docker_pool <= 0 or pool.installed() is not None:
+        return
+    if (settings.sandbox or default_kind()) != "docker":
+        return
+    pool.install(pool.ContainerPool(size=settings.docker_pool))
+
+
+def close_pool() -> None:
+    """Remove this process's waiting containers (at the end of a worker process)."""
+    from grader.sandbox import pool
+
+    warm = pool.installed()
+    if warm is not None:
+        pool.install(None)
+        warm.close()
+
+
 def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded | str:
     """The engine's report, or an error message when the assignment is unusable (no retry)."""
     from grader.engine import grade
+
+    ensure_pool(settings)
 
     try:
         spec = load_cached(claim.assignment_path)

@@ -12,7 +12,8 @@ in step):
    infrastructure failure, those requeued above, those whose submitter could
    not reach the broker),
 4. now and then: Docker sandboxes older than any job could be
-   (``reap_orphans``) or, for local sandboxes, cgroups of dead workers
+   (``reap_orphans``) and warm pooled ones whose worker process is gone
+   (``reap_pools``), or, for local sandboxes, cgroups of dead workers
    (``reap_cgroups``), and, with the embedded broker, delivered messages.
 
 Every step is a conditional update, so any number of workers may run it at
@@ -44,12 +45,19 @@ def _docker_in_use(settings: Settings) -> bool:
 
 
 def remove_sandboxes(label: str) -> list[str]:
-    """Remove the Docker containers that carry ``dlgrade.label=label``; return their ids."""
+    """Remove the Docker containers of the grading labelled ``label``; return their ids.
+
+    Cold ones carry ``dlgrade.label=label``; one taken from a worker's warm pool
+    was started before the grading and carries its name instead.
+    """
     from grader.sandbox.docker import LABEL_LABEL
     from grader.sandbox.images import docker_cli
+    from grader.sandbox.pool import pooled_name_prefix
 
-    done = docker_cli(["ps", "-a", "-q", "--filter", f"label={LABEL_LABEL}={label}"], timeout=30)
-    ids = done.stdout.decode().split() if done.returncode == 0 else []
+    ids: list[str] = []
+    for found in (f"label={LABEL_LABEL}={label}", f"name=^{pooled_name_prefix(label)}"):
+        done = docker_cli(["ps", "-a", "-q", "--filter", found], timeout=30)
+        ids += done.stdout.decode().split() if done.returncode == 0 else []
     if ids:
         docker_cli(["rm", "-f", *ids], timeout=60)
     return ids
@@ -94,9 +102,12 @@ def reap_once(
     if slow:
         if docker:
             from grader.sandbox.docker import reap_orphans
+            from grader.sandbox.pool import reap_pools
 
             try:
                 counts["orphans"] = len(reap_orphans(orphan_age_s(settings)))
+                # Warm containers of a worker process on this host that died.
+                counts["orphans"] += len(reap_pools())
             except Exception as err:
                 log.warning("could not reap orphaned sandboxes: %s", err)
         else:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 
 from worker.app import TASK_NAME, app, publisher
 from worker.config import load_settings
 from worker.db import DatabaseUnavailable
-from worker.grading import execute_run
+from worker.grading import close_pool, execute_run
 from worker.reaper import Reaper
 
 log = logging.getLogger(__name__)
@@ -51,3 +51,10 @@ def _start_reaper(**_: object) -> None:
 def _stop_reaper(**_: object) -> None:
     if _reaper is not None:
         _reaper.stop()
+
+
+@worker_process_shutdown.connect
+def _close_pool(**_: object) -> None:
+    # The pool's waiting containers would also go by themselves when this process's end
+    # of their input closes; removing them here does not wait on that.
+    close_pool()

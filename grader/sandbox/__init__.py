@@ -30,9 +30,12 @@ def default_kind(environment: str = "numpy") -> str:
 def make_sandbox(kind: str | None, spec: SandboxSpec) -> Sandbox:
     kind = kind or default_kind(spec.environment)
     if kind == "docker":
+        from grader.sandbox import pool
         from grader.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(spec)
+        # A worker keeps a warm pool (grader/sandbox/pool.py): its gradings take from it.
+        warm = pool.installed()
+        return DockerSandbox(spec) if warm is None else pool.PooledDockerSandbox(spec, warm)
     if kind == "local":
         from grader.sandbox.local import LocalSandbox
 

@@ -17,11 +17,14 @@ sources (a syntax error, Latin-1 bytes, an empty file) are built here, where
 their bytes can be read.
 
 Sandboxes: "local" needs bubblewrap (without it the local sandbox is only
-rlimits and says it is no boundary), "docker" needs the engine and the images.
+rlimits and says it is no boundary), "docker" needs the engine and the images;
+"docker-pool" grades as a worker with a warm pool does, in a container that was
+started and waiting before the submission existed.
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -36,7 +39,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +51,10 @@ from grader.engine import grade, prepare_root
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 from grader.report import render_text
 from grader.sandbox import SandboxSpec, docker_ready, make_sandbox
+from grader.sandbox import pool as pools
 from grader.sandbox.cgroups import cgroups_available
 from grader.sandbox.local import bwrap_path
+from grader.sandbox.pool import ContainerPool
 from grader.session import RunnerSession, StudentError
 from tests.conftest import require
 
@@ -102,6 +107,8 @@ ALL_PASS = {
 SANDBOXES = [
     pytest.param("local", marks=pytest.mark.bwrap),
     pytest.param("docker", marks=pytest.mark.docker),
+    # A worker's warm pool (grader/sandbox/pool.py): the grading takes a waiting container.
+    pytest.param("docker-pool", marks=pytest.mark.docker),
 ]
 
 
@@ -266,19 +273,44 @@ def host(tmp_path: Path, listener: Listener, monkeypatch: pytest.MonkeyPatch) ->
     return Host(dir=place, listener=listener)
 
 
+@pytest.fixture(scope="module")
+def docker_pool() -> Iterator[ContainerPool]:
+    # Filled by the fixture before each grading, never in the background: a container
+    # started during a grading would count as a process the grading left behind.
+    pool = ContainerPool(size=1, refill=False)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=SANDBOXES)
-def sandbox(request: pytest.FixtureRequest) -> str:
+def sandbox(request: pytest.FixtureRequest, assignment: Assignment) -> Iterator[str]:
     kind = request.param
     if kind == "local":
         # Without bubblewrap the local sandbox is rlimits only and says it is no boundary.
         require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-    else:
-        require(
-            docker_ready("numpy"),
-            "Docker engine and sandbox images",
-            "scripts/start_docker.sh && .venv/bin/dlgrade images build",
-        )
-    return kind
+        yield kind
+        return
+    require(
+        docker_ready("numpy"),
+        "Docker engine and sandbox images",
+        "scripts/start_docker.sh && .venv/bin/dlgrade images build",
+    )
+    if kind == "docker":
+        yield kind
+        return
+    if '"grader.cli"' in inspect.getsource(request.function):
+        pytest.skip("the command line grades in a process of its own, which keeps no pool")
+    pool: ContainerPool = request.getfixturevalue("docker_pool")
+    spec = SandboxSpec(root=FIXTURE, environment=assignment.environment, limits=assignment.limits)
+    assert pool.fill(spec) == 1
+    taken = pool.taken
+    pools.install(pool)
+    try:
+        yield "docker"
+    finally:
+        pools.install(None)
+    # The attack met a pooled container, not a cold one.
+    assert pool.taken > taken
 
 
 def attack(name: str, host: Host, **extra: str) -> Path:

@@ -2,7 +2,9 @@
 
 Each test starts a small ``python3 -c`` program through ``DockerSandbox`` and
 checks what it can and cannot do (network, filesystem, identity, memory,
-processes, environment), or what Docker reports about the container. Tests
+processes, environment), or what Docker reports about the container. The
+isolation tests (``started_in``) run twice: in a cold container, and in one
+that a worker's warm pool had started before the program existed. Tests
 marked ``docker`` need a running engine and the built images; the command-line
 tests at the end need neither.
 """
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from grader.sandbox import docker as docker_backend
 from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
 from grader.sandbox.docker import DockerSandbox, docker_available, reap_orphans
 from grader.sandbox.images import BUILD_COMMAND, SANDBOX_UID, image_for
+from grader.sandbox.pool import ContainerPool, PooledDockerSandbox
 from tests.conftest import require
 
 HOW = "scripts/start_docker.sh && .venv/bin/python -m grader.sandbox.images build"
@@ -54,6 +58,28 @@ def sandbox_root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# Where run_python starts its sandbox: a cold container, or one from a worker's warm pool.
+_pool: ContainerPool | None = None
+
+
+@pytest.fixture(scope="module")
+def docker_pool() -> Iterator[ContainerPool]:
+    pool = ContainerPool(size=1, refill=False)  # filled by run_python, before each start
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(params=["cold", "pooled"])
+def started_in(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The isolation tests hold for a cold container and for a pooled one alike."""
+    global _pool
+    _pool = request.getfixturevalue("docker_pool") if request.param == "pooled" else None
+    try:
+        yield request.param
+    finally:
+        _pool = None
+
+
 def run_python(
     root: Path,
     code: str,
@@ -64,9 +90,16 @@ def run_python(
     stdin: bytes = b"",
 ) -> tuple[int, bytes, bytes]:
     """Run ``python3 -c code`` in a fresh sandbox; return (exit status, stdout, stderr)."""
-    box = DockerSandbox(SandboxSpec(root=root, environment=env, limits=limits, label=label))
+    spec = SandboxSpec(root=root, environment=env, limits=limits, label=label)
+    if _pool is None:
+        box = DockerSandbox(spec)
+    else:
+        assert _pool.fill(spec) == 1
+        box = PooledDockerSandbox(spec, _pool)
     try:
         proc = box.start(["python3", "-c", textwrap.dedent(code)])
+        if _pool is not None:
+            assert (box.pooled_starts, box.cold_starts) == (1, 0)
         out, err = proc.communicate(stdin, timeout=RUN_TIMEOUT_S)
         return proc.returncode, out, err
     finally:
@@ -103,7 +136,9 @@ def host_processes_with(marker: str) -> list[int]:
 
 
 @pytest.mark.docker
-def test_pipes_carry_binary_data_and_docker_adds_nothing(images, sandbox_root: Path) -> None:
+def test_pipes_carry_binary_data_and_docker_adds_nothing(
+    images, started_in, sandbox_root: Path
+) -> None:
     payload = bytes(range(256)) * 64
     status, out, err = run_python(
         sandbox_root,
@@ -114,7 +149,7 @@ def test_pipes_carry_binary_data_and_docker_adds_nothing(images, sandbox_root: P
 
 
 @pytest.mark.docker
-def test_no_network_at_all(images, sandbox_root: Path) -> None:
+def test_no_network_at_all(images, started_in, sandbox_root: Path) -> None:
     # A server on every host address: any route out of the container would reach it.
     server = socket.create_server(("0.0.0.0", 0))
     server.settimeout(0.1)
@@ -151,7 +186,7 @@ def test_no_network_at_all(images, sandbox_root: Path) -> None:
 
 
 @pytest.mark.docker
-def test_identity_capabilities_and_rlimits(images, sandbox_root: Path) -> None:
+def test_identity_capabilities_and_rlimits(images, started_in, sandbox_root: Path) -> None:
     found = run_json(
         sandbox_root,
         """
@@ -189,7 +224,7 @@ def test_identity_capabilities_and_rlimits(images, sandbox_root: Path) -> None:
 
 
 @pytest.mark.docker
-def test_filesystem_read_only_except_capped_tmp(images, sandbox_root: Path) -> None:
+def test_filesystem_read_only_except_capped_tmp(images, started_in, sandbox_root: Path) -> None:
     found = run_json(
         sandbox_root,
         f"""
@@ -229,7 +264,7 @@ def test_filesystem_read_only_except_capped_tmp(images, sandbox_root: Path) -> N
 
 
 @pytest.mark.docker
-def test_tmp_is_capped_at_tmpfs_mb(images, sandbox_root: Path) -> None:
+def test_tmp_is_capped_at_tmpfs_mb(images, started_in, sandbox_root: Path) -> None:
     found = run_json(
         sandbox_root,
         """
@@ -254,7 +289,7 @@ def test_tmp_is_capped_at_tmpfs_mb(images, sandbox_root: Path) -> None:
 
 @pytest.mark.docker
 def test_environment_is_scrubbed(
-    images, sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
+    images, started_in, sandbox_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = secrets.token_hex(16)
     monkeypatch.setenv("DLGRADE_TEST_SECRET", secret)
@@ -276,7 +311,7 @@ def test_environment_is_scrubbed(
 
 
 @pytest.mark.docker
-def test_memory_hog_is_killed(images, sandbox_root: Path) -> None:
+def test_memory_hog_is_killed(images, started_in, sandbox_root: Path) -> None:
     limits = SandboxLimits(memory_mb=64, pids=32, tmpfs_mb=8)
     started = time.monotonic()
     status, out, _ = run_python(
@@ -294,7 +329,7 @@ def test_memory_hog_is_killed(images, sandbox_root: Path) -> None:
 
 
 @pytest.mark.docker
-def test_fork_bomb_is_contained_by_pids_limit(images, sandbox_root: Path) -> None:
+def test_fork_bomb_is_contained_by_pids_limit(images, started_in, sandbox_root: Path) -> None:
     limits = SandboxLimits(memory_mb=256, pids=16, tmpfs_mb=8)
     marker = f"forkbomb-{secrets.token_hex(6)}"
     found = run_json(
@@ -326,7 +361,7 @@ def test_fork_bomb_is_contained_by_pids_limit(images, sandbox_root: Path) -> Non
 @pytest.mark.docker
 @pytest.mark.parametrize(("env", "has_torch"), [("numpy", False), ("torch", True)])
 def test_environments_hold_what_they_declare(
-    images, sandbox_root: Path, env: str, has_torch: bool
+    images, started_in, sandbox_root: Path, env: str, has_torch: bool
 ) -> None:
     found = run_json(
         sandbox_root,

@@ -410,6 +410,61 @@ def test_the_reaper_removes_a_dead_attempts_docker_sandboxes(settings: Settings,
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.docker
+def test_the_reaper_removes_a_dead_attempts_pooled_sandbox(settings: Settings, tiny) -> None:
+    """A container from a worker's warm pool, started before the grading, goes too."""
+    import shutil
+    import tempfile
+
+    from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
+    from grader.sandbox.docker import docker_available
+    from grader.sandbox.images import BUILD_COMMAND, docker_cli, image_for
+    from grader.sandbox.pool import ContainerPool, PooledDockerSandbox
+    from tests.conftest import require
+    from worker.runs import sandbox_label
+
+    require(docker_available(), "Docker engine", BUILD_COMMAND)
+    try:
+        image_for("numpy")
+    except SandboxUnavailable as err:
+        require(False, f"the sandbox images ({err})", BUILD_COMMAND)
+    settings = settings.with_(sandbox="docker")
+    q = GradeQueue(settings)
+    out = Outbox()
+    acc = submit(tiny, GOOD, "alice", settings, out)
+    assert q.claim(acc.run_id, "a-worker-that-will-die") is not None
+    root = Path(tempfile.mkdtemp(prefix="dlgrade-reaper-test-"))
+    for sub in ("runner", "submission", "data"):
+        (root / sub).mkdir()
+    for path in (root, *root.iterdir()):
+        path.chmod(0o755)
+    limits = SandboxLimits(memory_mb=128, pids=16, tmpfs_mb=8, cpu_seconds=600)
+    spec = SandboxSpec(
+        root=root, limits=limits, label=sandbox_label(tiny.slug, acc.run_id, 1, "good.py")
+    )
+    pool = ContainerPool(size=1, refill=False)
+    box = PooledDockerSandbox(spec, pool)
+    try:
+        assert pool.fill(spec) == 1
+        box.start(["python3", "-c", "import time; time.sleep(600)"])
+        assert box.pooled_starts == 1
+        [name] = box.settled_names()
+
+        def alive() -> list[str]:
+            done = docker_cli(["ps", "-q", "--filter", f"name=^{name}$"], timeout=30)
+            return done.stdout.decode().split()
+
+        assert alive()
+        _expire(settings, acc.run_id)
+        counts = reap_once(settings, out)
+        assert (counts["sandboxes"], counts["requeued"]) == (1, 1)
+        assert alive() == []
+    finally:
+        box.close()
+        pool.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_a_claim_carries_what_to_grade(settings: Settings, tiny) -> None:
     """One statement on PostgreSQL, two on SQLite: the same answer."""
     acc = submit(tiny, GOOD, "alice", settings, publish=None)
@@ -532,3 +587,22 @@ def test_a_runner_killed_from_outside_is_retried_and_graded_in_full(
     seen = json.dumps(Report.from_dict(info["report"]).student_view().to_dict())
     assert "outside" not in seen and "no verdict" not in seen and "attempt" not in seen
     assert "killed from outside" in _run(settings, acc.run_id).error, "staff see the attempts"
+
+
+def test_a_docker_worker_keeps_a_pool_and_a_local_one_none(settings: Settings) -> None:
+    from grader.sandbox import pool
+    from worker.grading import close_pool, ensure_pool
+
+    assert pool.installed() is None
+    for quiet in (settings.with_(sandbox="local"), settings.with_(sandbox="docker", docker_pool=0)):
+        ensure_pool(quiet)
+        assert pool.installed() is None
+    try:
+        ensure_pool(settings.with_(sandbox="docker", docker_pool=3))
+        warm = pool.installed()
+        assert warm is not None and warm.size == 3
+        ensure_pool(settings.with_(sandbox="docker", docker_pool=3))
+        assert pool.installed() is warm  # one per process
+    finally:
+        close_pool()
+    assert pool.installed() is None

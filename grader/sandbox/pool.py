@@ -1,0 +1,538 @@
+"""A warm pool of single-use Docker sandboxes, kept by a worker process.
+
+A cold Docker grading pays, before its first check, for creating and starting
+a container and for the interpreter importing the environment's libraries
+(numpy; torch for a torch environment). A worker with a pool keeps ``size``
+containers per kind of sandbox (environment, limits, GPU) started and waiting:
+
+- each is a container of ``DockerSandbox.run_argv``: the same image, limits,
+  flags, labels and read-only root, no network; its /sandbox is a bind mount of
+  an empty host folder of its own (its *slot*), read-only inside;
+- what waits in it is ``WARM_PROGRAM``: the interpreter with the environment's
+  libraries imported, no submission (none exists yet), reading its standard
+  input for the word to go;
+- a grading takes one (``PooledDockerSandbox.start``): the prepared folder is
+  hard-linked into the slot, then the waiting program is told which program to
+  run (the runner, in the same interpreter: nothing is imported twice);
+- once taken, a container is the grading's alone and is removed with it, as a
+  cold one is: never handed to another grading. It is renamed after the
+  grading's label (``pooled_name_prefix``), so that the reaper, finding the
+  grading's lease expired, removes it as it removes a cold one by its label.
+
+A thread refills the pool in the background after each take, retires a
+container that waited longer than ``max_wait_s`` (so no waiting container
+approaches the age at which ``reap_orphans`` judges one orphaned), and lets a
+kind go when no grading has asked for it for ``idle_s``. A waiting container
+dies with its worker: when the worker's end of its standard input closes, the
+program reads end-of-file and exits, and ``--rm`` removes it. Where that
+cannot happen (the Docker client killed or stuck along with the worker), every
+pooled container carries ``dlgrade.pool=<host>:<pid>:<start time>`` and
+``reap_pools`` removes those whose worker process on this host is gone.
+
+What the pool changes for the submission: nothing it can observe but time. Its
+program runs as ``python3 /sandbox/runner/runner.py /sandbox`` would (same
+``sys.argv``, ``sys.path[0]`` and ``__main__``), in an interpreter that has
+already imported numpy (which the runner imports first anyway); the CPU time of
+that import counts toward the container's RLIMIT_CPU as it always did.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
+from grader.sandbox.docker import DockerSandbox, _require_engine
+from grader.sandbox.images import cli_env, docker_cli
+from grader.sandbox.owned import OwnedProcess
+
+log = logging.getLogger(__name__)
+
+LABEL_POOL = "dlgrade.pool"
+READY = b"dlgrade-pool-ready\n"
+GO = b"dlgrade-pool-go\n"
+# What each environment's waiting interpreter imports: what the runner and the
+# course's homework import first. matplotlib is left out on purpose: it reads
+# MPLBACKEND and MPLCONFIGDIR when imported, which the runner sets for the grading.
+PREIMPORTS: dict[str, tuple[str, ...]] = {"numpy": ("numpy",), "torch": ("numpy", "torch")}
+# Seconds a container may take to start and import its libraries before it is given up.
+READY_TIMEOUT_S = 120.0
+
+# Runs as PID 1's child in the waiting container (python3 -c). Only the trusted side
+# writes to its standard input; nothing of a submission exists in it until GO.
+WARM_PROGRAM = f"""
+import json, os, runpy, struct, sys
+for name in sys.argv[1:]:
+    try:
+        __import__(name)
+    except ImportError:
+        pass
+def read_exactly(n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(0, n - len(data))
+        if not chunk:
+            os._exit(0)  # let go unused, or its worker died: nothing to do
+        data += chunk
+    return data
+os.write(1, {READY!r})
+if read_exactly({len(GO)}) != {GO!r}:
+    os._exit(3)
+argv = json.loads(read_exactly(struct.unpack(">I", read_exactly(4))[0]))
+if len(argv) > 1 and argv[0] == "python3" and argv[1].endswith(".py"):
+    sys.argv = argv[1:]
+    sys.path[0] = os.path.dirname(argv[1])
+    runpy.run_path(argv[1], run_name="__main__")
+else:
+    os.execvp(argv[0], argv)
+"""
+
+
+def _start_ticks(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), or None when there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from its end.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_id(pid: int | None = None) -> str:
+    """This worker process, as no other process on any host is: host, pid and start time."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the process named by ``owner`` still runs; None when it is another host's.
+
+    ``owner`` is ``owner_id()``, or a pool's label: ``owner_id()`` and a token of its own.
+    """
+    parts = owner.split(":")
+    if len(parts) == 4:
+        parts = parts[:3]
+    if len(parts) != 3:
+        return False  # not a name a pool wrote: nobody owns it
+    host, pid, ticks = parts
+    if host != socket.gethostname():
+        return None
+    return pid.isdigit() and _start_ticks(int(pid)) == ticks
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolKind:
+    """What makes two waiting containers interchangeable."""
+
+    environment: str
+    limits: SandboxLimits
+    gpu: bool
+
+
+def kind_of(spec: SandboxSpec) -> PoolKind:
+    return PoolKind(spec.environment, spec.limits, spec.gpu)
+
+
+@dataclasses.dataclass
+class WarmContainer:
+    name: str
+    owned: OwnedProcess
+    slot: Path
+    started: float  # time.monotonic()
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.owned.proc
+
+
+def _read_ready(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Read exactly READY from the container's output (nothing more: the session reads on)."""
+    import select
+
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while len(seen) < len(READY):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return False
+        chunk = os.read(fd, len(READY) - len(seen))
+        if not chunk:
+            return False
+        seen += chunk
+    return seen == READY
+
+
+def _remove(containers: list[WarmContainer]) -> None:
+    if not containers:
+        return
+    for warm in containers:
+        with contextlib.suppress(OSError, ValueError):
+            if warm.proc.stdin is not None:
+                warm.proc.stdin.close()  # the program reads end-of-file and exits
+    with contextlib.suppress(SandboxUnavailable):
+        docker_cli(["rm", "-f", *(w.name for w in containers)], timeout=60)
+    for warm in containers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            warm.proc.wait(timeout=10)
+        for pipe in (warm.proc.stdout, warm.proc.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                if pipe is not None:
+                    pipe.close()
+        warm.owned.close()
+        shutil.rmtree(warm.slot, ignore_errors=True)
+
+
+class ContainerPool:
+    """``size`` started containers per kind, refilled in the background; see the module."""
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        idle_s: float = 300.0,
+        max_wait_s: float = 600.0,
+        tick_s: float = 1.0,
+        refill: bool = True,
+    ) -> None:
+        """``refill`` False: no background thread; only ``fill`` starts containers."""
+        self.size = size
+        self.idle_s = idle_s
+        self.max_wait_s = max_wait_s
+        self.tick_s = tick_s
+        # This pool's label: the process that owns it (reap_pools checks it is alive),
+        # and a token, so that two pools of one process are told apart.
+        self.owner = f"{owner_id()}:{secrets.token_hex(4)}"
+        self.slots = Path(tempfile.mkdtemp(prefix="dlgrade-pool-"))
+        os.chmod(self.slots, 0o755)
+        self._ready: dict[PoolKind, collections.deque[WarmContainer]] = {}
+        self._asked: dict[PoolKind, tuple[float, SandboxSpec]] = {}
+        self._starting: dict[PoolKind, int] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self.taken = 0  # containers handed to gradings
+        self.missed = 0  # gradings that found none waiting (and started cold)
+        self._thread = threading.Thread(target=self._keep, name="dlgrade-pool", daemon=True)
+        if refill:
+            self._thread.start()
+
+    # -- gradings ---------------------------------------------------------------------
+    def take(self, spec: SandboxSpec) -> WarmContainer | None:
+        """A waiting container for ``spec``'s kind, now its caller's alone; None if none waits."""
+        kind = kind_of(spec)
+        dead = []
+        found = None
+        with self._lock:
+            self._asked[kind] = (time.monotonic(), spec)
+            ready = self._ready.get(kind, collections.deque())
+            while ready:
+                warm = ready.popleft()
+                if warm.proc.poll() is None:
+                    found = warm
+                    break
+                dead.append(warm)  # removed underneath (a reaper, the engine): not usable
+            if found is not None:
+                self.taken += 1
+            else:
+                self.missed += 1
+        self._wake.set()
+        _remove(dead)
+        return found
+
+    def fill(self, spec: SandboxSpec, timeout_s: float = READY_TIMEOUT_S) -> int:
+        """Start containers for ``spec``'s kind until ``size`` wait; return how many wait.
+
+        For a worker's start and for tests: the background thread does the same after a take.
+        """
+        kind = kind_of(spec)
+        with self._lock:
+            self._asked[kind] = (time.monotonic(), spec)
+        deadline = time.monotonic() + timeout_s
+        while self.waiting(kind) < self.size and time.monotonic() < deadline:
+            if not self._add(kind, spec):
+                time.sleep(0.1)  # the background thread is starting the one missing
+        return self.waiting(kind)
+
+    def waiting(self, kind: PoolKind | None = None) -> int:
+        with self._lock:
+            if kind is not None:
+                return len(self._ready.get(kind, ()))
+            return sum(len(q) for q in self._ready.values())
+
+    def names(self) -> list[str]:
+        """The containers waiting now."""
+        with self._lock:
+            return [w.name for q in self._ready.values() for w in q]
+
+    def close(self) -> None:
+        """Stop refilling and remove every waiting container."""
+        self._stopped.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        with self._lock:
+            left = [w for q in self._ready.values() for w in q]
+            self._ready.clear()
+        _remove(left)
+        shutil.rmtree(self.slots, ignore_errors=True)
+
+    # -- the background thread ----------------------------------------------------------
+    def _start(self, spec: SandboxSpec) -> WarmContainer | None:
+        info = _require_engine()
+        name = f"dlgrade-pool-{secrets.token_hex(6)}"
+        slot = self.slots / name
+        slot.mkdir(mode=0o755)
+        os.chmod(slot, 0o755)
+        box = DockerSandbox(dataclasses.replace(spec, root=slot, label="pool"))
+        preimports = PREIMPORTS.get(spec.environment, ("numpy",))
+        argv = box.run_argv(
+            name,
+            ["python3", "-c", WARM_PROGRAM, *preimports],
+            swap_limit=bool(info.get("SwapLimit")),
+        )
+        argv[2:2] = ["--label", f"{LABEL_POOL}={self.owner}"]  # after "docker run"
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            start_new_session=True,
+        )
+        warm = WarmContainer(name, OwnedProcess(proc), slot, time.monotonic())
+        if not _read_ready(proc, READY_TIMEOUT_S):
+            err = b""
+            with contextlib.suppress(OSError, ValueError):
+                if proc.poll() is not None and proc.stderr is not None:
+                    err = proc.stderr.read(2000)
+            log.warning("pooled container %s did not start: %s", name, err.decode(errors="replace"))
+            _remove([warm])
+            return None
+        return warm
+
+    def _add(self, kind: PoolKind, spec: SandboxSpec) -> bool:
+        """Start one container for ``kind`` unless enough wait or are starting; True if tried."""
+        with self._lock:
+            if len(self._ready.get(kind, ())) + self._starting.get(kind, 0) >= self.size:
+                return False
+            self._starting[kind] = self._starting.get(kind, 0) + 1
+        warm = None
+        try:
+            warm = self._start(spec)
+        except (OSError, SandboxUnavailable) as exc:
+            log.warning("could not start a pooled container: %s", exc)
+            self._stopped.wait(5.0)  # an engine away: do not spin
+        finally:
+            with self._lock:
+                self._starting[kind] -= 1
+                if warm is not None and not self._stopped.is_set():
+                    self._ready.setdefault(kind, collections.deque()).append(warm)
+                    warm = None
+        if warm is not None:
+            _remove([warm])  # the pool closed meanwhile
+        return True
+
+    def _keep(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(self.tick_s)
+            self._wake.clear()
+            now = time.monotonic()
+            retired: list[WarmContainer] = []
+            wanted: list[tuple[PoolKind, SandboxSpec]] = []
+            with self._lock:
+                for kind, (asked, spec) in list(self._asked.items()):
+                    ready = self._ready.setdefault(kind, collections.deque())
+                    if now - asked > self.idle_s:
+                        # Nobody graded this kind for a while: let it go (memory back).
+                        retired += ready
+                        ready.clear()
+                        del self._asked[kind]
+                        continue
+                    for warm in list(ready):
+                        if now - warm.started > self.max_wait_s or warm.proc.poll() is not None:
+                            ready.remove(warm)
+                            retired.append(warm)
+                    if len(ready) < self.size:
+                        wanted.append((kind, spec))
+            _remove(retired)
+            for kind, spec in wanted:
+                if self._stopped.is_set():
+                    break
+                self._add(kind, spec)
+                if self.waiting(kind) < self.size:
+                    self._wake.set()  # one at a time: a grading may take meanwhile
+
+
+def pooled_name_prefix(label: str) -> str:
+    """How a taken container's name begins: a digest of its grading's ``dlgrade.label``.
+
+    A pooled container was started before its grading existed, so it cannot carry
+    the grading's label (Docker labels are fixed at creation); its name can.
+    """
+    return f"dlgrade-run-{hashlib.sha256(label.encode()).hexdigest()[:16]}-"
+
+
+def _header(argv: list[str]) -> bytes:
+    body = json.dumps(argv).encode()
+    return GO + struct.pack(">I", len(body)) + body
+
+
+def _link_tree(src: Path, dest: Path) -> None:
+    """Hard-link (copy across file systems) the prepared folder into a container's slot."""
+    for path in sorted(src.rglob("*")):
+        out = dest / path.relative_to(src)
+        if path.is_dir() and not path.is_symlink():
+            out.mkdir(mode=0o755)
+            os.chmod(out, 0o755)
+            continue
+        if path.is_symlink():
+            continue  # the engine makes none; a link would point outside the mount anyway
+        try:
+            os.link(path, out)
+        except OSError:
+            shutil.copyfile(path, out)
+            os.chmod(out, 0o644)
+
+
+class PooledDockerSandbox(DockerSandbox):
+    """A Docker sandbox whose starts take a waiting container from ``pool`` when one waits.
+
+    Without one it starts cold, exactly as ``DockerSandbox`` does. Either way
+    ``kill`` removes every container it started or took.
+    """
+
+    def __init__(self, spec: SandboxSpec, pool: ContainerPool, **kwargs: object) -> None:
+        super().__init__(spec, **kwargs)  # type: ignore[arg-type]
+        self.pool = pool
+        self.pooled_starts = 0
+        self.cold_starts = 0
+        self.slots: list[Path] = []
+        self.renames: list[threading.Thread] = []
+        self.pooled_names: list[str] = []  # the pooled containers' names as the pool knew them
+        self.names_lock = threading.Lock()
+
+    def start(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        warm = self.pool.take(self.spec)
+        if warm is None:
+            self.cold_starts += 1
+            return super().start(argv)
+        # From here the container is this sandbox's: kill() removes it whatever happens.
+        self.containers.append(warm.name)
+        self.procs.append(warm.owned)
+        self.slots.append(warm.slot)
+        self.pooled_names.append(warm.name)
+        try:
+            _link_tree(Path(self.spec.root), warm.slot)
+            assert warm.proc.stdin is not None
+            warm.proc.stdin.write(_header(argv))
+            warm.proc.stdin.flush()
+        except (OSError, ValueError) as exc:
+            self.kill()
+            raise SandboxUnavailable(
+                f"could not hand the pooled container its work: {exc}"
+            ) from None
+        self.pooled_starts += 1
+        # Named after its grading, in the background (a Docker call the grading need not
+        # wait for): a reaper that finds the grading's lease expired finds it by name.
+        renaming = threading.Thread(target=self._rename, args=(warm.name,), daemon=True)
+        renaming.start()
+        self.renames.append(renaming)
+        return warm.proc
+
+    def _rename(self, name: str) -> None:
+        new = f"{pooled_name_prefix(self.spec.label)}{secrets.token_hex(4)}"
+        try:
+            done = docker_cli(["rename", name, new], timeout=60)
+        except SandboxUnavailable as exc:
+            log.warning("could not rename pooled container %s: %s", name, exc)
+            return
+        if done.returncode == 0:
+            with self.names_lock:
+                self.containers[self.containers.index(name)] = new
+
+    def settled_names(self) -> list[str]:
+        """The containers' names once every renaming has ended."""
+        for renaming in self.renames:
+            renaming.join(timeout=60)
+        self.renames.clear()
+        return list(self.containers)
+
+    def kill(self) -> None:
+        self.settled_names()  # containers are removed by name: the names must be settled
+        super().kill()
+        if not self.containers:  # all removed: their slots are nobody's now
+            for slot in self.slots:
+                shutil.rmtree(slot, ignore_errors=True)
+            self.slots.clear()
+
+    def describe(self) -> dict[str, object]:
+        facts = super().describe()
+        facts["image"] = self._image or facts.get("image")
+        facts["pooled_starts"] = self.pooled_starts
+        return facts
+
+
+def reap_pools() -> list[str]:
+    """Remove pooled containers whose worker process on this host is gone; return their names.
+
+    A container of another host's worker is left alone (its own host's reaper
+    judges it; ``reap_orphans`` removes it once it is older than any job).
+    """
+    listing = f'{{{{.Names}}}}\t{{{{.Label "{LABEL_POOL}"}}}}'
+    done = docker_cli(
+        ["ps", "-a", "--filter", f"label={LABEL_POOL}", "--format", listing], timeout=30
+    )
+    if done.returncode != 0:
+        raise SandboxUnavailable(f"docker ps failed: {done.stderr.decode(errors='replace')}")
+    dead = []
+    for line in done.stdout.decode().splitlines():
+        name, _, owner = line.partition("\t")
+        if owner_alive(owner) is False:
+            dead.append(name)
+    if dead:
+        docker_cli(["rm", "-f", *dead], timeout=120)
+    return dead
+
+
+# -- the pool of this process (a worker installs one; the engine's make_sandbox uses it) ---
+
+_installed: tuple[int, ContainerPool] | None = None
+
+
+def install(pool: ContainerPool | None) -> None:
+    """Make ``pool`` this process's: Docker sandboxes made after this take from it."""
+    global _installed
+    _installed = (os.getpid(), pool) if pool is not None else None
+
+
+def installed() -> ContainerPool | None:
+    """This process's pool; None in a child forked after ``install`` (its thread stayed behind)."""
+    if _installed is None or _installed[0] != os.getpid():
+        return None
+    return _installed[1]
+
+
+__all__ = [
+    "LABEL_POOL",
+    "ContainerPool",
+    "PooledDockerSandbox",
+    "install",
+    "installed",
+    "reap_pools",
+]
