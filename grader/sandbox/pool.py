@@ -23,11 +23,12 @@ A thread refills the pool in the background after each take, retires a
 container that waited longer than ``max_wait_s`` (so no waiting container
 approaches the age at which ``reap_orphans`` judges one orphaned), and lets a
 kind go when no grading has asked for it for ``idle_s``. A waiting container
-dies with its worker: when the worker's end of its standard input closes, the
-program reads end-of-file and exits, and ``--rm`` removes it. Where that
-cannot happen (the Docker client killed or stuck along with the worker), every
-pooled container carries ``dlgrade.pool=<host>:<pid>:<start time>`` and
-``reap_pools`` removes those whose worker process on this host is gone.
+stops with its worker: when the worker's end of its standard input closes, the
+program reads end-of-file and exits. Every pooled container carries
+``dlgrade.pool=<host>:<pid>:<start time>:<token>``, and ``reap_pools`` (the
+worker's reaper) removes those whose worker process on this host is gone,
+stopped or still running (the Docker client killed or stuck along with the
+worker).
 
 What the pool changes for the submission: nothing it can observe but time. Its
 program runs as ``python3 /sandbox/runner/runner.py /sandbox`` would (same
@@ -436,6 +437,8 @@ class PooledDockerSandbox(DockerSandbox):
         self.containers.append(warm.name)
         self.procs.append(warm.owned)
         self.slots.append(warm.slot)
+        self.latest = warm.name  # what oom_kills() and vanished() ask Docker about
+        self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
         self.pooled_names.append(warm.name)
         try:
             _link_tree(Path(self.spec.root), warm.slot)
@@ -465,6 +468,8 @@ class PooledDockerSandbox(DockerSandbox):
         if done.returncode == 0:
             with self.names_lock:
                 self.containers[self.containers.index(name)] = new
+                if self.latest == name:
+                    self.latest = new
 
     def settled_names(self) -> list[str]:
         """The containers' names once every renaming has ended."""
@@ -472,6 +477,12 @@ class PooledDockerSandbox(DockerSandbox):
             renaming.join(timeout=60)
         self.renames.clear()
         return list(self.containers)
+
+    def _inspect_latest(self) -> None:
+        # Asked by name: an old name after a renaming would read as a container removed
+        # underneath (a platform fault) when the runner had only died of its own doing.
+        self.settled_names()
+        super()._inspect_latest()
 
     def kill(self) -> None:
         self.settled_names()  # containers are removed by name: the names must be settled

@@ -256,13 +256,20 @@ def dying_worker(image: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen,
         subprocess.run(["docker", "rm", "-f", facts["name"]], capture_output=True, check=False)
 
 
-def test_a_waiting_container_goes_when_its_worker_dies(dying_worker) -> None:
+def running(name: str) -> bool:
+    return name in containers(f"name=^{name}$", "status=running")
+
+
+def test_a_waiting_container_stops_when_its_worker_dies(dying_worker) -> None:
     worker, facts = dying_worker
-    assert exists(facts["name"])
+    assert running(facts["name"])
     worker.kill()
     worker.wait()
-    # Its standard input ends with the worker: the waiting program exits, --rm removes it.
-    assert wait_until(lambda: not exists(facts["name"]))
+    # Its standard input ends with the worker: the waiting program exits, and with it
+    # the container; the reaper then removes what is left of it.
+    assert wait_until(lambda: not running(facts["name"]))
+    assert facts["name"] in reap_pools()
+    assert not exists(facts["name"])
 
 
 def test_the_reaper_removes_a_dead_workers_containers_by_label(dying_worker) -> None:
@@ -276,7 +283,7 @@ def test_the_reaper_removes_a_dead_workers_containers_by_label(dying_worker) -> 
     worker.kill()
     worker.wait()
     time.sleep(2.0)
-    assert exists(facts["name"])
+    assert running(facts["name"])
     assert facts["name"] in reap_pools()
     assert not exists(facts["name"])
 
