@@ -356,6 +356,22 @@ def test_a_site_administrator_made_on_the_host_creates_a_course_and_its_instruct
     assert _user(web_settings, "instructor2").password_hash == before.password_hash
     assert "instructor" in _roles(web_settings, before.id).values()
 
+    # Another instructor for an existing course: a TA there, or a new account.
+    elsewhere = courses.user_ids["elsewhere"]
+    ta2 = app.test_client()
+    login(ta2, "ta2")
+    assert ta2.get(f"/instructor/courses/{elsewhere}/").status_code == 404
+    added = admin.post("/admin/instructors",
+                       data={"csrf_token": token, "course": elsewhere, "login": "ta2"})  # fmt: skip
+    assert added.status_code == 200 and not ONE_TIME.search(added.get_data(as_text=True))
+    assert ta2.get(f"/instructor/courses/{elsewhere}/").status_code == 200
+    assert _roles(web_settings, courses.user_ids["ta2"]) == {elsewhere: "instructor"}
+    form = {"csrf_token": token, "course": elsewhere, "login": "prof2"}
+    added = admin.post("/admin/instructors", data=form)
+    assert ONE_TIME.search(added.get_data(as_text=True))
+    actions = {(a.action, a.subject) for a in _audit(web_settings) if a.course_id == elsewhere}
+    assert {("instructor added", "ta2"), ("instructor added", "prof2")} <= actions
+
     # Being an administrator opens no course's data.
     for url in (f"/staff/courses/{courses.course_id}/", f"/courses/{courses.course_id}",
                 f"/instructor/courses/{courses.course_id}/"):  # fmt: skip
@@ -386,6 +402,7 @@ ROUTES = [
     ("GET", "/admin/"),
     ("POST", "/admin/courses"),
     ("POST", "/admin/password"),
+    ("POST", "/admin/instructors"),
     ("GET", "/instructor/courses/{course}/people"),
     ("POST", "/instructor/courses/{course}/people/{user}/password"),
     ("GET", "/account/password"),

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from web.access import site_admin_required
@@ -52,6 +53,24 @@ def _done(title: str, login: str, password: str | None, what: str) -> str:
     )
 
 
+def _instructor(s: Session, login: str) -> tuple[User, str | None]:
+    """The account named ``login``, made (with a one-time password, returned) if missing."""
+    user = s.scalar(select(User).where(User.name == login))
+    if user is not None:
+        return user, None
+    password = one_time_password()
+    user = User(
+        name=login,
+        email=request.form.get("email", "").strip()[:254] or None,
+        full_name=request.form.get("full_name", "").strip()[:200],
+        password_hash=hash_password(password),
+        must_change_password=True,
+    )
+    s.add(user)
+    s.flush()
+    return user, password
+
+
 @bp.route("/courses", methods=["POST"])
 def create_course() -> str | Response | tuple[str, int]:
     """A course and its first instructor: an existing account, or a new one (one-time password)."""
@@ -63,21 +82,10 @@ def create_course() -> str | Response | tuple[str, int]:
               "instructor's user name.", "error")  # fmt: skip
         return redirect(url_for("admin.home"))
     s = db()
-    password = None
     try:
         course = Course(slug=slug, title=title)
         s.add(course)
-        user = s.scalar(select(User).where(User.name == login))
-        if user is None:
-            password = one_time_password()
-            user = User(
-                name=login,
-                email=request.form.get("email", "").strip()[:254] or None,
-                full_name=request.form.get("full_name", "").strip()[:200],
-                password_hash=hash_password(password),
-                must_change_password=True,
-            )
-            s.add(user)
+        user, password = _instructor(s, login)
         s.flush()
         s.add(Enrollment(user_id=user.id, course_id=course.id, role=Role.INSTRUCTOR.value))
         audit.record(s, course.id, current_user.id, "course created", slug, {},
@@ -90,6 +98,33 @@ def create_course() -> str | Response | tuple[str, int]:
     log.info("site admin %s created course %s, instructor %s", current_user.name, slug, login)
     what = f"Course {slug} created; {login} is its instructor."
     return _done("Course created", login, password, what)
+
+
+@bp.route("/instructors", methods=["POST"])
+def add_instructor() -> str | Response:
+    """Another instructor for a course (one who left is replaced without a shell)."""
+    s = db()
+    course_id = request.form.get("course", type=int)
+    course = s.get(Course, course_id) if course_id is not None else None
+    login = request.form.get("login", "").strip()
+    if course is None or course_id is None or not LOGIN.match(login):
+        flash("Name a course and the instructor's user name.", "error")
+        return redirect(url_for("admin.home"))
+    user, password = _instructor(s, login)
+    found = s.scalar(
+        select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user.id)
+    )
+    before = {"role": found.role} if found else {}
+    if found is None:
+        s.add(Enrollment(user_id=user.id, course_id=course_id, role=Role.INSTRUCTOR.value))
+    else:
+        found.role = Role.INSTRUCTOR.value
+    audit.record(s, course_id, current_user.id, "instructor added", login, before,
+                 {"role": Role.INSTRUCTOR.value})  # fmt: skip
+    s.commit()
+    log.info("site admin %s made %s an instructor of %s", current_user.name, login, course.slug)
+    what = f"{login} is an instructor of {course.slug}."
+    return _done("Instructor added", login, password, what)
 
 
 @bp.route("/password", methods=["POST"])
