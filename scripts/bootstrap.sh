@@ -2,7 +2,8 @@
 # Idempotent set-up for a fresh machine: system packages (where we are root with apt),
 # then .venv with dlgrade and its development tools.
 #   scripts/bootstrap.sh          what running dlgrade needs
-#   scripts/bootstrap.sh --test   plus what the test suite needs (Docker engine, debootstrap, data,
+#   scripts/bootstrap.sh --test   plus what the test suite needs (Docker engine and Debian's
+#                                 docker-compose for the stack test, debootstrap, data,
 #                                 Redis and PostgreSQL for the worker tests, chromium for the
 #                                 portal's browser tests)
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv bubblewrap)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(docker.io debootstrap nodejs npm dataset-fashion-mnist redis-server postgresql chromium chromium-driver)
+  packages+=(docker.io docker-compose debootstrap nodejs npm dataset-fashion-mnist redis-server postgresql chromium chromium-driver)
 fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 scripts/fetch_data.sh
 if scripts/start_docker.sh; then
-  .venv/bin/dlgrade images build
+  # The sandbox images, and the service's own (the stack test brings docker-compose.yml up).
+  .venv/bin/dlgrade images build --services
 else
   echo "test: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
 fi

@@ -570,12 +570,15 @@ def build_images(
 
 
 def main_build(argv: Sequence[str] | None = None) -> int:
-    """``dlgrade images build [--env E]... [--force] [--rebuild-base] [--base SOURCE]``."""
+    """``dlgrade images build [--env E]... [--services] [--force] [--rebuild-base] [--base S]``."""
     parser = argparse.ArgumentParser(
         prog="dlgrade images build", description="Build the Docker images of the sandbox."
     )
     parser.add_argument("--env", action="append", choices=sorted(ENVIRONMENTS),
                         help="environment to build (repeatable; default: all)")  # fmt: skip
+    parser.add_argument("--services", action="store_true",
+                        help="build the service's own images too (portal and workers, proxy, "
+                             "postgres, redis: deploy/, grader/service_images.py)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     parser.add_argument("--rebuild-base", action="store_true", help=f"rebuild {BASE_IMAGE} too")
     parser.add_argument("--base", choices=("auto", "pull", "debootstrap"), default="auto",
@@ -587,6 +590,10 @@ def main_build(argv: Sequence[str] | None = None) -> int:
         tags = build_images(
             envs, force=args.force, rebuild_base=args.rebuild_base, base_source=args.base
         )
+        if args.services:
+            from grader.service_images import build_service_images
+
+            tags |= build_service_images(force=args.force, base_source=args.base)
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
