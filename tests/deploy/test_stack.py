@@ -1,0 +1,234 @@
+"""The whole stack of docker-compose.yml, built offline and run for real.
+
+One compose project of this test's own (``dlgrade-stack-<pid>``, removed with its
+volumes at the end) on a port of its own: it never touches anyone else's
+containers. In order, as an operator would meet them:
+
+1. images built (``dlgrade images build --services``: up to date after the first
+   time), the database migrated, the stack up, the portal ready behind nginx;
+2. the demo course loaded and a token made in the web container; a correct and a
+   wrong activations homework submitted with ``dlgrade submit --remote``: both reports;
+3. a worker container SIGKILLed in the middle of a slow grading: graded exactly once
+   after the container is back (one report, a second attempt);
+4. postgres and redis restarted, then ``down`` and ``up``: nothing lost;
+5. two worker containers that share no volume with web (which has none) or each other
+   (each keeps to a scratch folder of its own): the submissions reach them through
+   the database;
+6. 50 idle half-sent requests do not stall a sign-in through the proxy;
+7. a backup taken while gradings run, restored into the emptied stack: every
+   submission there, every report, the rest graded again; ``dlgrade fsck`` clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from grader.config import REPO_ROOT
+from tests.conftest import require
+from tests.deploy.stack import DLGRADE, LOGIN, Stack, engine_answers, free_port
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SOLUTION = REPO_ROOT / "assignments" / "activations" / "solution" / "activations.py"
+MUTANT = REPO_ROOT / "assignments" / "activations" / "mutants" / "tanh_grad_wrong.py"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require(engine_answers(), "Docker engine", "scripts/start_docker.sh")
+    require(shutil.which("docker-compose") is not None, "docker-compose",
+            "scripts/bootstrap.sh --test (apt-get install docker-compose)")  # fmt: skip
+    built = subprocess.run([*DLGRADE, "images", "build", "--env", "numpy", "--services"],
+                           capture_output=True, text=True, timeout=3600,
+                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
+    project = f"dlgrade-stack-{os.getpid()}"
+    # Same path inside the workers and on the host (the engine bind-mounts from it).
+    scratch = Path(f"/var/tmp/{project}-scratch")
+    scratch.mkdir(parents=True, exist_ok=True)
+    s = Stack(project, free_port(), scratch, tmp_path_factory.mktemp("stack"))
+    try:
+        s.up()
+        yield s
+    finally:
+        logs = s.compose("logs", "--tail", "200", check=False, timeout=120)
+        (s.workdir / "compose.log").write_text(logs)
+        s.compose("down", "-v", "--remove-orphans", check=False, timeout=300)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def logins(stack: Stack) -> dict[str, tuple[str, str]]:
+    out = stack.web("portal", "demo-course").stdout
+    found = {role: (user, pw) for role, user, pw in LOGIN.findall(out)}
+    assert set(found) == {"student", "ta", "instructor"}, out
+    again = stack.web("portal", "demo-course").stdout  # idempotent: same course, same people
+    found = {role: (user, pw) for role, user, pw in LOGIN.findall(again)}
+    return found
+
+
+@pytest.fixture(scope="module")
+def token(stack: Stack, logins: dict) -> str:
+    made = stack.web("users", "token", logins["student"][0]).stdout.strip()
+    assert made.startswith("dlg_")
+    return made
+
+
+def _files(stack: Stack) -> dict[str, Path]:
+    right = stack.workdir / "right" / "activations.py"
+    wrong = stack.workdir / "wrong" / "activations.py"
+    slow = stack.workdir / "slow" / "activations.py"
+    for path in (right, wrong, slow):
+        path.parent.mkdir(exist_ok=True)
+    solution = SOLUTION.read_text()
+    right.write_text(solution)
+    wrong.write_text(solution + "\n" + MUTANT.read_text())
+    # Slow to load (within the assignment's 20 s load limit): a worker is killed meanwhile.
+    slow.write_text("import time\ntime.sleep(12)\n" + solution)
+    return {"right": right, "wrong": wrong, "slow": slow}
+
+
+def test_the_stack_grades_survives_and_keeps_everything(stack: Stack, token: str) -> None:
+    files = _files(stack)
+    right, out_right = stack.submit(files["right"], token, wait=True)
+    wrong, out_wrong = stack.submit(files["wrong"], token, wait=True)
+    graded = stack.wait_graded([right, wrong], token)
+    assert graded[right]["score"] == graded[right]["max_score"] > 0, out_right
+    assert 0 < graded[wrong]["score"] < graded[wrong]["max_score"], out_wrong
+    done = stack.cli("status", "--remote", stack.url, "--json", "--report", str(wrong), token=token)
+    checks = json.loads(done.stdout)["report"]["checks"]
+    failed = {c["name"] for c in checks if c["score"] < c["max_score"] and not c.get("hidden")}
+    assert failed and all("tanh" in name for name in failed), failed  # only the mutated one
+
+    # -- a worker SIGKILLed in the middle of a grading ---------------------------------
+    slow, _ = stack.submit(files["slow"], token)
+    deadline = time.monotonic() + 120
+    while stack.status(slow, token)["status"] != "running":
+        assert time.monotonic() < deadline, stack.status(slow, token)
+        time.sleep(0.5)
+    (worker,) = stack.containers("worker-cpu")
+    subprocess.run(["docker", "kill", "--signal", "KILL", worker], check=True, capture_output=True)
+    stack.compose("start", "worker-cpu")
+    after = stack.wait_graded([slow], token)[slow]
+    assert after["status"] == "graded" and after["score"] == after["max_score"], after
+    reports = stack.web("status", str(slow), "--json").stdout
+    info = json.loads(reports)
+    assert info["reports"] == 1 and info["attempts"] >= 2, info
+
+    # -- postgres and redis restarted: nothing lost, grading goes on --------------------
+    stack.compose("restart", "postgres", "redis")
+    stack.wait_ready()
+    again, _ = stack.submit(files["right"], token)
+    assert stack.wait_graded([again], token)[again]["status"] == "graded"
+
+    # -- down, then up: every submission and report kept -------------------------------
+    before = {i: stack.status(i, token) for i in (right, wrong, slow, again)}
+    stack.compose("down")
+    stack.compose("up", "-d")
+    stack.wait_ready()
+    for sub_id, was in before.items():
+        now = stack.status(sub_id, token)
+        assert (now["status"], now["score"]) == (was["status"], was["score"]), (sub_id, now)
+    assert "clean" in stack.fsck()
+
+
+def test_workers_share_nothing_but_the_network(stack: Stack, token: str) -> None:
+    stack.compose("up", "-d", "--scale", "worker-cpu=2", "worker-cpu")
+    workers = stack.containers("worker-cpu")
+    assert len(workers) == 2
+    (web,) = stack.containers("web")
+    mounts = {}
+    for c in [web, *workers]:
+        out = subprocess.run(["docker", "inspect", "--format", "{{json .Mounts}}", c],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        mounts[c] = json.loads(out) or []
+    assert mounts[web] == []  # the portal keeps nothing on disk: uploads go to the database
+    for c in workers:
+        kinds = {(m["Type"], m["Destination"]) for m in mounts[c]}
+        # The engine's socket, and the sandbox scratch: no volume, nothing of web's.
+        assert kinds == {("bind", "/var/run/docker.sock"), ("bind", stack.env["DLGRADE_SCRATCH"])}
+    files = _files(stack)
+    ids = [stack.submit(files["right" if i % 2 else "wrong"], token)[0] for i in range(6)]
+    graded = stack.wait_graded(ids, token)
+    assert all(g["status"] == "graded" for g in graded.values()), graded
+    by = {json.loads(stack.web("status", str(i), "--json").stdout).get("worker") for i in ids}
+    # Both containers graded some (each reads the upload from the database).
+    hostnames = {
+        subprocess.run(["docker", "inspect", "--format", "{{.Config.Hostname}}", c],
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for c in workers
+    }  # fmt: skip
+    graders = {h for h in hostnames if any(w and h in w for w in by)}
+    assert graders == hostnames, (by, hostnames)
+    stack.compose("up", "-d", "--scale", "worker-cpu=1", "worker-cpu")
+
+
+def test_half_sent_requests_do_not_stall_a_sign_in(stack: Stack, logins: dict) -> None:
+    host, port = "127.0.0.1", int(stack.url.rsplit(":", 1)[1])
+    idle = []
+    for _ in range(50):
+        s = socket.create_connection((host, port), timeout=5)
+        s.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+                  b"urlencoded\r\nContent-Length: 1000\r\n\r\nname=stud")  # fmt: skip
+        idle.append(s)
+    try:
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(stack.url + "/login", timeout=8).read().decode()
+        field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page)
+        assert field is not None, page[:500]
+        csrf = re.search(r'value="([^"]+)"', field.group(0)).group(1)
+        name, password = logins["student"]
+        form = urlencode({"csrf_token": csrf, "name": name, "password": password}).encode()
+        answer = opener.open(stack.url + "/login", data=form, timeout=8)
+        assert answer.status == 200 and "/login" not in answer.geturl(), answer.geturl()
+        # The half-sent requests were still open all along (nginx holds them, not gunicorn).
+        for s in idle:
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_backup_while_grading_restores_into_an_empty_stack(stack: Stack, token: str) -> None:
+    files = _files(stack)
+    ids = [stack.submit(files["right" if i % 2 else "wrong"], token)[0] for i in range(4)]
+    backups = stack.workdir / "backups"
+    backups.mkdir(exist_ok=True)
+    mount = f"{backups}:/backup"
+    out = stack.compose("run", "--rm", "-v", mount, "web", "backup", "/backup/b1")
+    assert "backed up into /backup/b1" in out
+    manifest = json.loads((backups / "b1" / "manifest.json").read_text())
+    counted = manifest["at_least"]
+    graded_then = counted["reports"]
+    stack.wait_graded(ids, token)  # the stack went on grading after the snapshot
+
+    stack.compose("down", "-v")  # an empty stack: new volumes
+    stack.migrate()
+    out = stack.compose("run", "--rm", "-v", mount, "web", "restore", "/backup/b1")
+    assert "restored from /backup/b1" in out
+    stack.compose("up", "-d")
+    stack.wait_ready()
+    # The restored database's schema is this version's; the workers pick the runs up.
+    restored = stack.wait_graded(ids, token)
+    assert all(r["status"] == "graded" for r in restored.values()), restored
+    report = stack.fsck()
+    assert "clean" in report
+    n_subs = int(report.split()[0])
+    assert n_subs == counted["submissions"]  # every submission of the backup, no more
+    assert graded_then <= n_subs
