@@ -38,8 +38,8 @@ from grader.messages import (
     bounded,
     clip,
 )
-from grader.sandbox import SandboxSpec, SandboxUnavailable, make_sandbox
-from grader.session import PlatformFault, RunnerSession, StudentError
+from grader.sandbox import Sandbox, SandboxSpec, SandboxUnavailable, make_sandbox
+from grader.session import WALL_BACKSTOP_FACTOR, PlatformFault, RunnerSession, StudentError
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = ("runner.py", "codec.py", "cuda_on_cpu.py")
@@ -162,23 +162,26 @@ def hidden_seed(seed: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
+class _Budget:
+    """The submission's total time: what its calls cost (CPU time where it is counted)."""
+
+    def __init__(self, seconds: float, session: RunnerSession) -> None:
+        self.seconds = seconds
+        self.session = session
 
     def left(self) -> float:
-        return self.end - time.monotonic()
+        return self.seconds - self.session.spent
 
 
 class _BoundedStudent(Student):
     """A student proxy whose calls never outlive the submission's total time."""
 
-    def __init__(self, session: RunnerSession, call_seconds: float, deadline: _Deadline) -> None:
+    def __init__(self, session: RunnerSession, call_seconds: float, budget: _Budget) -> None:
         super().__init__(session, call_seconds)
-        self._deadline = deadline
+        self._budget = budget
 
     def _request(self, request: dict, seconds: float | None = None) -> Any:
-        left = self._deadline.left()
+        left = self._budget.left()
         if left <= 0:
             raise StudentError(CheckStatus.TIMEOUT, "the submission's total time limit ran out")
         return self._session.request(request, min(seconds or self._seconds, left))
@@ -191,6 +194,17 @@ class CheckContext:
         self.assignment = assignment
         self.tolerances = assignment.tolerances
         self.progress = progress
+
+
+def _time_basis(session: RunnerSession, box: Sandbox) -> str:
+    """How this grading's time limits were counted, in words for the report."""
+    if session.counted_cpu or (session.starts == 0 and box.measures_cpu):
+        return (
+            "CPU time of the sandbox's processes together (a busy host costs no points); "
+            f"wall time only as a backstop at {WALL_BACKSTOP_FACTOR} times each limit"
+        )
+    why = box.why_wall_clock or "the sandbox's CPU time could not be read"
+    return f"wall-clock ({why}): a busy host can make a call time out"
 
 
 def _to_verdict(value: Any) -> Verdict:
@@ -308,7 +322,7 @@ def grade(
         total_s, load_s, call_s = assignment.time_limits(gpu)
         load = dataclasses.replace(assignment.load, seconds=load_s, cuda_on_cpu=not gpu)
         session = RunnerSession(box, load, output_limit=assignment.limits.output_bytes)
-        deadline = _Deadline(total_s)
+        budget = _Budget(total_s, session)
         results: dict[int, CheckResult] = {}
         # Visible checks first: until the first hidden request is sent, the submission
         # has seen no hidden input, so nothing it prints or returns before then (in
@@ -328,7 +342,7 @@ def grade(
                 shown = HIDDEN_PROGRESS if spec_.hidden else spec_.name
                 if on_progress:
                     on_progress(k, total, shown)
-                student = _BoundedStudent(session, spec_.timeout or call_s, deadline)
+                student = _BoundedStudent(session, spec_.timeout or call_s, budget)
                 ctx = CheckContext(
                     assignment,
                     lambda text, k=k, h=spec_.hidden: (
@@ -376,6 +390,7 @@ def grade(
             "peak_memory_mb": round(session.peak_kb / 1024, 1) if session.peak_kb else None,
             "runner_starts": session.starts,
             "sandbox_start_s": session.first_ready_s,
+            "time_limits": _time_basis(session, box),
             "gpu": gpu,
         }
         if not gpu and assignment.environment == "torch":

@@ -33,6 +33,20 @@ RUNNER_ARGV = ["python3", f"{SANDBOX_ROOT}/runner/runner.py", SANDBOX_ROOT]
 # How long a runner may take to exit on its own at the end (its output drained) before the kill.
 CLOSE_DRAIN_SECONDS = 2.0
 RESPONSE_MAX_BYTES = 64 * 1024 * 1024
+# Time limits are CPU time where the sandbox can count it (CallClock): wall time is only
+# the backstop that ends a program which sleeps or blocks, this many times the limit.
+WALL_BACKSTOP_FACTOR = 4
+# At the backstop, a call whose off-CPU time was at least this share spent runnable but
+# waiting for a CPU was starved by the host, not asleep: it is given wall time up to
+# STARVED_BACKSTOP_FACTOR times its limit to reach one (its CPU limit, or an answer), and
+# past that there is no verdict (a platform fault, retried later).
+STARVED_SHARE = 0.5
+STARVED_BACKSTOP_FACTOR = 12
+# How long a sandbox may take to exist at all (a Docker engine on a loaded host is slow to
+# create containers): the clock starts once it does; past this, a platform fault.
+START_LIMIT_S = 180.0
+# How often a call's CPU time is read while it runs (a reply ends the wait at once).
+POLL_S = 0.25
 
 
 class StudentError(Exception):
@@ -69,6 +83,104 @@ class LoadSpec:
     seconds: float = 60.0
     # Set by the engine when it grades without a GPU: the runner maps CUDA onto the CPU.
     cuda_on_cpu: bool = False
+
+
+class CallClock:
+    """One call's time limit: CPU seconds of the sandbox's cgroup, wall time the backstop.
+
+    As isolate and DOMjudge judge: a limit of N seconds is N seconds of CPU on
+    each of the assignment's ``cpus`` cores, counted for all of the
+    submission's processes together; a busy host slows the call down without
+    charging it. A program that sleeps or blocks uses no CPU, so a wall-clock
+    backstop of ``WALL_BACKSTOP_FACTOR`` times the limit ends it. One starved
+    of CPU rather than asleep (its off-CPU time mostly spent waiting for a
+    CPU) is given up to ``STARVED_BACKSTOP_FACTOR`` times the limit to reach a
+    verdict; past that the host is at fault, and the call has no verdict.
+
+    Where the sandbox cannot count CPU time (no cgroup accounting), the limit
+    is wall-clock, as it always was; the report says which.
+    """
+
+    def __init__(self, sandbox: Sandbox, seconds: float) -> None:
+        self.sandbox = sandbox
+        self.seconds = seconds
+        self.cpu_limit = seconds * sandbox.spec.limits.cpus
+        self.backstop = seconds * WALL_BACKSTOP_FACTOR
+        self.created = self.t0 = time.monotonic()
+        self.cpu0: float | None = None
+        self.wait0: float | None = None
+        self.used = 0.0
+        self._begin()
+
+    def _begin(self) -> None:
+        """Start counting once the sandbox's CPU time can be read (it exists)."""
+        if self.cpu0 is None and self.sandbox.measures_cpu:
+            cpu = self.sandbox.cpu_seconds()
+            if cpu is not None:
+                self.cpu0, self.t0 = cpu, time.monotonic()
+                self.wait0 = self.sandbox.waiting_seconds()
+
+    @property
+    def counts_cpu(self) -> bool:
+        return self.cpu0 is not None
+
+    def poll_seconds(self) -> float:
+        """How long to wait for a reply before looking at the clock again."""
+        if self.cpu0 is None and not self.sandbox.measures_cpu:
+            return max(0.0, self.seconds - (time.monotonic() - self.created))
+        return POLL_S
+
+    def over(self) -> StudentError | PlatformFault | None:
+        """The call's end if its time is up: a timeout verdict, or a fault of the host."""
+        now = time.monotonic()
+        self._begin()
+        if self.cpu0 is None:
+            if self.sandbox.measures_cpu:  # its cgroup does not exist yet: still starting
+                if now - self.created > START_LIMIT_S:
+                    return PlatformFault(f"the sandbox did not start within {START_LIMIT_S:g} s")
+                return None
+            if now - self.created >= self.seconds:
+                return StudentError(
+                    CheckStatus.TIMEOUT, f"took longer than the {self.seconds:g} s limit"
+                )
+            return None
+        cpu = self.sandbox.cpu_seconds()
+        if cpu is None:
+            return None  # the group is gone: the runner died, and its reader says so
+        self.used = max(self.used, cpu - self.cpu0)
+        if self.used >= self.cpu_limit:
+            return StudentError(
+                CheckStatus.TIMEOUT,
+                f"took longer than the {self.seconds:g} s limit ({self.used:.1f} s of CPU time)",
+            )
+        wall = now - self.t0
+        if wall < self.backstop:
+            return None
+        waiting = self.sandbox.waiting_seconds()
+        waited = waiting - self.wait0 if waiting is not None and self.wait0 is not None else 0.0
+        if waited >= STARVED_SHARE * max(wall - self.used, 1e-9):
+            if wall < self.seconds * STARVED_BACKSTOP_FACTOR:
+                return None  # starved, not asleep: more time to reach its CPU limit
+            return PlatformFault(
+                f"the host was too busy: in {wall:.0f} s of wall time the call got "
+                f"{self.used:.1f} s of CPU and waited {waited:.0f} s for one"
+            )
+        return StudentError(
+            CheckStatus.TIMEOUT,
+            f"took longer than the {self.seconds:g} s limit: still running after "
+            f"{wall:.0f} s of wall time, having used {self.used:.1f} s of CPU time "
+            "(sleeping or blocked; the limit is CPU time, and wall time up to "
+            f"{WALL_BACKSTOP_FACTOR} times it)",
+        )
+
+    def spent(self) -> float:
+        """What this call cost the submission's total: its CPU time, or its wall time."""
+        if self.cpu0 is not None:
+            cpu = self.sandbox.cpu_seconds()
+            if cpu is not None:
+                self.used = max(self.used, cpu - self.cpu0)
+            return self.used
+        return time.monotonic() - self.created
 
 
 class OutputCapture:
@@ -177,6 +289,10 @@ class RunnerSession:
         # Seconds from the first start to the runner's answer to its load: the sandbox's
         # start (container, interpreter) and the submission's imports (an operator's figure).
         self.first_ready_s: float | None = None
+        # What the calls so far cost the submission's total time limit (CallClock.spent),
+        # and whether any of them was counted in CPU time.
+        self.spent = 0.0
+        self.counted_cpu = False
 
     # -- process management ----------------------------------------------------------
     def _start(self) -> None:
@@ -241,14 +357,14 @@ class RunnerSession:
             cap.thread.join(timeout=2)
 
     # -- requests ----------------------------------------------------------------
-    def _send(self, frame: bytes, seconds: float) -> bool:
-        """Write one request within ``seconds``; False when the pipe broke.
+    def _send(self, frame: bytes, clock: CallClock) -> bool:
+        """Write one request within the call's time; False when the pipe broke.
 
         A runner that stops reading (stopped, or its reader replaced) leaves a
-        large request blocked in the pipe: the write gets the call's time
-        limit like everything else, and a sandbox that will not take its input
-        is killed. Non-blocking writes with a select() deadline, on this
-        thread: no thread per request.
+        large request blocked in the pipe: the write is timed like the rest of
+        the call, and a sandbox that will not take its input is killed.
+        Non-blocking writes with a select() deadline, on this thread: no
+        thread per request.
         """
         stdin = self.proc.stdin
         try:
@@ -256,7 +372,6 @@ class RunnerSession:
         except (OSError, ValueError):
             return False
         data = memoryview(codec.frame_bytes(frame))
-        deadline = time.monotonic() + seconds
         os.set_blocking(fd, False)
         while data:
             try:
@@ -268,30 +383,39 @@ class RunnerSession:
             data = data[written:]
             if not data:
                 break
-            left = deadline - time.monotonic()
-            if left <= 0:
+            over = clock.over()
+            if over is not None:
                 self._stop()
-                raise StudentError(
-                    CheckStatus.TIMEOUT,
-                    f"took longer than the {seconds:g} s limit (it stopped reading its input)",
-                )
-            select.select([], [fd], [], left)
+                if isinstance(over, StudentError):
+                    raise StudentError(
+                        over.status, f"{over.message} (it stopped reading its input)"
+                    )
+                raise over
+            select.select([], [fd], [], max(0.01, min(POLL_S, clock.poll_seconds())))
         return True
 
     def _exchange(self, request: dict, seconds: float) -> Any:
         self.next_id += 1
         request = {**request, "id": self.next_id}
-        deadline = time.monotonic() + seconds
-        if not self._send(codec.encode(request), seconds):
+        clock = CallClock(self.sandbox, seconds)
+        try:
+            return self._exchange_timed(request, clock)
+        finally:
+            self.spent += clock.spent()
+            self.counted_cpu = self.counted_cpu or clock.counts_cpu
+
+    def _exchange_timed(self, request: dict, clock: CallClock) -> Any:
+        if not self._send(codec.encode(request), clock):
             return self._died()
         while True:
             try:
-                reply = self.responses.get(timeout=max(0.0, deadline - time.monotonic()))
+                reply = self.responses.get(timeout=clock.poll_seconds())
             except queue.Empty:
+                over = clock.over()
+                if over is None:
+                    continue
                 self._stop()
-                raise StudentError(
-                    CheckStatus.TIMEOUT, f"took longer than the {seconds:g} s limit"
-                ) from None
+                raise over from None
             if isinstance(reply, BaseException):
                 return self._died(reply)
             try:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from grader.assignment import Assignment as AssignmentSpec
+from grader.session import WALL_BACKSTOP_FACTOR
 from worker.config import Settings, parse_rate
 from worker.db import get_engine
 from worker.late import Lateness, LatePolicy, assess
@@ -63,9 +64,11 @@ def soft_time_limit(spec: AssignmentSpec, margin_s: float) -> float:
     """Celery's soft limit for one grading: everything the sandbox may take, plus a margin.
 
     The larger of the CPU and GPU limits: a GPU assignment's runs may go either way.
+    The limits are CPU time; on a busy host a grading may take up to the wall-clock
+    backstop's multiple of them (grader/session.py) and still be graded.
     """
     worst = max(sum(spec.time_limits(gpu)[:2]) for gpu in (False, True))
-    return float(worst + margin_s)
+    return float(worst * WALL_BACKSTOP_FACTOR + margin_s)
 
 
 def _get_or_create_user(conn: Connection, name: str) -> int:

@@ -78,6 +78,19 @@ class Sandbox(abc.ABC):
         """How many of the submission's processes the kernel killed for memory (0 if unknown)."""
         return 0
 
+    # Whether ``cpu_seconds`` counts this sandbox's CPU time (a cgroup's): the time
+    # limits are then CPU time, wall time only their backstop. Else they are wall-clock.
+    measures_cpu: bool = False
+    why_wall_clock: str = "this sandbox cannot measure CPU time"
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the latest runner's processes used, together; None before it runs."""
+        return None
+
+    def waiting_seconds(self) -> float | None:
+        """Time the latest runner's processes were runnable but had no CPU (None: unknown)."""
+        return None
+
     def vanished(self) -> bool:
         """Whether the latest runner's sandbox was removed by something other than ``kill``."""
         return False

@@ -66,7 +66,9 @@ FREEZE_SECONDS = 1.0
 REQUIRED = ("memory", "pids")
 # Wanted where the kernel offers them: cpu for the quota, freezer (v1) for a kill
 # that fork churn cannot outrun. Without them the sandbox still runs, and says so.
-OPTIONAL = ("cpu", "freezer")
+# cpuacct (v1) to measure the CPU time the time limits are counted in (v2's cpu.stat is
+# in every group).
+OPTIONAL = ("cpu", "cpuacct", "freezer")
 CPU_PERIOD_US = 100_000
 # The kernel's default weight of one process (v1 cpu.shares, v2 cpu.weight).
 SHARES_PER_CORE_V1 = 1024
@@ -103,6 +105,11 @@ class CgroupLayout:
 
     def has(self, controller: str) -> bool:
         return controller in self.homes
+
+    @property
+    def measures_cpu(self) -> bool:
+        """Whether a group's CPU time can be read (v2 always; v1 with cpuacct)."""
+        return self.version == 2 or self.has("cpuacct")
 
 
 def _write(path: Path, text: str) -> None:
@@ -295,6 +302,87 @@ def cgroups_available() -> bool:
     return cgroup_layout()[0] is not None
 
 
+class CpuMeter:
+    """The CPU time a cgroup's processes used, and the time they spent waiting for a CPU.
+
+    The time limits are counted in the first (as isolate and DOMjudge count
+    them): a busy host slows a submission down without charging it. The second
+    tells a starved program from a sleeping one when a wall-clock backstop
+    fires: the cgroup's cpu.pressure (v2, time some task waited), else the
+    run-queue delay of its threads (/proc/TID/schedstat, the same measure per
+    thread, kept while they live).
+    """
+
+    def __init__(self, version: int, folder: Path) -> None:
+        self.version = version
+        self.folder = folder
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far; None while the group does not exist (not started, or gone)."""
+        try:
+            if self.version == 1:
+                return int((self.folder / "cpuacct.usage").read_text()) / 1e9
+            for line in (self.folder / "cpu.stat").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == "usage_usec":
+                    return int(value) / 1e6
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def waiting_seconds(self) -> float | None:
+        """Time spent runnable but without a CPU so far; None where it cannot be read."""
+        if self.version == 2:
+            try:
+                some = (self.folder / "cpu.pressure").read_text().splitlines()[0]
+                return int(some.rpartition("total=")[2]) / 1e6
+            except (OSError, ValueError, IndexError):
+                pass
+        threads = "tasks" if self.version == 1 else "cgroup.threads"
+        try:
+            tids = (self.folder / threads).read_text().split()
+        except OSError:
+            return None
+        waited = 0
+        for tid in tids:
+            # Read only (never signalled): a number reused meanwhile costs accuracy, no harm.
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                waited += int(Path(f"/proc/{tid}/schedstat").read_text().split()[1])
+        return waited / 1e9
+
+
+@functools.cache
+def _cpu_accounting_top() -> tuple[int, Path] | None:
+    """The hierarchy that counts CPU time: v1's cpuacct mount, else the v2 mount."""
+    try:
+        mounts = _cgroup_mounts()
+    except OSError:
+        return None
+    if "cpuacct" in mounts:
+        return 1, mounts["cpuacct"][0]
+    if "" in mounts:
+        return 2, mounts[""][0]
+    return None
+
+
+def cpu_accounting_mounted() -> bool:
+    """Whether containers' CPU time can be read from the cgroup file system here."""
+    return _cpu_accounting_top() is not None
+
+
+def container_cpu_meter(container_id: str) -> CpuMeter | None:
+    """The CPU meter of a Docker container's cgroup (cgroupfs or systemd driver), if found."""
+    found = _cpu_accounting_top()
+    if found is None or not container_id.isalnum():
+        return None
+    version, top = found
+    names = (Path("docker") / container_id, Path("system.slice") / f"docker-{container_id}.scope")
+    for name in names:
+        if (top / name).is_dir():
+            return CpuMeter(version, top / name)
+    return None
+
+
 class SubmissionCgroup:
     """One runner's cgroup: memory, process and CPU limits for all of its processes together.
 
@@ -328,6 +416,14 @@ class SubmissionCgroup:
     def folder(self, controller: str) -> Path:
         """This group's folder in ``controller``'s hierarchy (KeyError when not in use)."""
         return self.layout.homes[controller] / self.name
+
+    def meter(self) -> CpuMeter | None:
+        """The CPU meter of this group; None where the kernel does not count its CPU time."""
+        if self.layout.version == 2:
+            return CpuMeter(2, self._memory)
+        if self.layout.has("cpuacct"):
+            return CpuMeter(1, self.folder("cpuacct"))
+        return None
 
     @property
     def _memory(self) -> Path:

@@ -33,12 +33,15 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
+from grader.sandbox.cgroups import CpuMeter, container_cpu_meter, cpu_accounting_mounted
 from grader.sandbox.images import BUILD_COMMAND, SANDBOX_USER, cli_env, docker_cli, image_for
 from grader.sandbox.owned import OwnedProcess
 
@@ -118,6 +121,13 @@ class DockerSandbox(Sandbox):
         self.latest_oom_killed = False
         self.latest_vanished = False
         self.latest_inspected = False
+        # The latest container's id (docker run --cidfile) and its cgroup's CPU meter,
+        # found once the container exists: the time limits are counted in its CPU time.
+        self.cid_dir: Path | None = None
+        self.latest_cid: Path | None = None
+        self.latest_meter: CpuMeter | None = None
+        self.measures_cpu = cpu_accounting_mounted()
+        self.why_wall_clock = "" if self.measures_cpu else "no cgroup CPU accounting here"
 
     @property
     def image(self) -> str:
@@ -180,6 +190,11 @@ class DockerSandbox(Sandbox):
         self.containers.append(container)
         self.latest = container
         self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
+        self.latest_meter = None
+        if self.cid_dir is None:
+            self.cid_dir = Path(tempfile.mkdtemp(prefix="dlgrade-cid-"))
+        self.latest_cid = self.cid_dir / f"{container}.cid"
+        cmd[2:2] = ["--cidfile", str(self.latest_cid)]
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -237,6 +252,31 @@ class DockerSandbox(Sandbox):
             self.latest_oom_killed = done.stdout.decode().strip() == "true"
         elif b"no such" in done.stderr.lower():
             self.latest_vanished = True
+
+    def _meter(self) -> CpuMeter | None:
+        """The latest container's CPU meter, once Docker has created it (else None)."""
+        if self.latest_meter is None and self.latest_cid is not None:
+            try:
+                cid = self.latest_cid.read_text().strip()
+            except OSError:
+                return None  # not created yet
+            if cid:
+                self.latest_meter = container_cpu_meter(cid)
+        return self.latest_meter
+
+    def cpu_seconds(self) -> float | None:
+        meter = self._meter()
+        return meter.cpu_seconds() if meter is not None else None
+
+    def waiting_seconds(self) -> float | None:
+        meter = self._meter()
+        return meter.waiting_seconds() if meter is not None else None
+
+    def close(self) -> None:
+        self.kill()
+        if self.cid_dir is not None:
+            shutil.rmtree(self.cid_dir, ignore_errors=True)
+            self.cid_dir = None
 
     def oom_kills(self) -> int:
         """1 when Docker saw the kernel kill the latest container's processes for memory."""

@@ -180,6 +180,10 @@ class LocalSandbox(Sandbox):
         layout, why = cgroup_layout() if use_cgroups else (None, "cgroups not asked for")
         self.cgroup_layout = layout
         self.cgroup_unavailable = why
+        self.measures_cpu = layout is not None and layout.measures_cpu
+        self.why_wall_clock = (
+            why or "no cgroup CPU accounting (cpuacct) here" if not self.measures_cpu else ""
+        )
         self.groups: list[SubmissionCgroup] = []  # one per runner start not yet killed
         self.last_group: SubmissionCgroup | None = None
         self.oom_kills_total = 0
@@ -415,6 +419,14 @@ class LocalSandbox(Sandbox):
             log.warning("sandbox init %s has not exited 10 s after SIGKILL", left.pid)
         for init in inits:
             init.close()
+
+    def cpu_seconds(self) -> float | None:
+        meter = self.last_group.meter() if self.last_group is not None else None
+        return meter.cpu_seconds() if meter is not None else None
+
+    def waiting_seconds(self) -> float | None:
+        meter = self.last_group.meter() if self.last_group is not None else None
+        return meter.waiting_seconds() if meter is not None else None
 
     def oom_kills(self) -> int:
         """Processes of the latest runner that the kernel killed for the memory limit.

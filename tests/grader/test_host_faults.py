@@ -9,18 +9,29 @@ command line says so with exit status 2.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
 
 import pytest
 
-from grader.messages import ReportStatus
+from grader.assignment import load_assignment
+from grader.engine import grade
+from grader.messages import CheckStatus, ReportStatus
 from grader.sandbox import docker_ready
+from grader.sandbox.base import Sandbox, SandboxSpec
 from grader.sandbox.local import bwrap_path
 from grader.sandbox.owned import OwnedProcess
+from grader.session import (
+    STARVED_BACKSTOP_FACTOR,
+    WALL_BACKSTOP_FACTOR,
+    CallClock,
+    PlatformFault,
+    StudentError,
+)
 from tests.conftest import require
-from tests.host_faults import act_on_container, kill_local_runner, run_and_kill
+from tests.host_faults import act_on_container, busy_loops, kill_local_runner, run_and_kill
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "redteam" / "assignment"
@@ -119,3 +130,98 @@ def test_the_slow_solution_alone_scores_full(kind: str, tmp_path: Path) -> None:
     report = json.loads(out)
     assert report["status"] == ReportStatus.GRADED
     assert report["score"] == report["max_score"] == 6.0  # the fixture's points, all of them
+
+
+ACTIVATIONS = HERE.parent.parent / "assignments" / "activations"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("local", marks=pytest.mark.bwrap),
+        pytest.param("docker", marks=pytest.mark.docker),
+    ],
+)
+def test_a_correct_homework_scores_full_on_a_busy_host(kind: str) -> None:
+    """Three busy loops per core beside the grading: it takes longer, and loses nothing."""
+    _require(kind)
+    assignment = load_assignment(ACTIVATIONS)
+    with busy_loops(3) as loops:
+        assert loops == 3 * (os.cpu_count() or 1)
+        report = grade(assignment, ACTIVATIONS / "solution" / "activations.py", sandbox=kind)
+    assert report.status == ReportStatus.GRADED, report.message
+    assert report.score == report.max_score, [
+        (c.name, c.status, c.message) for c in report.checks if c.score < c.max_score
+    ]
+    assert report.environment["time_limits"].startswith("CPU time")
+
+
+class _Meter(Sandbox):
+    """A sandbox whose CPU and waiting times the test sets (the clock's view of a cgroup)."""
+
+    measures_cpu = True
+
+    def __init__(self) -> None:
+        super().__init__(SandboxSpec(root=Path("/nonexistent")))
+        self.cpu: float | None = 0.0
+        self.waiting: float | None = 0.0
+
+    def start(self, argv):  # type: ignore[no-untyped-def]
+        raise AssertionError("not started")
+
+    def kill(self) -> None:
+        pass
+
+    def cpu_seconds(self) -> float | None:
+        return self.cpu
+
+    def waiting_seconds(self) -> float | None:
+        return self.waiting
+
+
+def _after(clock: CallClock, wall: float) -> None:
+    """As if ``wall`` seconds had passed since the call began."""
+    clock.t0 -= wall
+    clock.created -= wall
+
+
+def test_the_call_clock_counts_cpu_and_tells_asleep_from_starved() -> None:
+    box = _Meter()
+    limit = 2.0  # CPU seconds on its one core
+    busy = CallClock(box, limit)
+    box.cpu = 1.9
+    _after(busy, 3.0)
+    assert busy.over() is None, "under its CPU limit, whatever the wall time"
+    box.cpu = 2.0
+    over = busy.over()
+    assert isinstance(over, StudentError) and over.status == CheckStatus.TIMEOUT
+    assert over.message == "took longer than the 2 s limit (2.0 s of CPU time)"
+
+    box.cpu, box.waiting = 0.0, 0.0
+    asleep = CallClock(box, limit)
+    _after(asleep, limit * WALL_BACKSTOP_FACTOR - 0.5)
+    assert asleep.over() is None, "before the backstop"
+    _after(asleep, 0.5)
+    over = asleep.over()
+    assert isinstance(over, StudentError) and over.status == CheckStatus.TIMEOUT
+    assert "still running after 8 s of wall time, having used 0.0 s of CPU" in over.message
+
+    starved = CallClock(box, limit)
+    box.cpu, box.waiting = 0.5, 7.0  # 7 of its 7.5 s off a CPU spent waiting for one
+    _after(starved, limit * WALL_BACKSTOP_FACTOR)
+    assert starved.over() is None, "starved at the backstop: more time to reach a verdict"
+    _after(starved, limit * (STARVED_BACKSTOP_FACTOR - WALL_BACKSTOP_FACTOR))
+    box.waiting = 23.0
+    assert isinstance(starved.over(), PlatformFault), "still starved: the host's fault"
+    assert starved.spent() == 0.5, "the total limit is charged its CPU time only"
+
+
+def test_without_cpu_accounting_the_limit_is_wall_clock() -> None:
+    box = _Meter()
+    box.measures_cpu = False
+    clock = CallClock(box, 2.0)
+    _after(clock, 1.9)
+    assert clock.over() is None
+    _after(clock, 0.1)
+    over = clock.over()
+    assert isinstance(over, StudentError) and over.message == "took longer than the 2 s limit"

@@ -55,7 +55,12 @@ from grader.sandbox import pool as pools
 from grader.sandbox.cgroups import cgroups_available
 from grader.sandbox.local import bwrap_path
 from grader.sandbox.pool import ContainerPool
-from grader.session import RunnerSession, StudentError
+from grader.session import (
+    STARVED_BACKSTOP_FACTOR,
+    WALL_BACKSTOP_FACTOR,
+    RunnerSession,
+    StudentError,
+)
 from tests.conftest import require
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +70,10 @@ ATTACKS = HERE / "redteam" / "attacks"
 
 MAX_SCORE = 6.0
 CALL_SECONDS = 3.0
+# A call's limit is CPU time; one that sleeps or blocks is ended by the wall-clock backstop.
+BACKSTOP_SECONDS = CALL_SECONDS * WALL_BACKSTOP_FACTOR
+# A CPU-bound call starved by a busy host is given this long to use its CPU time.
+STARVED_SECONDS = CALL_SECONDS * STARVED_BACKSTOP_FACTOR
 TMPFS_MIB = 16
 OUTPUT_BYTES = 8 * 1024
 PIDS = 32
@@ -90,9 +99,10 @@ ESCAPED_NAMES = (
     "dlgrade-redteam-zipslip.py",
     "dlgrade-redteam-zipslip-abs.py",
 )
-# No attack here costs more than one call's time limit plus a few runner starts;
-# a grading that takes longer means a limit was not enforced.
-GRADING_BOUND_S = 15.0
+# No attack here costs more than one call's time limit (its wall-clock backstop, longer
+# for a call a busy host starves of CPU) plus a few runner starts; a grading that takes
+# longer means a limit was not enforced.
+GRADING_BOUND_S = STARVED_SECONDS + 15.0
 
 PASSED, FAILED, ERROR = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.ERROR
 TIMEOUT, MEMORY, CRASH = CheckStatus.TIMEOUT, CheckStatus.MEMORY, CheckStatus.CRASH
@@ -747,9 +757,22 @@ def test_infinite_loop_at_import(assignment: Assignment, sandbox: str, host: Hos
     graded = run(assignment, attack("import_loop", host), sandbox, host)
     message = f"could not load redteam.py: took longer than the {CALL_SECONDS:g} s limit"
     expect(graded, 0.0, load_failed(TIMEOUT, message))
+    # Ended by its CPU time: a busy host makes it take longer, never makes it a timeout.
+    assert graded.checks["square"][1].endswith(" s of CPU time)"), graded.checks["square"]
+    assert graded.report.environment["time_limits"].startswith("CPU time")
     # One load's time limit, not one per check: the later checks fail at once.
-    assert graded.seconds < CALL_SECONDS + 5
+    assert graded.seconds < STARVED_SECONDS + 5
     assert graded.report.environment["runner_starts"] == 1
+
+
+def test_busy_loop_in_a_call_is_a_timeout_by_cpu_time(
+    assignment: Assignment, sandbox: str, host: Host
+) -> None:
+    graded = run(assignment, attack("busy_call", host), sandbox, host)
+    message = f"took longer than the {CALL_SECONDS:g} s limit ("
+    expect(graded, 5.0, {**ALL_PASS, "add": (TIMEOUT, message)})
+    assert graded.checks["add"][1].endswith(" s of CPU time)"), graded.checks["add"]
+    assert graded.seconds < STARVED_SECONDS + 5
 
 
 @pytest.mark.parametrize("name", ["sleep_forever", "sigterm_ignore"])
@@ -759,7 +782,14 @@ def test_hanging_call_costs_only_its_check(
     graded = run(assignment, attack(name, host), sandbox, host)
     message = f"took longer than the {CALL_SECONDS:g} s limit"
     expect(graded, 5.0, {**ALL_PASS, "add": (TIMEOUT, message)})
-    assert graded.seconds < CALL_SECONDS + 5
+    if name == "sleep_forever":  # asleep, using no CPU: the wall-clock backstop ends it
+        assert (
+            f"still running after {BACKSTOP_SECONDS:.0f} s of wall time"
+            in (graded.checks["add"][1])
+        ), graded.checks["add"]
+    # The hung call's own time (the grading's also holds runner starts, slow on a busy host).
+    took = {c.name: c.seconds for c in graded.report.checks}["add"]
+    assert took < (BACKSTOP_SECONDS if name == "sleep_forever" else STARVED_SECONDS) + 5
     assert graded.report.environment["runner_starts"] == 2  # a fresh runner after the hang
 
 
@@ -768,7 +798,8 @@ def test_runner_that_stops_reading(assignment: Assignment, sandbox: str, host: H
     graded = run(assignment, attack("stall_protocol", host), sandbox, host)
     message = f"took longer than the {CALL_SECONDS:g} s limit"
     expect(graded, 5.0, {**ALL_PASS, "total": (TIMEOUT, message)})
-    assert graded.seconds < CALL_SECONDS + 5
+    assert graded.checks["total"][1].endswith("(it stopped reading its input)")
+    assert {c.name: c.seconds for c in graded.report.checks}["total"] < BACKSTOP_SECONDS + 5
 
 
 def test_flooded_channel_does_not_fill_the_grader(
