@@ -110,12 +110,17 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+    concurrency, how = args.concurrency, "as asked"
+    if concurrency is None:
+        from worker.concurrency import worker_concurrency
+
+        concurrency, how = worker_concurrency(settings)
     argv = [
         "worker",
         "--queues",
         queues,
         "--concurrency",
-        str(args.concurrency),
+        str(concurrency),
         "--loglevel",
         args.loglevel,
         "--pool",
@@ -127,7 +132,7 @@ def _worker(args: argparse.Namespace) -> int:
         args.name or f"dlgrade-{os.getpid()}@%h",
     ]
     print(
-        f"dlgrade worker: queues {queues}, concurrency {args.concurrency}, "
+        f"dlgrade worker: queues {queues}, concurrency {concurrency} ({how}), "
         f"sandbox {settings.sandbox or 'auto'}, broker {_redact(settings.broker_url)}",
         flush=True,
     )
@@ -277,7 +282,13 @@ def register(sub: Any) -> None:
 
     w = sub.add_parser("worker", help="grade queued submissions (a Celery worker)")
     w.add_argument("--queues", default="cpu", help="comma-separated: cpu, gpu (default cpu)")
-    w.add_argument("--concurrency", type=int, default=1, help="gradings at once (default 1)")
+    w.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="gradings at once (default: as many as the host's cores hold, given the "
+        "assignments' cpus: a grading waits for a CPU rather than competing for one)",
+    )
     w.add_argument("--sandbox", choices=("docker", "local"), default=None)
     w.add_argument("--loglevel", default="INFO")
     w.add_argument("--name", default=None, help="Celery node name (default dlgrade-PID@host)")

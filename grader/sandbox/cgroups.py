@@ -70,9 +70,10 @@ REQUIRED = ("memory", "pids")
 # in every group).
 OPTIONAL = ("cpu", "cpuacct", "freezer")
 CPU_PERIOD_US = 100_000
-# The kernel's default weight of one process (v1 cpu.shares, v2 cpu.weight).
-SHARES_PER_CORE_V1 = 1024
-WEIGHT_PER_CORE_V2 = 100
+# All sandboxes together: half the kernel's default weight of one process (1024 for
+# v1 cpu.shares, 100 for v2 cpu.weight), below the services beside them (_weigh_sandboxes).
+SANDBOX_SHARES_V1 = 512
+SANDBOX_WEIGHT_V2 = 50
 
 
 @dataclass(frozen=True)
@@ -225,24 +226,26 @@ def _v2_parent(mount: tuple[Path, str], own: str) -> tuple[Path, bool]:
 
 
 def _weigh_sandboxes(layout: CgroupLayout) -> None:
-    """Give the sandboxes' parent group the CPU weight of as many processes as there are cores.
+    """Give all the sandboxes of a host together half the CPU weight of one process.
 
-    Under contention the kernel splits CPU between the parent group, as ONE entity,
-    and each runnable process beside it. At the default weight every sandbox of a
-    host together weighs like one process: on a 2-core machine at load 10 a
-    10-epoch MLP took 34-42 s in a sandbox against 5-7 s bare. Weighed like a
-    core's worth of processes each, gradings compete as the work they are; each
-    sandbox's quota still holds it to the manifest's ``cpus``.
+    Under contention the kernel splits CPU between the parent group, as ONE
+    entity, and each runnable process (or service group) beside it: the web
+    portal, the database, the broker, the worker's trusted side each weigh a
+    default process, so they stay responsive while every sandbox is busy. The
+    weight matters only when the CPU is contended: on an idle host the
+    sandboxes use all they are allowed (each one's quota still holds it to the
+    manifest's ``cpus``). A grading slowed down this way loses no points: its
+    time limits are CPU time (grader/session.py), and a worker runs no more
+    gradings than its cores hold (worker/concurrency.py).
     """
     if not layout.has("cpu"):
         return
-    cores = os.cpu_count() or 1
     home = layout.homes["cpu"]
     try:
         if layout.version == 1:
-            _write(home / "cpu.shares", str(SHARES_PER_CORE_V1 * cores))
+            _write(home / "cpu.shares", str(SANDBOX_SHARES_V1))
         else:
-            _write(home / "cpu.weight", str(min(10_000, WEIGHT_PER_CORE_V2 * cores)))
+            _write(home / "cpu.weight", str(SANDBOX_WEIGHT_V2))
     except OSError as exc:
         log.warning("could not weigh the sandboxes' cpu group at %s: %s", home, exc)
 
