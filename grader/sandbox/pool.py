@@ -156,6 +156,11 @@ class WarmContainer:
     started: float  # time.monotonic()
 
     @property
+    def cid(self) -> Path:
+        """Where ``docker run --cidfile`` wrote its id: the grading's CPU meter finds it so."""
+        return self.slot.with_name(self.slot.name + ".cid")
+
+    @property
     def proc(self) -> subprocess.Popen[bytes]:
         return self.owned.proc
 
@@ -197,6 +202,7 @@ def _remove(containers: list[WarmContainer]) -> None:
                     pipe.close()
         warm.owned.close()
         shutil.rmtree(warm.slot, ignore_errors=True)
+        warm.cid.unlink(missing_ok=True)
 
 
 class ContainerPool:
@@ -307,7 +313,8 @@ class ContainerPool:
             ["python3", "-c", WARM_PROGRAM, *preimports],
             swap_limit=bool(info.get("SwapLimit")),
         )
-        argv[2:2] = ["--label", f"{LABEL_POOL}={self.owner}"]  # after "docker run"
+        # After "docker run": the pool's label, and the id file the time limits' CPU meter reads.
+        argv[2:2] = ["--label", f"{LABEL_POOL}={self.owner}", "--cidfile", f"{slot}.cid"]
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -439,6 +446,7 @@ class PooledDockerSandbox(DockerSandbox):
         self.slots.append(warm.slot)
         self.latest = warm.name  # what oom_kills() and vanished() ask Docker about
         self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
+        self.latest_cid, self.latest_meter = warm.cid, None  # its CPU time: the time limits
         self.pooled_names.append(warm.name)
         try:
             _link_tree(Path(self.spec.root), warm.slot)
@@ -490,6 +498,7 @@ class PooledDockerSandbox(DockerSandbox):
         if not self.containers:  # all removed: their slots are nobody's now
             for slot in self.slots:
                 shutil.rmtree(slot, ignore_errors=True)
+                slot.with_name(slot.name + ".cid").unlink(missing_ok=True)
             self.slots.clear()
 
     def describe(self) -> dict[str, object]:
