@@ -459,3 +459,34 @@ def test_the_role_table_names_every_account_route(app: Flask) -> None:
         for m in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routed == table
+
+
+def test_the_api_roster_import_keeps_an_account_enrolled_elsewhere_as_it_is(
+    app: Flask, courses: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.test_api import bearer
+    from web.api.tokens import create_token
+    from worker.db import session_factory
+
+    s = session_factory(web_settings.database_url)()
+    try:
+        token = create_token(s, courses.user_ids["instructor2"], "roster", "staff")[1]
+    finally:
+        s.close()
+    elsewhere = courses.user_ids["elsewhere"]
+    url = f"/api/v1/courses/{elsewhere}/roster"
+    client = app.test_client()
+    before = _user(web_settings, "student")
+    rows = HEADER + "Stu Dent,1,,student,,student@uni.edu,student\n"
+    client.post(url, json={"csv": rows, "apply": True}, headers=bearer(token))  # enrol as is
+    renamed = HEADER + "Some One Else,1,,student,,taken@attacker.example,ta\n"
+    answer = client.post(url, json={"csv": renamed, "apply": True}, headers=bearer(token))
+    assert answer.status_code == 201, answer.get_json()
+    (change,) = [c for c in answer.get_json()["changes"] if c["login"] == "student"]
+    assert "stay as they are" in change["detail"] and set(change["changes"]) == {"role"}
+    after = _user(web_settings, "student")
+    assert (after.email, after.full_name, after.password_hash) == (
+        before.email, before.full_name, before.password_hash,
+    )  # fmt: skip
+    assert _roles(web_settings, after.id) == {courses.course_id: "student", elsewhere: "ta"}
+    assert answer.get_json()["passwords"] == {}
