@@ -246,6 +246,7 @@ def submissions_left(
         .join(Assignment, Assignment.id == Submission.assignment_id)
         .where(
             Submission.user_id == user_id,
+            Assignment.course_id == assignment.course_id,
             Assignment.slug == assignment.slug,
             Submission.submitted_at > since,
         )

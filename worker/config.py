@@ -75,6 +75,9 @@ class Settings:
     # Seconds above an assignment's own limits before Celery's soft / hard limits fire.
     time_limit_margin: float = 60.0
     max_upload_bytes: int = 50 * 1024 * 1024
+    # What one student's stored submissions may add up to (every course together): ten
+    # full-size uploads. Refused, with the figures, before anything is written.
+    student_quota_bytes: int = 500 * 1024 * 1024
     # "on" where GPU workers run (`dlgrade worker --queues gpu` on GPU hosts); "off":
     # GPU assignments that allow it are graded on CPU workers (see ``worker.routing``).
     gpu_queue: str = "off"
@@ -109,6 +112,7 @@ ENV_NAMES = {
     "db_wait": "DLGRADE_DB_WAIT",
     "time_limit_margin": "DLGRADE_TIME_LIMIT_MARGIN",
     "max_upload_bytes": "DLGRADE_MAX_UPLOAD_BYTES",
+    "student_quota_bytes": "DLGRADE_STUDENT_QUOTA_BYTES",
     "gpu_queue": "DLGRADE_GPU_QUEUE",
     "docker_pool": "DLGRADE_DOCKER_POOL",
 }

@@ -41,6 +41,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -150,12 +151,19 @@ class Counts(StrEnum):
 
 
 class Assignment(Base):
-    """One version of an assignment folder, identified by the hash of its manifest and checks.
+    """One version of an assignment folder in one course, identified by the hash of its
+    manifest and checks.
+
+    An assignment belongs to a course: any number of courses offer the same
+    built-in or uploaded folder at once, each with rows of its own (its own
+    settings, versions, submissions and reports); a slug names one assignment
+    within a course. Rows with no course are the command line's (``dlgrade
+    submit`` without a portal), one per version of a folder.
 
     Editing checks.py makes a new row, so every submission records exactly
     which checks it was submitted against. The course's settings (due date,
     late policy, release of hidden checks, which submission counts, queue) are copied
-    from the previous version when a new one appears (``worker.submit``): the
+    from the course's previous version when a new one appears (``worker.submit``): the
     staff's choices outlive an edit of the checks.
 
     Late policy: a submission stored after ``due`` (or the student's
@@ -166,7 +174,16 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        UniqueConstraint("slug", "manifest_hash"),
+        UniqueConstraint("course_id", "slug", "manifest_hash"),
+        # NULLs are distinct in a unique constraint: the command line's rows need their own.
+        Index(
+            "uq_assignments_slug_manifest_hash_no_course",
+            "slug",
+            "manifest_hash",
+            unique=True,
+            sqlite_where=text("course_id IS NULL"),
+            postgresql_where=text("course_id IS NULL"),
+        ),
         CheckConstraint("counts IN ('latest', 'best')", name="counts"),
     )
 

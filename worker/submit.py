@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Row, and_, case, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from grader.assignment import Assignment as AssignmentSpec
@@ -112,21 +112,34 @@ COURSE_SETTINGS = (
 )
 
 
-def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: Settings) -> Row:
-    """The assignment's row for this version of its checks (see ``_ASSIGNMENT_COLUMNS``).
+def in_course(course_id: int | None):  # type: ignore[no-untyped-def]
+    """The rows of one course (None: the command line's rows, which belong to none)."""
+    if course_id is None:
+        return Assignment.course_id.is_(None)
+    return Assignment.course_id == course_id
 
-    A new version takes the course's settings from the newest earlier version
-    of the same slug when that one belongs to a course, so editing the checks
-    keeps the due date, late policy and course that the staff chose; otherwise
-    (a first version, or one only the command line uses) the manifest's.
+
+def _get_or_create_assignment(
+    conn: Connection, spec: AssignmentSpec, settings: Settings, course_id: int | None
+) -> Row:
+    """The course's row for this version of its checks (see ``_ASSIGNMENT_COLUMNS``).
+
+    Each course has rows of its own: another course offering the same folder
+    never shares, moves or reads them. A new version takes the settings of the
+    course's newest earlier version of the same slug, so editing the checks
+    keeps the due date and late policy that the staff chose; otherwise (a first
+    version in this course, or the command line's) the manifest's.
     """
     find = select(*_ASSIGNMENT_COLUMNS).where(
-        Assignment.slug == spec.slug, Assignment.manifest_hash == spec.manifest_hash
+        in_course(course_id),
+        Assignment.slug == spec.slug,
+        Assignment.manifest_hash == spec.manifest_hash,
     )
     row = conn.execute(find).first()
     if row is not None:
         return row
     values: dict[str, object] = {
+        "course_id": course_id,
         "queue": spec.queue,
         "due": as_utc_naive(spec.due),
         "summary": spec.summary,
@@ -135,15 +148,16 @@ def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: 
     counts = spec.manifest.get("submission", {}).get("counts")
     if counts in ("latest", "best"):
         values["counts"] = counts
-    previous = conn.execute(
-        select(*(getattr(Assignment, name) for name in COURSE_SETTINGS))
-        .where(Assignment.slug == spec.slug)
-        .order_by(Assignment.id.desc())
-        .limit(1)
-    ).first()
-    if previous is not None and previous.course_id is not None:
-        # A course offers it: the staff's settings win over the edited manifest's.
-        values.update(previous._asdict())
+    if course_id is not None:
+        previous = conn.execute(
+            select(*(getattr(Assignment, name) for name in COURSE_SETTINGS))
+            .where(in_course(course_id), Assignment.slug == spec.slug)
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        ).first()
+        if previous is not None:
+            # The course offers it already: the staff's settings win over the edited manifest's.
+            values.update(previous._asdict())
     try:
         with conn.begin_nested():
             return conn.execute(
@@ -165,16 +179,13 @@ def _get_or_create_assignment(conn: Connection, spec: AssignmentSpec, settings: 
 
 
 def register_assignment(spec: AssignmentSpec, settings: Settings, course_id: int | None) -> int:
-    """The id of this version of ``spec``'s row (created if new), placed in ``course_id``.
+    """The id of ``course_id``'s row for this version of ``spec`` (created if new).
 
     How a course offers an assignment before anyone submits (the portal, the demo).
+    Other courses' rows of the same folder are neither read nor changed.
     """
     with get_engine(settings.database_url).begin() as conn:
-        row = _get_or_create_assignment(conn, spec, settings)
-        if course_id is not None and row.course_id != course_id:
-            conn.execute(
-                update(Assignment).where(Assignment.id == row.id).values(course_id=course_id)
-            )
+        row = _get_or_create_assignment(conn, spec, settings, course_id)
     return int(row.id)
 
 
@@ -218,9 +229,16 @@ def _admit(
     settings: Settings,
     now: datetime,
     queue: str,
+    course_id: int | None,
+    size: int,
 ) -> int:
     """Refuse (SubmissionRefused) past a limit; else how many of the student's runs on
-    ``queue`` (the run's) are in the broker or running (their fairness window)."""
+    ``queue`` (the run's) are in the broker or running (their fairness window).
+
+    Runs before anything is stored (``submit``), so a refused upload leaves nothing
+    stored. The course's limits count this course's submissions of the assignment
+    only; the in-flight cap and the storage quota count everything the student has.
+    """
     busy_here = and_(
         GradeRun.queue == queue,
         GradeRun.status.in_([RunStatus.DISPATCHED.value, RunStatus.RUNNING.value]),
@@ -235,12 +253,26 @@ def _admit(
             f"{student} already has {in_flight} submissions waiting to be graded "
             f"(at most {settings.max_in_flight}); submit again when some are graded"
         )
-    course_rate, course_cap = conn.execute(
-        select(Assignment.rate_limit, Assignment.max_in_flight)
-        .where(Assignment.slug == spec.slug, Assignment.course_id.is_not(None))
-        .order_by(Assignment.id.desc())
-        .limit(1)
-    ).first() or (None, None)
+    stored = int(
+        conn.scalar(
+            select(func.coalesce(func.sum(Submission.size), 0)).where(Submission.user_id == user_id)
+        )
+        or 0
+    )
+    if stored + size > settings.student_quota_bytes:
+        raise SubmissionRefused(
+            f"{student}'s submissions already take {_mb(stored)} of the "
+            f"{_mb(settings.student_quota_bytes)} each student may store, and this upload "
+            f"({_mb(size)}) would go past it; ask the course staff"
+        )
+    course_rate, course_cap = (None, None)
+    if course_id is not None:
+        course_rate, course_cap = conn.execute(
+            select(Assignment.rate_limit, Assignment.max_in_flight)
+            .where(in_course(course_id), Assignment.slug == spec.slug)
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        ).first() or (None, None)
     if course_cap is not None:
         # The course's cap for this assignment, on top of the portal-wide one above.
         here = conn.scalar(
@@ -251,6 +283,7 @@ def _admit(
             .where(
                 GradeRun.user_id == user_id,
                 GradeRun.status.in_([x.value for x in IN_FLIGHT]),
+                in_course(course_id),
                 Assignment.slug == spec.slug,
             )
         )
@@ -266,6 +299,7 @@ def _admit(
         .join(Assignment, Assignment.id == Submission.assignment_id)
         .where(
             Submission.user_id == user_id,
+            in_course(course_id),
             Assignment.slug == spec.slug,
             Submission.submitted_at > since,
         )
@@ -282,17 +316,26 @@ def _admit(
     return int(busy or 0)
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
 def submit(
     spec: AssignmentSpec,
     upload: str | Path,
     student: str,
     settings: Settings,
     publish: Publish | None,
+    course_id: int | None = None,
 ) -> Accepted:
-    """Store ``upload`` for ``student``, record it, and dispatch it if the student has room.
+    """Store ``upload`` for ``student`` in ``course_id``'s assignment (None: the command
+    line's, in no course), record it, and dispatch it if the student has room.
 
-    Raises SubmissionRefused (a limit), storage.UploadTooLarge, or FileNotFoundError.
-    ``publish`` None records the run as queued without contacting the broker.
+    Admission first, storage second: a refused upload (a limit, the quota, a late
+    one not accepted) writes nothing; the bytes are stored in the transaction that
+    records the submission. Raises SubmissionRefused (a limit),
+    storage.UploadTooLarge, or FileNotFoundError. ``publish`` None records the run as
+    queued without contacting the broker.
     """
     gpu_workers(settings)  # before anything is stored: a bad setting refuses early
     data, filename = read_upload(Path(upload), settings.max_upload_bytes)
@@ -301,10 +344,12 @@ def submit(
     with grade_queue.engine.begin() as conn:
         user_id = _get_or_create_user(conn, student)
         grade_queue._lock_user(conn, user_id)
-        assignment = _get_or_create_assignment(conn, spec, settings)
+        assignment = _get_or_create_assignment(conn, spec, settings, course_id)
         # The course's queue for it (its settings), else the manifest's: a new row's.
         routed = route(spec, settings, queue=assignment.queue)
-        busy = _admit(conn, user_id, student, spec, settings, now, routed.queue)
+        busy = _admit(
+            conn, user_id, student, spec, settings, now, routed.queue, course_id, len(data)
+        )
         lateness = lateness_of(conn, assignment, spec.slug, user_id, now)
         if lateness.refused:
             raise SubmissionRefused(
@@ -312,7 +357,7 @@ def submit(
                 "are not accepted"
             )
         late = lateness.late
-        # In this transaction: a refused or failed submission leaves no bytes behind.
+        # Admitted, and in this transaction: a refused or failed submission leaves no bytes.
         sha, size = store_blob(conn, data)
         sub_id = conn.scalar(
             insert(Submission)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.web.conftest import add_graded, csrf_token, login, report_doc
 from tests.web.test_api import bearer, token_for
@@ -354,31 +354,49 @@ def test_the_overview_counts_the_queue_and_retries_failed_gradings(
     assert entry.action == "retry failed gradings" and entry.after["submissions"] == [broken]
 
 
-def test_a_built_in_assignment_is_added_once_and_not_taken_from_another_course(
+def test_a_built_in_assignment_is_added_once_per_course_and_each_course_has_its_own_row(
     client: FlaskClient, demo: DemoData, web_settings: Settings
 ) -> None:
+    """A second course offers a built-in the first one offers: a row of its own, the first
+    course's row untouched."""
     login(client, "instructor")
     token = csrf_token(client, "/instructor/")
     client.post("/instructor/courses", data={"csrf_token": token, "slug": "dl-2027", "title": "T"})
     with get_engine(web_settings.database_url).connect() as conn:
         course_id = conn.scalar(select(Course.id).where(Course.slug == "dl-2027"))
     page = client.get(f"/instructor/courses/{course_id}/").get_data(as_text=True)
-    assert '<option value="losses" >losses</option>' in page
-    assert '<option value="activations" disabled>' in page  # the demo course offers it
+    assert '<option value="losses">losses</option>' in page
+    assert '<option value="activations">activations</option>' in page  # the demo's too
     url = f"/instructor/courses/{course_id}/assignments"
-    taken = client.post(url, data={"csrf_token": token, "slug": "activations"})
-    assert taken.status_code == 302
-    with get_engine(web_settings.database_url).connect() as conn:
-        owners = set(
-            conn.scalars(select(Assignment.course_id).where(Assignment.slug == "activations"))
+    for slug in ("activations", "losses"):
+        added = client.post(url, data={"csrf_token": token, "slug": slug})
+        assert added.headers["Location"].endswith(
+            f"/courses/{course_id}/assignments/{slug}/settings"
         )
-    assert owners == {demo.course_id}
-    added = client.post(url, data={"csrf_token": token, "slug": "losses"})
-    assert added.headers["Location"].endswith(f"/courses/{course_id}/assignments/losses/settings")
     with get_engine(web_settings.database_url).connect() as conn:
-        owners = set(conn.scalars(select(Assignment.course_id).where(Assignment.slug == "losses")))
-    assert owners == {course_id}
-    assert [e.action for e in _audit(web_settings)] == ["course created", "assignment added"]
+        rows = conn.execute(
+            select(Assignment.id, Assignment.course_id).where(Assignment.slug == "activations")
+        ).all()
+    assert sorted(rows) == [
+        (demo.assignments["activations"], demo.course_id),
+        (rows[1][0], course_id),
+    ]
+    page = client.get(f"/instructor/courses/{course_id}/").get_data(as_text=True)
+    assert 'value="activations"' not in page  # offered now: not offered twice
+    again = client.post(url, data={"csrf_token": token, "slug": "activations"})
+    assert again.status_code == 302
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert (
+            conn.scalar(
+                select(func.count())
+                .select_from(Assignment)
+                .where(Assignment.course_id == course_id)
+            )
+            == 2
+        )
+    assert [e.action for e in _audit(web_settings)] == [
+        "course created", "assignment added", "assignment added"
+    ]  # fmt: skip
 
 
 def test_the_starter_students_download_is_one_click_from_the_settings(

@@ -6,9 +6,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, update
+from sqlalchemy import insert, inspect, text, update
 from sqlalchemy.exc import IntegrityError
 
+from tests.worker.conftest import empty_postgres
 from worker.config import Settings
 from worker.db import get_engine
 from worker.migrate import SchemaOutOfDate, alembic_config, current, ensure_schema, head
@@ -127,3 +128,56 @@ def test_enumerated_columns_refuse_unknown_values(
         s.execute(update(table).where(table.c.id == row.id).values({field: good}))
     with pytest.raises(IntegrityError), q.Session() as s, s.begin():
         s.execute(update(table).where(table.c.id == row.id).values({field: bad}))
+
+
+def test_0010_keeps_every_row_and_lets_each_course_have_its_own_versions(db_url: str) -> None:
+    """Data written under 0009 (one course offering a version, the command line another)
+    comes through unchanged; from then on a second course may hold the same version, and
+    the command line's rows stay one per version."""
+    engine = get_engine(db_url)
+    _migrate(db_url, "0009", down=True)
+    try:
+        with engine.begin() as conn:  # the columns are 0009's: only the keys changed since
+            conn.execute(insert(User).values(id=1, name="ann"))
+            conn.execute(
+                insert(Course).values([{"id": 1, "slug": "dl1"}, {"id": 2, "slug": "dl2"}])
+            )
+            for id_, course in ((1, 1), (2, None)):
+                conn.execute(
+                    insert(Assignment).values(
+                        id=id_, slug=f"act{id_}", manifest_hash="h", path="/a", queue="cpu",
+                        course_id=course, late_penalty_per_day=0.1, counts="best",
+                    )
+                )  # fmt: skip
+            conn.execute(
+                insert(Submission).values(
+                    id=1, assignment_id=1, user_id=1, sha256="s", size=3, filename="a.py"
+                )
+            )
+            before = conn.execute(text("SELECT * FROM assignments ORDER BY id")).all()
+        _migrate(db_url, "head")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT * FROM assignments ORDER BY id")).all() == before
+            assert conn.execute(text("SELECT assignment_id FROM submissions")).all() == [(1,)]
+        with engine.begin() as conn:  # course 2 offers course 1's version: a row of its own
+            conn.execute(
+                insert(Assignment).values(
+                    id=3, slug="act1", manifest_hash="h", path="/a", queue="cpu", course_id=2
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # twice in one course
+            conn.execute(
+                insert(Assignment).values(
+                    id=4, slug="act1", manifest_hash="h", path="/a", queue="cpu", course_id=2
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the command line's twice
+            conn.execute(
+                insert(Assignment).values(
+                    id=5, slug="act2", manifest_hash="h", path="/a", queue="cpu"
+                )
+            )
+    finally:
+        if "postgresql" in db_url:
+            empty_postgres(db_url)
+        ensure_schema(db_url)

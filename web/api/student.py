@@ -145,7 +145,12 @@ def hand_in(course_id: int, slug: str) -> tuple[Response, int] | Response:
                 request.files.getlist("files"), spec, settings().max_upload_bytes, Path(tmp)
             )
             accepted = submit(
-                spec, upload, current_user.name, settings(), current_app.config["DLGRADE_PUBLISH"]
+                spec,
+                upload,
+                current_user.name,
+                settings(),
+                current_app.config["DLGRADE_PUBLISH"],
+                course_id=course_id,
             )
         except (UploadRefused, UploadTooLarge) as err:
             return error(400, f"not accepted: {err}")

@@ -97,25 +97,19 @@ def overview(s: Session, course_id: int) -> Overview:
     )
 
 
-def addable(s: Session, course_id: int) -> list[tuple[Path, str, str]]:
-    """Built-in assignments as (folder, slug, why not) — why not is '' when it can be added.
+def addable(s: Session, course_id: int) -> list[tuple[Path, str]]:
+    """Built-in assignments the course does not offer yet, as (folder, slug).
 
-    Assignment versions are keyed by slug (``worker.submit``), so a slug is offered by one
-    course at a time: one another course offers is listed, not addable.
+    Each course has its own rows of an assignment (``worker.submit``): what other courses
+    offer makes no difference here.
     """
     import tomllib
 
-    owners = dict(
-        s.execute(
-            select(Assignment.slug, Assignment.course_id).where(Assignment.course_id.is_not(None))
-        ).all()
-    )
+    offered = set(s.scalars(select(Assignment.slug).where(Assignment.course_id == course_id)).all())
     out = []
     for folder in built_in_assignments():
         slug = str(tomllib.loads((folder / "assignment.toml").read_text()).get("slug", ""))
-        owner = owners.get(slug)
-        if owner == course_id:
+        if slug in offered:
             continue
-        why = "" if owner is None else "offered by another course"
-        out.append((folder, slug, why))
+        out.append((folder, slug))
     return out

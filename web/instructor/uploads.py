@@ -25,7 +25,6 @@ import threading
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -34,7 +33,7 @@ from grader.assignment import AssignmentError, load_assignment
 from web.instructor import audit
 from worker.config import Settings
 from worker.db import session_factory
-from worker.models import Assignment, AssignmentUpload, utcnow
+from worker.models import AssignmentUpload, utcnow
 from worker.submit import register_assignment
 
 log = logging.getLogger(__name__)
@@ -86,15 +85,6 @@ def receive(
         spec = load_assignment(root)
     except (AssignmentError, SyntaxError, ImportError) as err:
         raise AssignmentRefused(f"the folder is not a valid assignment: {err}") from None
-    elsewhere = s.scalar(
-        select(Assignment.course_id).where(
-            Assignment.slug == spec.slug,
-            Assignment.course_id.is_not(None),
-            Assignment.course_id != course_id,
-        )
-    )
-    if elsewhere is not None:
-        raise AssignmentRefused(f"another course offers an assignment {spec.slug!r}")
     row = AssignmentUpload(
         course_id=course_id,
         slug=spec.slug,

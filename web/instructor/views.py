@@ -115,9 +115,9 @@ def add_assignment(course_id: int) -> Response:
     """Offer a built-in assignment in the course (its checks as they are in the repository)."""
     s = db()
     wanted = request.form.get("slug", "")
-    found = [f for f, slug, why in overview.addable(s, course_id) if slug == wanted and not why]
+    found = [f for f, slug in overview.addable(s, course_id) if slug == wanted]
     if not found:
-        flash(f"{wanted[:80]!r} cannot be added (not built in, or another course offers it).",
+        flash(f"{wanted[:80]!r} cannot be added (not built in, or the course offers it already).",
               "error")  # fmt: skip
         return redirect(url_for("instructor.course", course_id=course_id))
     spec = load_assignment(found[0])

@@ -177,7 +177,12 @@ def hand_in(course_id: int, slug: str) -> tuple[str, int] | Response:
                 request.files.getlist("files"), spec, settings().max_upload_bytes, Path(tmp)
             )
             accepted = submit(
-                spec, upload, current_user.name, settings(), current_app.config["DLGRADE_PUBLISH"]
+                spec,
+                upload,
+                current_user.name,
+                settings(),
+                current_app.config["DLGRADE_PUBLISH"],
+                course_id=course_id,
             )
         except (UploadRefused, UploadTooLarge) as err:
             return _assignment_page(course_id, slug, f"Not accepted: {err}.", 400)
