@@ -5,7 +5,9 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
 - ``create_app(config)`` below: the application factory. ``config`` may hold
   ``DLGRADE_SETTINGS`` (a ``worker.config.Settings``; default: the environment's),
   ``DLGRADE_PUBLISH`` (how a run reaches the broker; ``None`` leaves runs queued
-  in the database for a worker's reaper, as the tests do), ``SECRET_KEY``,
+  in the database for a worker's reaper, as the tests do), ``DLGRADE_VALIDATE``
+  (how an uploaded assignment's validation job reaches the workers; ``None``,
+  the default where ``DLGRADE_PUBLISH`` is, leaves it ``validating``), ``SECRET_KEY``,
   ``DLGRADE_TLS`` (served over HTTPS: Secure cookies, HSTS; default from the
   environment variable of that name, ``1``) and Flask's own keys.
 - ``web/extensions.py``: Flask-Login and Flask-WTF's CSRFProtect, created once
@@ -75,6 +77,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from worker.app import publisher
 
         app.config["DLGRADE_PUBLISH"] = publisher(settings)
+    if "DLGRADE_VALIDATE" not in app.config:
+        from worker.app import validation_sender
+
+        # No broker for the runs (None), none for the validation jobs either.
+        no_broker = app.config["DLGRADE_PUBLISH"] is None
+        app.config["DLGRADE_VALIDATE"] = None if no_broker else validation_sender(settings)
     # Room for the form around an upload at the limit; the upload check gives the clear message.
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's own default is None
         app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 256 * 1024

@@ -128,5 +128,30 @@ def publisher(settings: Settings):  # type: ignore[no-untyped-def]
     return publish
 
 
+def validation_sender(settings: Settings):  # type: ignore[no-untyped-def]
+    """How the portal sends a validation job (``worker.validation``): the upload's id, on the
+    queue, with the job's own time limits."""
+    from worker.validation import VALIDATE_TASK
+
+    app = _publishers.get(settings.broker_url)
+    if app is None:
+        app = _publishers[settings.broker_url] = make_app(settings)
+    ceiling = settings.visibility_timeout - 60
+
+    def send(upload_id: int, queue: str, soft_time_limit: float) -> None:
+        hard = min(soft_time_limit + HARD_LIMIT_EXTRA_S, ceiling)
+        app.send_task(
+            VALIDATE_TASK,
+            args=[upload_id],
+            queue=queue,
+            soft_time_limit=min(soft_time_limit, hard - HARD_LIMIT_EXTRA_S),
+            time_limit=hard,
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+        )
+
+    return send
+
+
 # The app a worker process runs, configured from its environment.
 app = make_app(load_settings())

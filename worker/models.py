@@ -415,11 +415,12 @@ class CourseAudit(Base):
 class AssignmentUpload(Base):
     """An assignment folder an instructor uploaded (.zip), its validation and publication.
 
-    ``validating`` until ``dlgrade assignment validate``'s checks have run (a
-    background job of the portal), then ``valid`` or ``invalid`` with the
-    report; only a valid one becomes ``published`` (an ``Assignment`` row of
-    the course). The unpacked folder stays at ``path``: published versions are
-    graded from it.
+    ``validating`` until ``dlgrade assignment validate``'s checks have run (a job
+    of the workers, ``worker.validation``: the portal never imports an uploaded
+    checks.py), then ``valid`` or ``invalid`` with the report; only a valid one
+    becomes ``published`` (an ``Assignment`` row of the course), from ``facts``,
+    what the job learned of the version (``worker.submit.Version``). The unpacked
+    folder stays at ``path``: published versions are graded from it.
     """
 
     __tablename__ = "assignment_uploads"
@@ -438,3 +439,4 @@ class AssignmentUpload(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
+    facts: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)

@@ -9,7 +9,7 @@ any worker's reaper dispatches it later.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -58,6 +58,57 @@ class Accepted:
     queue: str
     dispatched: bool
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the database records of one version of an assignment folder: plain data, so the
+    portal can offer a version that a worker validated without importing its checks."""
+
+    slug: str
+    version: int
+    manifest_hash: str
+    title: str
+    path: str
+    max_score: float
+    time_limit_s: float
+    queue: str
+    summary: str
+    due: datetime | None = None
+    hidden_release: datetime | None = None
+    counts: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out = asdict(self)
+        for key in ("due", "hidden_release"):
+            out[key] = None if out[key] is None else out[key].isoformat()
+        return out
+
+    @classmethod
+    def from_json(cls, doc: dict[str, object]) -> Version:
+        values = dict(doc)
+        for key in ("due", "hidden_release"):
+            values[key] = None if values[key] is None else datetime.fromisoformat(str(values[key]))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def version_of(spec: AssignmentSpec, settings: Settings) -> Version:
+    """The version record of a loaded folder (its checks imported: a worker's or the CLI's)."""
+    counts = spec.manifest.get("submission", {}).get("counts")
+    return Version(
+        slug=spec.slug,
+        version=spec.version,
+        manifest_hash=spec.manifest_hash,
+        title=spec.title,
+        path=str(spec.root),
+        max_score=spec.max_score,
+        time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
+        queue=spec.queue,
+        summary=spec.summary,
+        due=as_utc_naive(spec.due),
+        hidden_release=as_utc_naive(spec.hidden_release),
+        counts=counts if counts in ("latest", "best") else None,
+    )
 
 
 def soft_time_limit(spec: AssignmentSpec, margin_s: float) -> float:
@@ -119,9 +170,7 @@ def in_course(course_id: int | None):  # type: ignore[no-untyped-def]
     return Assignment.course_id == course_id
 
 
-def _get_or_create_assignment(
-    conn: Connection, spec: AssignmentSpec, settings: Settings, course_id: int | None
-) -> Row:
+def _get_or_create_assignment(conn: Connection, version: Version, course_id: int | None) -> Row:
     """The course's row for this version of its checks (see ``_ASSIGNMENT_COLUMNS``).
 
     Each course has rows of its own: another course offering the same folder
@@ -132,26 +181,25 @@ def _get_or_create_assignment(
     """
     find = select(*_ASSIGNMENT_COLUMNS).where(
         in_course(course_id),
-        Assignment.slug == spec.slug,
-        Assignment.manifest_hash == spec.manifest_hash,
+        Assignment.slug == version.slug,
+        Assignment.manifest_hash == version.manifest_hash,
     )
     row = conn.execute(find).first()
     if row is not None:
         return row
     values: dict[str, object] = {
         "course_id": course_id,
-        "queue": spec.queue,
-        "due": as_utc_naive(spec.due),
-        "summary": spec.summary,
-        "hidden_release": as_utc_naive(spec.hidden_release),
+        "queue": version.queue,
+        "due": version.due,
+        "summary": version.summary,
+        "hidden_release": version.hidden_release,
     }
-    counts = spec.manifest.get("submission", {}).get("counts")
-    if counts in ("latest", "best"):
-        values["counts"] = counts
+    if version.counts is not None:
+        values["counts"] = version.counts
     if course_id is not None:
         previous = conn.execute(
             select(*(getattr(Assignment, name) for name in COURSE_SETTINGS))
-            .where(in_course(course_id), Assignment.slug == spec.slug)
+            .where(in_course(course_id), Assignment.slug == version.slug)
             .order_by(Assignment.id.desc())
             .limit(1)
         ).first()
@@ -163,13 +211,13 @@ def _get_or_create_assignment(
             return conn.execute(
                 insert(Assignment)
                 .values(
-                    slug=spec.slug,
-                    version=spec.version,
-                    manifest_hash=spec.manifest_hash,
-                    title=spec.title,
-                    path=str(spec.root),
-                    max_score=spec.max_score,
-                    time_limit_s=soft_time_limit(spec, settings.time_limit_margin),
+                    slug=version.slug,
+                    version=version.version,
+                    manifest_hash=version.manifest_hash,
+                    title=version.title,
+                    path=version.path,
+                    max_score=version.max_score,
+                    time_limit_s=version.time_limit_s,
                     **values,
                 )
                 .returning(*_ASSIGNMENT_COLUMNS)
@@ -178,15 +226,20 @@ def _get_or_create_assignment(
         return conn.execute(find).one()
 
 
-def register_assignment(spec: AssignmentSpec, settings: Settings, course_id: int | None) -> int:
-    """The id of ``course_id``'s row for this version of ``spec`` (created if new).
+def register_version(version: Version, settings: Settings, course_id: int | None) -> int:
+    """The id of ``course_id``'s row for ``version`` (created if new).
 
     How a course offers an assignment before anyone submits (the portal, the demo).
     Other courses' rows of the same folder are neither read nor changed.
     """
     with get_engine(settings.database_url).begin() as conn:
-        row = _get_or_create_assignment(conn, spec, settings, course_id)
+        row = _get_or_create_assignment(conn, version, course_id)
     return int(row.id)
+
+
+def register_assignment(spec: AssignmentSpec, settings: Settings, course_id: int | None) -> int:
+    """``register_version`` of a loaded folder."""
+    return register_version(version_of(spec, settings), settings, course_id)
 
 
 def lateness_of(
@@ -344,7 +397,7 @@ def submit(
     with grade_queue.engine.begin() as conn:
         user_id = _get_or_create_user(conn, student)
         grade_queue._lock_user(conn, user_id)
-        assignment = _get_or_create_assignment(conn, spec, settings, course_id)
+        assignment = _get_or_create_assignment(conn, version_of(spec, settings), course_id)
         # The course's queue for it (its settings), else the manifest's: a new row's.
         routed = route(spec, settings, queue=assignment.queue)
         busy = _admit(

@@ -1,4 +1,5 @@
-"""The Celery task (a run id in, an outcome out) and the reaper's place in a worker.
+"""The Celery tasks (a run id in, an outcome out; an upload id in, its validation out) and
+the reaper's place in a worker.
 
 The task takes the run's id only: everything else is read from the database,
 so a message carries no data a student could have shaped and nothing that can
@@ -18,6 +19,8 @@ from worker.config import load_settings
 from worker.db import DatabaseUnavailable
 from worker.grading import close_pool, execute_run
 from worker.reaper import Reaper
+from worker.validation import VALIDATE_TASK
+from worker.validation import validate_upload as run_validation
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,17 @@ def grade(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
     except DatabaseUnavailable as err:
         countdown = min(DB_RETRY_MAX_S, 2 ** (self.request.retries + 1))
         log.warning("run %s: database unavailable, retrying in %ss: %s", run_id, countdown, err)
+        raise self.retry(exc=err, countdown=countdown, max_retries=DB_RETRIES) from err
+
+
+@app.task(name=VALIDATE_TASK, bind=True)
+def validate_upload(self, upload_id: int) -> str:  # type: ignore[no-untyped-def]
+    """An uploaded assignment folder validated here, never in the portal (worker.validation)."""
+    settings = load_settings()
+    try:
+        return run_validation(settings, int(upload_id))
+    except DatabaseUnavailable as err:
+        countdown = min(DB_RETRY_MAX_S, 2 ** (self.request.retries + 1))
         raise self.retry(exc=err, countdown=countdown, max_retries=DB_RETRIES) from err
 
 

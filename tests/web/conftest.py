@@ -2,7 +2,8 @@
 
 - ``app``: ``create_app`` on this test's own database and data folder, CSRF
   ON (the forms' tokens are real), runs left queued in the database (no broker);
-  ``grade_queued(settings)`` grades them in this process when a test needs a report.
+  ``grade_queued(settings)`` grades them in this process when a test needs a report;
+  validation jobs are kept in a list, ``run_sent_validations(app, settings)`` runs them.
 - ``demo``: the demo course with the ``tiny`` worker assignment and the
   built-in ``activations``; a student, a TA and an instructor; plus ``other``,
   a second student of the same course, a second course with its own TA, and
@@ -71,14 +72,28 @@ def web_settings(web_data_dir: Path) -> Settings:
 
 @pytest.fixture
 def app(web_settings: Settings) -> Flask:
-    return create_app(
+    sent: list[tuple[int, str, float]] = []  # validation jobs, as the broker would get them
+    app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test secret",
             "DLGRADE_SETTINGS": web_settings,
             "DLGRADE_PUBLISH": None,
+            "DLGRADE_VALIDATE": lambda *job: sent.append(job),
         }
     )
+    app.config["SENT_VALIDATIONS"] = sent
+    return app
+
+
+def run_sent_validations(app: Flask, settings: Settings) -> list[str]:
+    """Run, in this process, the validation jobs the portal sent (what a worker would do);
+    each one's outcome. A test that loses a job (a broker that lost it) clears the list."""
+    from worker.validation import validate_upload
+
+    sent = app.config["SENT_VALIDATIONS"]
+    jobs, sent[:] = list(sent), []
+    return [validate_upload(settings, upload_id) for upload_id, _, _ in jobs]
 
 
 @pytest.fixture

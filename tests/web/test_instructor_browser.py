@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from grader.config import REPO_ROOT
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, run_sent_validations
 from tests.web.test_staff_browser import browser_page, portal, shot  # noqa: F401  (fixtures)
 from web.demo import DemoData
 from worker.config import Settings
@@ -99,6 +100,7 @@ def test_an_instructor_uploads_an_assignment_watches_it_validate_and_publishes_i
     web_settings: Settings,
     sandbox_envs: Path,
     tmp_path: Path,
+    app: Flask,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -120,6 +122,7 @@ def test_an_instructor_uploads_an_assignment_watches_it_validate_and_publishes_i
     status = page.locator("#upload-status")
     assert status.inner_text().startswith(("validating", "valid"))
     shot(page, "instructor-upload-validating")
+    assert run_sent_validations(app, web_settings) == ["valid"]  # a worker's job
     expect(page.locator("#upload-status")).to_have_text("valid", timeout=120_000)  # refreshes
     shot(page, "instructor-upload-valid")
     assert "VALID: 4 gradings agree" in page.locator("#validation-report").inner_text()

@@ -1,4 +1,4 @@
-"""Uploading an assignment folder: validated in the background, refused with its report when
+"""Uploading an assignment folder: validated by a worker's job, refused with its report when
 invalid, published only when valid; a new version keeps the old one's settings and reports."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from grader.scaffold import new_assignment
-from tests.web.conftest import csrf_token, login
-from tests.worker.conftest import wait_until
+from tests.web.conftest import csrf_token, login, run_sent_validations
 from web.demo import DemoData
 from worker.config import Settings
 from worker.db import get_engine
@@ -47,15 +46,13 @@ def _upload(client: FlaskClient, course_id: int, data: bytes):  # type: ignore[n
     )
 
 
-def _finished(settings: Settings, upload_id: int) -> str:
-    def status() -> str | None:
-        with get_engine(settings.database_url).connect() as conn:
-            found = conn.scalar(
-                select(AssignmentUpload.status).where(AssignmentUpload.id == upload_id)
-            )
-        return None if found == "validating" else found
-
-    return wait_until(status, 120, "the validation job", every=0.2)
+def _finished(client: FlaskClient, settings: Settings, upload_id: int) -> str:
+    """Run the validation jobs the portal sent, as a worker would; the upload's status."""
+    run_sent_validations(client.application, settings)
+    with get_engine(settings.database_url).connect() as conn:
+        return str(
+            conn.scalar(select(AssignmentUpload.status).where(AssignmentUpload.id == upload_id))
+        )
 
 
 def _publish(client: FlaskClient, course_id: int, upload_id: int):  # type: ignore[no-untyped-def]
@@ -79,7 +76,7 @@ def test_a_valid_upload_is_validated_in_the_background_then_published(
     answer = _upload(client, demo.course_id, _zip(folder))
     assert answer.status_code == 302
     upload_id = int(answer.headers["Location"].rsplit("/", 1)[1])
-    assert _finished(web_settings, upload_id) == "valid"
+    assert _finished(client, web_settings, upload_id) == "valid"
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "VALID: 4 gradings agree with the manifest" in page
     assert "mutant mutants/grad_without_mean.py: 1/4" in page
@@ -93,7 +90,7 @@ def test_a_valid_upload_is_validated_in_the_background_then_published(
     checks.write_text(checks.read_text() + "\n# version 2: a clearer message\n")
     second = _upload(client, demo.course_id, _zip(folder))
     second_id = int(second.headers["Location"].rsplit("/", 1)[1])
-    assert _finished(web_settings, second_id) == "valid"
+    assert _finished(client, web_settings, second_id) == "valid"
     assert "Publish as a new version" in client.get(second.headers["Location"]).get_data(
         as_text=True
     )
@@ -113,7 +110,7 @@ def test_an_invalid_upload_is_refused_with_its_validation_report(
     login(client, "instructor")
     answer = _upload(client, demo.course_id, _zip(folder))
     upload_id = int(answer.headers["Location"].rsplit("/", 1)[1])
-    assert _finished(web_settings, upload_id) == "invalid"
+    assert _finished(client, web_settings, upload_id) == "invalid"
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "starter scores 4, not 0" in page and "Only a valid assignment" in page
     refused = _publish(client, demo.course_id, upload_id)
@@ -159,26 +156,22 @@ def test_only_the_courses_instructors_may_upload(
         assert conn.scalar(select(AssignmentUpload.id)) is None
 
 
-def test_a_validation_lost_with_a_restarted_portal_is_run_again_from_the_page(
-    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path, monkeypatch
+def test_a_validation_job_lost_on_the_way_is_run_again_from_the_page(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
 ) -> None:
-    """The job is a portal thread: a portal restarted meanwhile leaves the upload
-    ``validating`` for ever. Here the thread never starts (as after a restart); the page
-    offers to validate again, which an instructor does, and it ends valid, logged."""
-    from web.instructor import uploads
-
-    real_start = uploads.start_in_background
-    monkeypatch.setattr(uploads, "start_in_background", lambda settings, upload_id: None)
+    """A job lost on the way to the workers (a broker that lost its message) leaves the
+    upload ``validating`` for ever; the page offers to validate again, which an instructor
+    does, and it ends valid, logged."""
     login(client, "instructor")
     answer = _upload(client, demo.course_id, _zip(folder))
     url = answer.headers["Location"]
     upload_id = int(url.rsplit("/", 1)[1])
     page = client.get(url).get_data(as_text=True)
     assert "validating" in page and "Validate again" in page
-    monkeypatch.setattr(uploads, "start_in_background", real_start)
+    client.application.config["SENT_VALIDATIONS"].clear()  # the message is lost
     again = client.post(url + "/validate", data={"csrf_token": csrf_token(client, url)})
     assert again.status_code == 302
-    assert _finished(web_settings, upload_id) == "valid"
+    assert _finished(client, web_settings, upload_id) == "valid"
     page = client.get(url).get_data(as_text=True)
     assert "VALID: 4 gradings agree" in page and "Validate again" not in page
     # A valid upload is not validated again (it is published, or left as it is).
@@ -192,10 +185,9 @@ def test_a_validation_lost_with_a_restarted_portal_is_run_again_from_the_page(
 
 
 def test_an_assignment_folder_is_uploaded_validated_and_published_through_the_api(
-    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path, monkeypatch
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path
 ) -> None:
     from tests.web.test_api import bearer, token_for
-    from web.instructor import uploads
 
     base = f"/api/v1/courses/{demo.course_id}/uploads"
     teacher = bearer(token_for(web_settings, demo, "instructor", "staff"))
@@ -208,18 +200,17 @@ def test_an_assignment_folder_is_uploaded_validated_and_published_through_the_ap
     assert upload(_zip(folder), ta).status_code == 404  # a TA may not, as on the pages
     refused = upload(b"not a zip", teacher)
     assert refused.status_code == 400 and "not accepted" in refused.get_json()["error"]
-    # Its job lost (as with a portal restarted): it stays validating, and cannot be published.
-    real_start = uploads.start_in_background
-    monkeypatch.setattr(uploads, "start_in_background", lambda settings, upload_id: None)
+    # Its job lost (a broker that lost the message): it stays validating, and cannot be
+    # published.
     answer = upload(_zip(folder), teacher)
+    client.application.config["SENT_VALIDATIONS"].clear()
     assert (answer.status_code, answer.get_json()["status"]) == (202, "validating")
     upload_id = answer.get_json()["id"]
     too_soon = client.post(f"{base}/{upload_id}/publish", headers=teacher)
     assert too_soon.status_code == 409
     assert "only a valid assignment" in too_soon.get_json()["error"]
-    monkeypatch.setattr(uploads, "start_in_background", real_start)
     assert client.post(f"{base}/{upload_id}/validate", headers=teacher).status_code == 202
-    assert _finished(web_settings, upload_id) == "valid"
+    assert _finished(client, web_settings, upload_id) == "valid"
     shown = client.get(f"{base}/{upload_id}", headers=teacher).get_json()
     assert shown["status"] == "valid" and "VALID: 4 gradings agree" in shown["report"]
     done = client.post(f"{base}/{upload_id}/publish", headers=teacher)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -179,7 +179,7 @@ def _upload_or_404(course_id: int, upload_id: int) -> AssignmentUpload:
 @staff_api
 def upload_assignment(course_id: int) -> tuple[Response, int] | Response:
     """An assignment folder as a .zip (multipart ``file``): unpacked, read, and validated in
-    the background (poll the upload until its status is valid or invalid)."""
+    a worker (poll the upload until its status is valid or invalid)."""
     instructor_required(course_id)
     s = db()
     try:
@@ -187,7 +187,7 @@ def upload_assignment(course_id: int) -> tuple[Response, int] | Response:
     except uploads.AssignmentRefused as err:
         s.rollback()
         return error(400, f"assignment not accepted: {err}")
-    uploads.start_in_background(settings(), row.id)
+    uploads.send_validation(settings(), current_app.config.get("DLGRADE_VALIDATE"), row)
     return jsonify(_upload_json(row)), 202
 
 
@@ -210,7 +210,7 @@ def revalidate_assignment_upload(course_id: int, upload_id: int) -> tuple[Respon
         uploads.restart(s, row, current_user.id)
     except uploads.AssignmentRefused as err:
         return error(409, str(err))
-    uploads.start_in_background(settings(), row.id)
+    uploads.send_validation(settings(), current_app.config.get("DLGRADE_VALIDATE"), row)
     return jsonify(_upload_json(row)), 202
 
 

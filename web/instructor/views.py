@@ -252,7 +252,7 @@ def extension(course_id: int, slug: str) -> Response:
 @bp.route("/courses/<int:course_id>/uploads", methods=["POST"])
 @instructor_view
 def upload_assignment(course_id: int) -> Response:
-    """An assignment folder as a .zip: unpacked, read, then validated in the background."""
+    """An assignment folder as a .zip: unpacked, its manifest read, then validated by a worker."""
     s = db()
     try:
         row = uploads.receive(s, settings(), course_id, request.files.get("file"), current_user.id)
@@ -260,7 +260,7 @@ def upload_assignment(course_id: int) -> Response:
         s.rollback()
         flash(f"Assignment not accepted: {err}.", "error")
         return redirect(url_for("instructor.course", course_id=course_id))
-    uploads.start_in_background(settings(), row.id)
+    uploads.send_validation(settings(), current_app.config.get("DLGRADE_VALIDATE"), row)
     return redirect(url_for("instructor.upload", course_id=course_id, upload_id=row.id))
 
 
@@ -292,7 +292,7 @@ def revalidate_upload(course_id: int, upload_id: int) -> Response:
     except uploads.AssignmentRefused as err:
         flash(f"Not validated again: {err}.", "error")
     else:
-        uploads.start_in_background(settings(), row.id)
+        uploads.send_validation(settings(), current_app.config.get("DLGRADE_VALIDATE"), row)
     return redirect(url_for("instructor.upload", course_id=course_id, upload_id=upload_id))
 
 
