@@ -261,6 +261,7 @@ STAFF_ROUTES = [
     ("GET", f"/api/v1/courses/{C}/uploads/{{upload}}"),
     ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/validate"),
     ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/publish"),
+    ("POST", f"/api/v1/courses/{C}/copy"),
 ]
 STUDENT_ROUTES = [
     ("GET", "/api/v1/me"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from grader.config import REPO_ROOT
 from tests.web.conftest import PASSWORD, cheap_hash, csrf_token, grade_queued, hand_in, login
@@ -209,3 +209,376 @@ def test_a_student_past_the_storage_quota_is_refused_with_the_figures(
         content_type="multipart/form-data",
     )
     assert other.status_code == 201
+
+
+# -- uploaded folders: each course's own, and never imported by the portal -----------------
+
+
+def _upload_zip(client: FlaskClient, course_id: int, data: bytes) -> int:
+    token = csrf_token(client, f"/instructor/courses/{course_id}/")
+    answer = client.post(
+        f"/instructor/courses/{course_id}/uploads",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "assignment.zip")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[-500:]
+    return int(answer.headers["Location"].rsplit("/", 1)[1])
+
+
+def _publish_upload(client: FlaskClient, course_id: int, upload_id: int) -> None:
+    url = f"/instructor/courses/{course_id}/uploads/{upload_id}"
+    answer = client.post(url + "/publish", data={"csrf_token": csrf_token(client, url)})
+    assert answer.headers["Location"].endswith(f"/instructor/courses/{course_id}/")
+
+
+def test_another_course_publishing_an_identical_zip_takes_nothing_of_the_first(
+    app: Flask, demo: DemoData, second: int, web_settings: Settings, sandbox_envs: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    from grader.scaffold import new_assignment
+    from tests.web.conftest import run_sent_validations
+    from tests.web.test_instructor_uploads import _zip
+
+    (web_settings.data_dir / "envs").symlink_to(sandbox_envs)
+    folder = new_assignment("mse-shared", tmp_path)
+    archive = _zip(folder)
+    first = demo.course_id
+    teacher, teacher2 = _signed_in(app, "instructor"), _signed_in(app, "instructor2")
+    upload = _upload_zip(teacher, first, archive)
+    assert run_sent_validations(app, web_settings) == ["valid"]
+    _publish_upload(teacher, first, upload)
+    ann = _signed_in(app, "student")
+    solution = (folder / "solution" / "mse_shared.py").read_bytes()
+    mine = _submission_id(hand_in(ann, first, "mse-shared", [(solution, "mse_shared.py")]))
+    assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+
+    upload2 = _upload_zip(teacher2, second, archive)  # the same bytes, the same manifest hash
+    assert run_sent_validations(app, web_settings) == ["valid"]
+    _publish_upload(teacher2, second, upload2)
+
+    assert ann.get(f"/submissions/{mine}").status_code == 200
+    assert ann.get(f"/submissions/{mine}/report.json").status_code == 200
+    base2 = f"/staff/courses/{second}"
+    assert teacher2.get(f"{base2}/submissions/{mine}").status_code == 404
+    listing = teacher2.get(f"{base2}/assignments/mse-shared/").get_data(as_text=True)
+    assert f"/submissions/{mine}" not in listing
+    archive2 = zipfile.ZipFile(
+        io.BytesIO(teacher2.get(f"{base2}/assignments/mse-shared/submissions.zip").data)
+    )
+    assert [n for n in archive2.namelist() if n.endswith(".py")] == []
+    token2 = bearer(token_for(web_settings, demo, "instructor2", scope="staff"))
+    api2 = app.test_client()
+    assert (
+        api2.get(f"/api/v1/courses/{second}/submissions/{mine}", headers=token2).status_code == 404
+    )
+    listed = api2.get(
+        f"/api/v1/courses/{second}/assignments/mse-shared/all-submissions", headers=token2
+    )
+    assert listed.get_json()["submissions"] == []
+    # Course 1 keeps its assignment and its staff their view of it.
+    assert (
+        _signed_in(app, "ta").get(f"/staff/courses/{first}/submissions/{mine}").status_code == 200
+    )
+    with get_engine(web_settings.database_url).connect() as conn:
+        owners = sorted(
+            conn.scalars(select(Assignment.course_id).where(Assignment.slug == "mse-shared"))
+        )
+    assert owners == [first, second]
+
+
+def test_an_uploaded_checks_py_is_imported_by_a_worker_never_by_the_portal(
+    app: Flask, demo: DemoData, web_settings: Settings, sandbox_envs: Path, tmp_path: Path
+) -> None:
+    """The folder's checks.py leaves a mark named after the process that imports it: after
+    the upload, its page and its publication, none is the portal's; the validation job,
+    run by a worker process, imports it there."""
+    import os
+    import subprocess
+    import sys
+
+    from grader.scaffold import new_assignment
+    from tests.web.test_instructor_uploads import _zip
+
+    (web_settings.data_dir / "envs").symlink_to(sandbox_envs)
+    marks = tmp_path / "imported-by"
+    marks.mkdir()
+    folder = new_assignment("mse-marked", tmp_path / "src")
+    checks = folder / "checks.py"
+    checks.write_text(
+        f"import os as _os\nopen({str(marks)!r} + '/' + str(_os.getpid()), 'w').close()\n"
+        + checks.read_text()
+    )
+    teacher = _signed_in(app, "instructor")
+    upload = _upload_zip(teacher, demo.course_id, _zip(folder))
+    page = teacher.get(f"/instructor/courses/{demo.course_id}/uploads/{upload}")
+    assert "validating" in page.get_data(as_text=True)
+    ((sent_id, queue, limit),) = app.config["SENT_VALIDATIONS"]
+    assert (sent_id, queue) == (upload, "cpu") and limit > 120  # the gradings' limits and more
+    assert list(marks.iterdir()) == []  # the portal has not imported it
+
+    env = os.environ | {
+        "DLGRADE_DATABASE_URL": web_settings.database_url,
+        "DLGRADE_DATA_DIR": str(web_settings.data_dir),
+        "DLGRADE_SANDBOX": "local",
+    }
+    worker = subprocess.run(
+        [sys.executable, "-c", "import sys; from worker.config import load_settings; "
+         "from worker.validation import validate_upload; "
+         f"print(validate_upload(load_settings(), {upload}))"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert worker.stdout.strip().splitlines()[-1:] == ["valid"], worker.stderr[-2000:]
+    marked = {p.name for p in marks.iterdir()}
+    assert marked and str(os.getpid()) not in marked
+    _publish_upload(teacher, demo.course_id, upload)
+    student = _signed_in(app, "student")
+    assert student.get(f"/courses/{demo.course_id}/a/mse-marked").status_code == 200
+    assert str(os.getpid()) not in {p.name for p in marks.iterdir()}
+
+
+# -- a new term in one step ------------------------------------------------------------------
+
+
+def test_a_course_is_copied_into_a_new_term_with_its_assignments_and_settings(
+    app: Flask, demo: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.conftest import add_graded, report_doc
+    from worker.models import CourseAudit, Enrollment, Extension, Submission
+
+    teacher = _signed_in(app, "instructor")
+    first = demo.course_id
+    _set(
+        teacher,
+        first,
+        "worker-tiny",
+        due="2031-03-01 23:59",
+        hidden_release="2031-03-08 00:00",
+        counts="best",
+        rate_limit="3/60",
+        max_in_flight="2",
+        late_penalty_per_day="15%",
+    )
+    url = f"/instructor/courses/{first}/assignments/worker-tiny/extensions"
+    teacher.post(
+        url,
+        data={
+            "csrf_token": csrf_token(teacher, f"/instructor/courses/{first}/"),
+            "student": "student",
+            "due": "2031-03-05 23:59",
+            "comment": "ill",
+        },
+    )
+    add_graded(
+        web_settings,
+        demo.assignments["worker-tiny"],
+        demo.user_ids["student"],
+        report_doc([{"name": "add", "score": 1.0, "max_score": 1.0, "status": "passed"}]),
+    )
+    page = teacher.get(f"/instructor/courses/{first}/").get_data(as_text=True)
+    assert 'id="copy-course"' in page
+    form = {
+        "csrf_token": csrf_token(teacher, f"/instructor/courses/{first}/"),
+        "slug": "dl-2031b",
+        "title": "Deep learning, autumn 2031",
+        "shift_days": "182",
+    }
+    made = teacher.post(f"/instructor/courses/{first}/copy", data=form)
+    assert made.status_code == 302
+    new = int(made.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert new != first
+    assert "made with 2 assignments" in teacher.get(made.headers["Location"]).get_data(as_text=True)
+
+    columns = (
+        Assignment.slug,
+        Assignment.manifest_hash,
+        Assignment.path,
+        Assignment.due,
+        Assignment.hidden_release,
+        Assignment.counts,
+        Assignment.rate_limit,
+        Assignment.max_in_flight,
+        Assignment.late_penalty_per_day,
+    )
+    with get_engine(web_settings.database_url).connect() as conn:
+        old = {
+            r.slug: r for r in conn.execute(select(*columns).where(Assignment.course_id == first))
+        }
+        copied = {
+            r.slug: r for r in conn.execute(select(*columns).where(Assignment.course_id == new))
+        }
+        members = conn.execute(
+            select(Enrollment.user_id, Enrollment.role).where(Enrollment.course_id == new)
+        ).all()
+        extensions = conn.scalar(
+            select(func.count()).select_from(Extension).where(Extension.course_id == new)
+        )
+        submissions = conn.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .join(Assignment, Assignment.id == Submission.assignment_id)
+            .where(Assignment.course_id == new)
+        )
+        logged = conn.execute(
+            select(CourseAudit.course_id, CourseAudit.action, CourseAudit.subject)
+            .where(CourseAudit.action == "course copied")
+            .order_by(CourseAudit.course_id)
+        ).all()
+    assert set(copied) == set(old) == {"worker-tiny", "activations"}
+    tiny, was = copied["worker-tiny"], old["worker-tiny"]
+    assert tiny.due == was.due + timedelta(days=182)
+    assert tiny.hidden_release == was.hidden_release + timedelta(days=182)
+    assert (tiny.counts, tiny.rate_limit, tiny.max_in_flight, tiny.late_penalty_per_day) == (
+        "best",
+        "3/60",
+        2,
+        0.15,
+    )
+    assert (tiny.manifest_hash, tiny.path) == (was.manifest_hash, was.path)
+    assert members == [(demo.user_ids["instructor"], "instructor")]
+    assert (extensions, submissions) == (0, 0)
+    assert logged == [
+        (first, "course copied", "to dl-2031b"),
+        (new, "course copied", "from dl-foundations"),
+    ]
+    # The copy is a course of its own: its settings change, the old term's stay.
+    _set(teacher, new, "worker-tiny", due="2031-09-20 23:59", counts="latest")
+    with get_engine(web_settings.database_url).connect() as conn:
+        still = conn.scalar(
+            select(Assignment.due).where(
+                Assignment.course_id == first, Assignment.slug == "worker-tiny"
+            )
+        )
+    assert still == was.due
+    assert _signed_in(app, "student").get(f"/courses/{new}").status_code == 404  # not enrolled
+    again = teacher.post(f"/instructor/courses/{first}/copy", data=form | {"shift_days": "0"})
+    assert "already a course dl-2031b" in teacher.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
+
+
+def test_the_api_copies_a_course_for_its_instructors_only(
+    app: Flask, demo: DemoData, second: int, web_settings: Settings
+) -> None:
+    api = app.test_client()
+    teacher = bearer(token_for(web_settings, demo, "instructor", scope="staff"))
+    url = f"/api/v1/courses/{demo.course_id}/copy"
+    body = {"slug": "dl-api-copy", "title": "DL by API", "shift_days": -7}
+    for bad, why in (
+        ({"slug": "X Y"}, "short name"),
+        ({"shift_days": "a week"}, "whole number"),
+        ({"shift_days": 5000}, "at most"),
+    ):
+        refused = api.post(url, json=body | bad, headers=teacher)
+        assert refused.status_code == 400 and why in refused.get_json()["error"]
+    for who, scope, expected in (
+        ("ta", "staff", 404),
+        ("instructor2", "staff", 404),
+        ("student", "student", 404),
+        ("instructor", "student", 403),
+    ):
+        token = bearer(token_for(web_settings, demo, who, scope=scope))
+        assert api.post(url, json=body, headers=token).status_code == expected, who
+    made = api.post(url, json=body, headers=teacher)
+    assert made.status_code == 201
+    doc = made.get_json()
+    assert (doc["slug"], sorted(doc["assignments"]), doc["shift_days"]) == (
+        "dl-api-copy",
+        ["activations", "worker-tiny"],
+        -7,
+    )
+    listed = api.get("/api/v1/courses", headers=teacher).get_json()
+    assert "dl-api-copy" in str(listed)
+    assert api.post(url, json=body, headers=teacher).status_code == 400  # the name is taken
+
+
+# -- the instructors' pages: every route x every role x own course / other course ------------
+
+INSTRUCTOR_PAGES = [
+    ("GET", "/instructor/courses/{c}/"),
+    ("POST", "/instructor/courses/{c}/assignments"),
+    ("POST", "/instructor/courses/{c}/copy"),
+    ("POST", "/instructor/courses/{c}/retry"),
+    ("GET", "/instructor/courses/{c}/roster"),
+    ("POST", "/instructor/courses/{c}/roster"),
+    ("GET", "/instructor/courses/{c}/assignments/worker-tiny/settings"),
+    ("POST", "/instructor/courses/{c}/assignments/worker-tiny/settings"),
+    ("POST", "/instructor/courses/{c}/assignments/worker-tiny/extensions"),
+    ("GET", "/instructor/courses/{c}/assignments/worker-tiny/starter.zip"),
+    ("POST", "/instructor/courses/{c}/uploads"),
+    ("GET", "/instructor/courses/{c}/uploads/{u}"),
+    ("POST", "/instructor/courses/{c}/uploads/{u}/validate"),
+    ("POST", "/instructor/courses/{c}/uploads/{u}/publish"),
+]
+
+
+def _an_upload(settings: Settings, course_id: int, by: int, tmp_path: Path) -> int:
+    from worker.models import AssignmentUpload
+
+    with get_engine(settings.database_url).begin() as conn:
+        return int(
+            conn.scalar(
+                insert(AssignmentUpload)
+                .values(
+                    course_id=course_id,
+                    slug="x",
+                    path=str(tmp_path),
+                    status="invalid",
+                    uploaded_by=by,
+                )
+                .returning(AssignmentUpload.id)
+            )
+        )
+
+
+@pytest.mark.parametrize("who", ["ta", "student", "instructor2", "ta_b", "student_b"])
+def test_only_the_courses_own_instructors_reach_its_instructor_pages(
+    app: Flask, demo: DemoData, second: int, web_settings: Settings, tmp_path: Path, who: str
+) -> None:
+    """The course's TA and student, and the other course's instructor, TA and student: 404 on
+    every instructor route of the course, GET or POST (with a valid CSRF token), and nothing
+    is changed or logged; the course's instructor reaches each one."""
+    from worker.models import CourseAudit
+
+    upload = _an_upload(web_settings, demo.course_id, demo.user_ids["instructor"], tmp_path)
+    client = _signed_in(app, who)
+    token = csrf_token(client, "/account/tokens")
+    owner = _signed_in(app, "instructor")
+    owner_token = csrf_token(owner, "/account/tokens")
+    for method, shape in INSTRUCTOR_PAGES:
+        url = shape.format(c=demo.course_id, u=upload)
+        if method == "GET":
+            assert client.get(url).status_code == 404, (who, url)
+            assert owner.get(url).status_code == 200, url
+        else:
+            form = {
+                "csrf_token": token,
+                "slug": "dl-stolen",
+                "title": "T",
+                "student": "student",
+                "due": "2031-01-01 00:00",
+                "counts": "best",
+                "csv": "login\nx",
+            }
+            assert client.post(url, data=form).status_code == 404, (who, url)
+    with get_engine(web_settings.database_url).connect() as conn:
+        assert conn.scalars(select(CourseAudit.action)).all() == []
+    assert (
+        owner.post(
+            f"/instructor/courses/{demo.course_id}/copy",
+            data={"csrf_token": owner_token, "slug": "dl-own", "title": "T"},
+        ).status_code
+        == 302
+    )
+
+
+def test_the_instructor_table_names_every_instructor_route_of_a_course(app: Flask) -> None:
+    import re
+
+    routed = {
+        (m, re.sub(r"<(?:\w+:)?(\w+)>", "{}", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/instructor/courses/<")
+        for m in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    table = {(m, re.sub(r"\{\w\}|worker-tiny", "{}", p)) for m, p in INSTRUCTOR_PAGES}
+    assert routed == table

@@ -16,7 +16,7 @@ from web.api import bp
 from web.api.auth import error, staff_api
 from web.auth.views import hash_password
 from web.database import db, settings
-from web.instructor import audit, instructor_required, roster, uploads
+from web.instructor import audit, instructor_required, roster, terms, uploads
 from web.instructor.settings import (
     SettingsRefused,
     change_settings,
@@ -84,6 +84,23 @@ def roster_import(course_id: int) -> tuple[Response, int] | Response:
         s.rollback()
         return error(400, f"roster not imported: {err}")
     return jsonify(_plan_json(the_plan) | {"applied": True, "passwords": passwords}), 201
+
+
+@bp.route("/courses/<int:course_id>/copy", methods=["POST"])
+@staff_api
+def copy_course(course_id: int) -> tuple[Response, int]:
+    """A new course with this one's assignments and settings (JSON ``slug``, ``title``,
+    ``shift_days``: every date moved by that many days); the caller is its instructor."""
+    instructor_required(course_id)
+    s = db()
+    try:
+        slug, title, shift = terms.parse_copy(request.get_json(silent=True) or {})
+        made = terms.copy_course(s, course_id, slug, title, shift, current_user.id)
+    except terms.CopyRefused as err:
+        return error(400, f"not copied: {err}")
+    body = {"id": made.course_id, "slug": made.slug, "title": made.title,
+            "assignments": made.assignments, "shift_days": shift}  # fmt: skip
+    return jsonify(body), 201
 
 
 @bp.route("/courses/<int:course_id>/assignments/<slug>/settings", methods=["GET", "PUT"])

@@ -198,7 +198,8 @@ PATHS: dict[str, dict[str, Any]] = {
     "/courses/{course_id}/uploads": {
         "post": _op(
             "Upload an assignment folder as a .zip (multipart file; instructors; logged): "
-            "unpacked, read, then validated in the background (status validating)",
+            "unpacked and its manifest read, then validated by a worker's job on the queue "
+            "(status validating; the report grows as the job runs)",
             [COURSE], staff=True, ok="202",
             body={"required": True, "content": {"multipart/form-data": {}}},
             extra={"400": {"description": "not an assignment folder, or an unsafe archive"}},
@@ -209,7 +210,7 @@ PATHS: dict[str, dict[str, Any]] = {
                    "validation report", [COURSE, UPLOAD_ID], staff=True)
     },
     "/courses/{course_id}/uploads/{upload_id}/validate": {
-        "post": _op("Validate an upload again (one left validating by a restart, or invalid)",
+        "post": _op("Validate an upload again (one whose job was lost, or invalid)",
                     [COURSE, UPLOAD_ID], staff=True, ok="202",
                     extra={"409": {"description": "valid or published: nothing to do"}})
     },
@@ -217,6 +218,16 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Publish a VALID upload to the course (a new version keeps old reports)",
                     [COURSE, UPLOAD_ID], staff=True, ok="201",
                     extra={"409": {"description": "not valid (yet)"}})
+    },
+    "/courses/{course_id}/copy": {
+        "post": _op(
+            "A new course for the next term with this one's assignments and settings (JSON "
+            "slug, title, shift_days: every date moved by that many days; instructors; logged "
+            "in both courses); the caller is its instructor. No people, submissions or "
+            "extensions are copied",
+            [COURSE], staff=True, ok="201", body={"required": True, "content": JSON},
+            extra={"400": {"description": "a bad short name, title or shift, or a taken name"}},
+        )
     },
     "/courses/{course_id}/audit": {
         "get": _op("The course's audit log of settings, extensions and roster changes",

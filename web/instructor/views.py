@@ -25,7 +25,7 @@ from grader.assignment import load_assignment
 from web.auth.views import hash_password
 from web.database import db, settings
 from web.grades import course_assignment, course_assignments
-from web.instructor import audit, bp, instructor_view, overview, roster, uploads
+from web.instructor import audit, bp, instructor_view, overview, roster, terms, uploads
 from web.instructor.settings import (
     SettingsRefused,
     change_settings,
@@ -128,6 +128,22 @@ def add_assignment(course_id: int) -> Response:
     s.commit()
     flash(f"{spec.title or spec.slug} added; set its dates next.", "info")
     return redirect(url_for("instructor.assignment_settings", course_id=course_id, slug=spec.slug))
+
+
+@bp.route("/courses/<int:course_id>/copy", methods=["POST"])
+@instructor_view
+def copy_course(course_id: int) -> Response:
+    """The course's assignments and settings in a new course for the next term (terms)."""
+    s = db()
+    try:
+        slug, title, shift = terms.parse_copy(request.form.to_dict())
+        made = terms.copy_course(s, course_id, slug, title, shift, current_user.id)
+    except terms.CopyRefused as err:
+        flash(f"Not copied: {err}.", "error")
+        return redirect(url_for("instructor.course", course_id=course_id))
+    flash(f"Course {made.slug} made with {len(made.assignments)} assignments; check their "
+          "dates, then import its roster.", "info")  # fmt: skip
+    return redirect(url_for("instructor.course", course_id=made.course_id))
 
 
 @bp.route("/courses/<int:course_id>/retry", methods=["POST"])
