@@ -62,9 +62,9 @@ def _course_assignment(settings: Settings, **policy: object) -> int:
 
 def test_submit_records_lateness_and_penalty_from_the_stored_time(settings: Settings) -> None:
     due = utcnow() - timedelta(days=1, hours=1)  # two days (one and a bit) late
-    _course_assignment(settings, due=due, late_penalty_per_day=0.25)
+    course = _course_assignment(settings, due=due, late_penalty_per_day=0.25)
     spec = load_assignment(TINY)
-    accepted = submit(spec, SUBMISSIONS / "good.py", "alice", settings, None)
+    accepted = submit(spec, SUBMISSIONS / "good.py", "alice", settings, None, course_id=course)
     with get_engine(settings.database_url).connect() as conn:
         sub = conn.execute(select(Submission).where(Submission.id == accepted.submission_id)).one()
     assert accepted.late and sub.late
@@ -80,7 +80,7 @@ def test_submit_refuses_late_work_when_the_policy_says_so_but_honours_extensions
     with get_engine(settings.database_url).begin() as conn:
         alice = conn.scalar(User.__table__.insert().values(name="alice").returning(User.id))
     with pytest.raises(SubmissionRefused, match="late submissions are not accepted"):
-        submit(spec, SUBMISSIONS / "good.py", "alice", settings, None)
+        submit(spec, SUBMISSIONS / "good.py", "alice", settings, None, course_id=course)
     with get_engine(settings.database_url).begin() as conn:
         assert conn.scalar(select(Submission.id)) is None  # nothing recorded
         conn.execute(
@@ -93,7 +93,7 @@ def test_submit_refuses_late_work_when_the_policy_says_so_but_honours_extensions
                 created_at=utcnow(),
             )
         )
-    accepted = submit(spec, SUBMISSIONS / "good.py", "alice", settings, None)
+    accepted = submit(spec, SUBMISSIONS / "good.py", "alice", settings, None, course_id=course)
     assert not accepted.late
 
 
@@ -107,7 +107,7 @@ def test_a_new_version_of_the_checks_keeps_the_course_settings(
     (edited / "assignment.toml").write_text((TINY / "assignment.toml").read_text())
     (edited / "checks.py").write_text((TINY / "checks.py").read_text() + "\n# edited\n")
     spec = load_assignment(edited)
-    submit(spec, SUBMISSIONS / "good.py", "alice", settings, None)
+    submit(spec, SUBMISSIONS / "good.py", "alice", settings, None, course_id=course)
     with get_engine(settings.database_url).connect() as conn:
         rows = conn.execute(
             select(Assignment).where(Assignment.slug == spec.slug).order_by(Assignment.id)
@@ -115,3 +115,12 @@ def test_a_new_version_of_the_checks_keeps_the_course_settings(
     assert len(rows) == 2 and rows[0].manifest_hash != rows[1].manifest_hash
     new = rows[1]
     assert (new.course_id, new.due, new.grace_minutes, new.counts) == (course, due, 30, "best")
+    # The command line's submission of it (no course) takes none of the course's settings.
+    submit(spec, SUBMISSIONS / "good.py", "bob", settings, None)
+    with get_engine(settings.database_url).connect() as conn:
+        mine = conn.execute(
+            select(Assignment.course_id, Assignment.due, Assignment.counts).where(
+                Assignment.slug == spec.slug, Assignment.course_id.is_(None)
+            )
+        ).all()
+    assert mine == [(None, None, "latest")]
