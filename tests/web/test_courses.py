@@ -508,6 +508,8 @@ INSTRUCTOR_PAGES = [
     ("GET", "/instructor/courses/{c}/uploads/{u}"),
     ("POST", "/instructor/courses/{c}/uploads/{u}/validate"),
     ("POST", "/instructor/courses/{c}/uploads/{u}/publish"),
+    ("GET", "/instructor/courses/{c}/people"),
+    ("POST", "/instructor/courses/{c}/people/{p}/password"),
 ]
 
 
@@ -530,13 +532,14 @@ def _an_upload(settings: Settings, course_id: int, by: int, tmp_path: Path) -> i
         )
 
 
-@pytest.mark.parametrize("who", ["ta", "student", "instructor2", "ta_b", "student_b"])
+@pytest.mark.parametrize("who", ["ta", "student", "instructor2", "ta_b", "student_b", "admin"])
 def test_only_the_courses_own_instructors_reach_its_instructor_pages(
     app: Flask, demo: DemoData, second: int, web_settings: Settings, tmp_path: Path, who: str
 ) -> None:
-    """The course's TA and student, and the other course's instructor, TA and student: 404 on
-    every instructor route of the course, GET or POST (with a valid CSRF token), and nothing
-    is changed or logged; the course's instructor reaches each one."""
+    """The course's TA and student, the other course's instructor, TA and student, and a site
+    administrator (who opens no course by being one): 404 on every instructor route of the
+    course, GET or POST (with a valid CSRF token), and nothing is changed or logged; the
+    course's instructor reaches each one."""
     from worker.models import CourseAudit
 
     upload = _an_upload(web_settings, demo.course_id, demo.user_ids["instructor"], tmp_path)
@@ -545,7 +548,7 @@ def test_only_the_courses_own_instructors_reach_its_instructor_pages(
     owner = _signed_in(app, "instructor")
     owner_token = csrf_token(owner, "/account/tokens")
     for method, shape in INSTRUCTOR_PAGES:
-        url = shape.format(c=demo.course_id, u=upload)
+        url = shape.format(c=demo.course_id, u=upload, p=demo.user_ids["student"])
         if method == "GET":
             assert client.get(url).status_code == 404, (who, url)
             assert owner.get(url).status_code == 200, url
