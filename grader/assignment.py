@@ -162,12 +162,14 @@ SCHEMA: tuple[Key, ...] = (
     Key("data.links", "table of strings", {},
         "Folders in the submission's working directory -> folders under the sandbox's data/ "
         "(written by checks.py's public_data / submission_data hooks)."),
-    Key("limits.call_seconds", "number", 10, "Wall time of one call into the submission.",
-        positive=True),
+    Key("limits.call_seconds", "number", 10,
+        "CPU time of one call into the submission, per core of limits.cpus (wall time: 4x, "
+        "a backstop).", positive=True),
     Key("limits.load_seconds", "number", 30,
-        "Wall time to load the submission (a script trains while it loads).", positive=True),
-    Key("limits.total_seconds", "number", 300, "Wall time of the whole grading.",
+        "CPU time to load the submission (a script trains while it loads), as call_seconds.",
         positive=True),
+    Key("limits.total_seconds", "number", 300,
+        "CPU time of the whole grading: what its load and calls cost together.", positive=True),
     Key("limits.gpu_call_seconds", "number", Derived("limits.call_seconds"),
         "limits.call_seconds on a GPU worker.", positive=True),
     Key("limits.gpu_load_seconds", "number", Derived("limits.load_seconds"),
