@@ -262,6 +262,11 @@ class DockerSandbox(Sandbox):
                 return None  # not created yet
             if cid:
                 self.latest_meter = container_cpu_meter(cid)
+                if self.latest_meter is None:
+                    # Created, yet no cgroup of it where this process looks (another cgroup
+                    # driver or namespace): its limits are counted in wall time, and said so.
+                    self.measures_cpu = False
+                    self.why_wall_clock = "the container's cgroup is not visible here"
         return self.latest_meter
 
     def cpu_seconds(self) -> float | None:

@@ -225,3 +225,19 @@ def test_without_cpu_accounting_the_limit_is_wall_clock() -> None:
     _after(clock, 0.1)
     over = clock.over()
     assert isinstance(over, StudentError) and over.message == "took longer than the 2 s limit"
+
+
+def test_a_container_whose_cgroup_is_not_found_is_timed_by_the_wall_clock(tmp_path: Path) -> None:
+    """Another cgroup driver or namespace: no CPU meter, so wall-clock limits, said so."""
+    from grader.sandbox.docker import DockerSandbox
+
+    box = DockerSandbox(SandboxSpec(root=tmp_path))
+    box.latest_cid = tmp_path / "gone.cid"
+    box.latest_cid.write_text("0" * 64)  # created, as docker run says, but nowhere to be found
+    assert box.cpu_seconds() is None
+    assert not box.measures_cpu
+    assert box.why_wall_clock == "the container's cgroup is not visible here"
+    clock = CallClock(box, 2.0)
+    _after(clock, 2.0)
+    over = clock.over()
+    assert isinstance(over, StudentError) and over.message == "took longer than the 2 s limit"
