@@ -337,3 +337,48 @@ def test_a_pool_owner_is_alive_only_while_its_very_process_runs() -> None:
         child.kill()
         child.wait()
     assert owner_alive(owner) is False
+
+
+DAEMON = """
+import os, signal, sys, time
+if os.fork() == 0:                    # a double-forked daemon that ignores SIGTERM
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(600)
+    os._exit(0)
+time.sleep(0.5)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_kill_removes_a_running_pooled_container_at_once(pool: ContainerPool, tmp_path: Path):
+    spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), limits=SMALL)
+    pool.fill(spec)
+    box = PooledDockerSandbox(spec, pool)
+    try:
+        proc = box.start(["python3", "-c", DAEMON])
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        [name] = box.settled_names()
+        assert running(name)
+    finally:
+        box.kill()
+    assert not exists(name)  # still running at the kill: removed before kill() returns
+    assert proc.returncode is not None
+
+
+def test_a_container_that_ended_itself_is_removed_in_the_background(image: str, tmp_path: Path):
+    pool = ContainerPool(size=1, tick_s=0.2)
+    try:
+        spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), limits=SMALL)
+        pool.fill(spec)
+        box = PooledDockerSandbox(spec, pool)
+        assert run_in(box, LOOK)["marker"] == "x"
+        [name] = box.settled_names()
+        box.kill()  # returns without waiting on Docker: the pool removes the remains
+        assert box.containers == []
+        assert wait_until(lambda: not exists(name))
+        assert not (pool.slots / box.pooled_names[0]).exists()
+    finally:
+        pool.close()
