@@ -213,6 +213,7 @@ def _remove_stopped(names: list[str], slots: list[Path]) -> None:
         log.warning("could not remove stopped pooled containers %s: %s", names, exc)
     for slot in slots:
         shutil.rmtree(slot, ignore_errors=True)
+        slot.with_name(slot.name + ".cid").unlink(missing_ok=True)
 
 
 class ContainerPool:

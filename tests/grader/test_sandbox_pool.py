@@ -379,6 +379,7 @@ def test_a_container_that_ended_itself_is_removed_in_the_background(image: str, 
         box.kill()  # returns without waiting on Docker: the pool removes the remains
         assert box.containers == []
         assert wait_until(lambda: not exists(name))
-        assert not (pool.slots / box.pooled_names[0]).exists()
+        assert wait_until(lambda: not (pool.slots / box.pooled_names[0]).exists())
+        assert not (pool.slots / f"{box.pooled_names[0]}.cid").exists()
     finally:
         pool.close()
