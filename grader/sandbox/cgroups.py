@@ -368,18 +368,26 @@ def _cpu_accounting_top() -> tuple[int, Path] | None:
     return None
 
 
-def cpu_accounting_mounted() -> bool:
-    """Whether containers' CPU time can be read from the cgroup file system here."""
-    return _cpu_accounting_top() is not None
+# Where Docker's cgroupfs and systemd drivers put a container's cgroup, under the
+# hierarchy's top: the parent folder, and the container's own folder in it.
+_CONTAINER_PLACES = (("docker", "{}"), ("system.slice", "docker-{}.scope"))
+
+
+def container_cgroups_visible() -> bool:
+    """Whether Docker containers' cgroups (and so their CPU time) can be seen from here."""
+    found = _cpu_accounting_top()
+    return found is not None and any(
+        (found[1] / parent).is_dir() for parent, _ in _CONTAINER_PLACES
+    )
 
 
 def container_cpu_meter(container_id: str) -> CpuMeter | None:
-    """The CPU meter of a Docker container's cgroup (cgroupfs or systemd driver), if found."""
+    """The CPU meter of a running Docker container's cgroup; None where there is none (yet)."""
     found = _cpu_accounting_top()
     if found is None or not container_id.isalnum():
         return None
     version, top = found
-    names = (Path("docker") / container_id, Path("system.slice") / f"docker-{container_id}.scope")
+    names = [Path(parent) / own.format(container_id) for parent, own in _CONTAINER_PLACES]
     for name in names:
         if (top / name).is_dir():
             return CpuMeter(version, top / name)

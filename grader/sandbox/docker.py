@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
-from grader.sandbox.cgroups import CpuMeter, container_cpu_meter, cpu_accounting_mounted
+from grader.sandbox.cgroups import CpuMeter, container_cgroups_visible, container_cpu_meter
 from grader.sandbox.images import BUILD_COMMAND, SANDBOX_USER, cli_env, docker_cli, image_for
 from grader.sandbox.owned import OwnedProcess
 
@@ -126,8 +126,12 @@ class DockerSandbox(Sandbox):
         self.cid_dir: Path | None = None
         self.latest_cid: Path | None = None
         self.latest_meter: CpuMeter | None = None
-        self.measures_cpu = cpu_accounting_mounted()
-        self.why_wall_clock = "" if self.measures_cpu else "no cgroup CPU accounting here"
+        # Where the engine's containers' cgroups cannot be seen from here (another cgroup
+        # driver or namespace), the limits are counted in wall time, and said so.
+        self.measures_cpu = container_cgroups_visible()
+        self.why_wall_clock = (
+            "" if self.measures_cpu else "the containers' cgroups are not visible here"
+        )
 
     @property
     def image(self) -> str:
@@ -261,12 +265,9 @@ class DockerSandbox(Sandbox):
             except OSError:
                 return None  # not created yet
             if cid:
+                # None while its cgroup does not exist yet, or no longer (it has exited:
+                # its client's end of the pipe says so at once).
                 self.latest_meter = container_cpu_meter(cid)
-                if self.latest_meter is None:
-                    # Created, yet no cgroup of it where this process looks (another cgroup
-                    # driver or namespace): its limits are counted in wall time, and said so.
-                    self.measures_cpu = False
-                    self.why_wall_clock = "the container's cgroup is not visible here"
         return self.latest_meter
 
     def cpu_seconds(self) -> float | None:

@@ -24,6 +24,7 @@ from grader.sandbox.base import Sandbox, SandboxSpec
 from grader.sandbox.local import bwrap_path
 from grader.sandbox.owned import OwnedProcess
 from grader.session import (
+    START_LIMIT_S,
     STARVED_BACKSTOP_FACTOR,
     WALL_BACKSTOP_FACTOR,
     CallClock,
@@ -227,17 +228,33 @@ def test_without_cpu_accounting_the_limit_is_wall_clock() -> None:
     assert isinstance(over, StudentError) and over.message == "took longer than the 2 s limit"
 
 
-def test_a_container_whose_cgroup_is_not_found_is_timed_by_the_wall_clock(tmp_path: Path) -> None:
+def test_where_containers_cgroups_are_not_visible_docker_is_timed_by_the_wall_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another cgroup driver or namespace: no CPU meter, so wall-clock limits, said so."""
-    from grader.sandbox.docker import DockerSandbox
+    from grader.sandbox import docker as docker_backend
 
-    box = DockerSandbox(SandboxSpec(root=tmp_path))
-    box.latest_cid = tmp_path / "gone.cid"
-    box.latest_cid.write_text("0" * 64)  # created, as docker run says, but nowhere to be found
-    assert box.cpu_seconds() is None
+    monkeypatch.setattr(docker_backend, "container_cgroups_visible", lambda: False)
+    box = docker_backend.DockerSandbox(SandboxSpec(root=tmp_path))
     assert not box.measures_cpu
-    assert box.why_wall_clock == "the container's cgroup is not visible here"
+    assert box.why_wall_clock == "the containers' cgroups are not visible here"
     clock = CallClock(box, 2.0)
     _after(clock, 2.0)
     over = clock.over()
     assert isinstance(over, StudentError) and over.message == "took longer than the 2 s limit"
+
+
+def test_a_container_not_yet_or_no_longer_there_is_not_timed_yet(tmp_path: Path) -> None:
+    """Before its cgroup exists (a slow engine) or after it exited, no CPU is charged."""
+    from grader.sandbox.docker import DockerSandbox
+
+    box = DockerSandbox(SandboxSpec(root=tmp_path))
+    box.measures_cpu = True  # as on a host where containers' cgroups are visible
+    box.latest_cid = tmp_path / "gone.cid"
+    box.latest_cid.write_text("0" * 64)  # created, as docker run says, but not (or no more) there
+    assert box.cpu_seconds() is None
+    clock = CallClock(box, 2.0)
+    _after(clock, 60.0)
+    assert clock.over() is None, "still starting: its exit, if it exited, ends the call"
+    _after(clock, START_LIMIT_S)
+    assert isinstance(clock.over(), PlatformFault), "a sandbox that never starts is the host's"
