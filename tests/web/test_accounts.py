@@ -490,3 +490,20 @@ def test_the_api_roster_import_keeps_an_account_enrolled_elsewhere_as_it_is(
     )  # fmt: skip
     assert _roles(web_settings, after.id) == {courses.course_id: "student", elsewhere: "ta"}
     assert answer.get_json()["passwords"] == {}
+
+
+def test_users_password_on_the_host_issues_a_one_time_password_and_ends_sessions(
+    app: Flask, courses: DemoData, web_settings: Settings
+) -> None:
+    signed_in = app.test_client()
+    login(signed_in, "instructor")
+    made = _dlgrade(web_settings, "users", "admin", "instructor")  # an existing account
+    assert made.returncode == 0 and "one-time" not in made.stdout  # its password stays
+    assert signed_in.get("/admin/").status_code == 200
+    issued = _dlgrade(web_settings, "users", "password", "instructor")
+    assert issued.returncode == 0, issued.stderr
+    one_time = re.search(r"\): (\S+)$", issued.stdout.strip()).group(1)
+    assert not _signed_in(signed_in)
+    assert login(app.test_client(), "instructor").status_code == 401
+    fresh = app.test_client()
+    assert login(fresh, "instructor", one_time).headers["Location"] == "/account/password"
