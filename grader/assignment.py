@@ -200,10 +200,16 @@ SCHEMA: tuple[Key, ...] = (
         "When it is due: the course's due date until its staff set one."),
     Key("deadlines.hidden_release", "date-time", None,
         "When hidden checks' messages and output are shown to students."),
+    Key("handout.formulas", "table of strings", {},
+        "Formulas by starter function, in a LaTeX subset rendered as MathML on the "
+        "assignment page (docs/AUTHORING.md, 'Handout'), e.g. { relu = '\\max(x, 0)' }."),
     Key("mutants.file", "string", REQUIRED,
         "A known-wrong fragment, appended to the solution's entry file."),
     Key("mutants.fails", "list of strings", [], "The checks the mutant must fail (and no other)."),
     Key("mutants.why", "string", "", "The mistake it makes, in the course's words."),
+    Key("mutants.hint", "string", Derived("\"These failures match a known mistake: \" + why"),
+        "What a student whose failures match this mutant's reads (grader/hints.py); "
+        "\"\" for a forgery or an attack, which is no mistake to hint at."),
 )  # fmt: skip
 
 KEYS: dict[str, Key] = {k.name: k for k in SCHEMA}
@@ -322,6 +328,7 @@ class Mutant:
     file: str
     fails: tuple[str, ...]
     why: str = ""
+    hint: str | None = None  # None: said from ``why``; "": none (a forgery, an attack)
 
 
 @dataclass(frozen=True)
@@ -427,7 +434,7 @@ def load_assignment(folder: str | Path) -> Assignment:
     )
     module, checks = load_checks(root / "checks.py", slug)
     checks_hash = hashlib.sha256(raw + (root / "checks.py").read_bytes()).hexdigest()
-    mutants = tuple(Mutant(m["file"], tuple(m["fails"]), m["why"]) for m in v["mutants"])
+    mutants = tuple(Mutant(m["file"], tuple(m["fails"]), m["why"], m["hint"]) for m in v["mutants"])
     gpu_keys = ("limits.gpu_total_seconds", "limits.gpu_load_seconds", "limits.gpu_call_seconds")
     gpu_seconds = None
     if any(v[k] is not None for k in gpu_keys):

@@ -340,6 +340,20 @@ def _all_numbers(seq: Iterable[Any]) -> bool:
     )
 
 
+# What a non-finite answer usually means, said where one is found.
+_NON_FINITE = "NaN comes from inf - inf, 0 * inf or inf / inf, often after exp() overflowed"
+
+
+def _number(value: float) -> str:
+    """A value as a message shows it: NaN and infinities named as such."""
+    value = float(value)
+    if np.isnan(value):
+        return "NaN"
+    if np.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    return f"{value:.10g}"
+
+
 def _fmt_index(idx: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in idx) + "]"
 
@@ -395,10 +409,14 @@ def compare(
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         count = int(bad_nan.sum())
+        nans = int((bad_nan & np.isnan(a)).sum())
         return Verdict(
             False,
             f"{name}: {count} non-finite value(s); first at index {_fmt_index(idx)}: "
-            f"got {float(a[idx])}, expected {exp[idx]:.10g}",
+            f"got {_number(a[idx])}, expected {_number(exp[idx])} "
+            f"({nans} NaN, {count - nans} inf, where every expected value is finite; "
+            + _NON_FINITE
+            + ")",
         )
     same_inf = np.isinf(exp) & (a == exp)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -416,7 +434,7 @@ def compare(
     return Verdict(
         False,
         f"{name}: {count} of {a.size} values differ; worst at index {_fmt_index(worst)}: "
-        f"got {a[worst]:.10g}, expected {exp[worst]:.10g} "
+        f"got {_number(a[worst])}, expected {_number(exp[worst])} "
         f"(max abs error {float(np.max(diff)):.3g}, max rel error {rel}; "
         f"rtol={rtol:g}, atol={atol:g}{' for a float32 answer' if as_float32 else ''})",
     )

@@ -39,7 +39,12 @@ def _validate(args: argparse.Namespace) -> int:
     from grader.validate import validate
 
     assignment = load_assignment(args.assignment)
-    outcome = validate(assignment, sandbox=args.sandbox, log=lambda s: print(s, flush=True))
+    outcome = validate(
+        assignment,
+        sandbox=args.sandbox,
+        log=lambda s: print(s, flush=True),
+        examples=args.examples,
+    )
     print(("VALID: " if outcome.ok else "INVALID: ") + outcome.summary)
     return 0 if outcome.ok else 1
 
@@ -135,6 +140,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     v = asub.add_parser("validate", help="prove an assignment sound before students see it")
     v.add_argument("assignment")
     v.add_argument("--sandbox", choices=KINDS, default=None)
+    v.add_argument(
+        "--examples",
+        action="store_true",
+        help="grade examples/ too: one that scores full marks must receive no hint",
+    )
     v.set_defaults(func=_validate)
     n = asub.add_parser("new", help="scaffold an assignment folder that validates at once")
     n.add_argument("slug", help="lower-case words joined by '-', e.g. losses-2")

@@ -29,6 +29,8 @@ from grader.archive import SubmissionError, unpack_submission
 from grader.assignment import Assignment
 from grader.checks import CheckFailed, CheckSpec, Student, Verdict, all_of, default_tolerances
 from grader.config import data_dir, secret_key
+from grader.feedback import function_of, starter_functions
+from grader.hints import with_hints
 from grader.messages import (
     MESSAGE_CHARS,
     CheckResult,
@@ -39,7 +41,13 @@ from grader.messages import (
     clip,
 )
 from grader.sandbox import Sandbox, SandboxSpec, SandboxUnavailable, make_sandbox
-from grader.session import WALL_BACKSTOP_FACTOR, PlatformFault, RunnerSession, StudentError
+from grader.session import (
+    WALL_BACKSTOP_FACTOR,
+    LoadFailed,
+    PlatformFault,
+    RunnerSession,
+    StudentError,
+)
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = ("runner.py", "codec.py", "cuda_on_cpu.py")
@@ -179,12 +187,17 @@ class _BoundedStudent(Student):
     def __init__(self, session: RunnerSession, call_seconds: float, budget: _Budget) -> None:
         super().__init__(session, call_seconds)
         self._budget = budget
+        self.not_run = False  # the check stopped because the file did not load
 
     def _request(self, request: dict, seconds: float | None = None) -> Any:
         left = self._budget.left()
         if left <= 0:
             raise StudentError(CheckStatus.TIMEOUT, "the submission's total time limit ran out")
-        return self._session.request(request, min(seconds or self._seconds, left))
+        try:
+            return self._session.request(request, min(seconds or self._seconds, left))
+        except LoadFailed:
+            self.not_run = True
+            raise
 
 
 class CheckContext:
@@ -324,6 +337,7 @@ def grade(
         session = RunnerSession(box, load, output_limit=assignment.limits.output_bytes)
         budget = _Budget(total_s, session)
         results: dict[int, CheckResult] = {}
+        functions = starter_functions(assignment.root)
         # Visible checks first: until the first hidden request is sent, the submission
         # has seen no hidden input, so nothing it prints or returns before then (in
         # visible messages, in the output up to ``boundary``) can repeat one.
@@ -364,6 +378,8 @@ def grade(
                     message=message,
                     hidden=spec_.hidden,
                     seconds=round(time.monotonic() - t0, 3),
+                    function=function_of(spec_.name, functions),
+                    not_run=student.not_run,
                 )
         finally:
             session.close()
@@ -379,6 +395,7 @@ def grade(
                 f"first {len(hidden_output)} shown]"
             )
         checks = tuple(results[i] for i in range(len(assignment.checks)) if i in results)
+        checks = with_hints(assignment, checks)
         loaded = session.load_result if isinstance(session.load_result, dict) else {}
         environment = {
             **_versions(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -82,6 +82,10 @@ def bounded(report: GradeReport, max_bytes: int = REPORT_MAX_BYTES) -> GradeRepo
             report = replace(report, **{name: cut})
 
 
+# What a student sees in place of a hidden check's name until its release.
+WITHHELD_NAME = "hidden check"
+
+
 class CheckStatus(StrEnum):
     """How one check ended. Only ``PLATFORM_ERROR`` is our fault, never the student's."""
 
@@ -109,6 +113,14 @@ class CheckResult:
     message: str
     hidden: bool = False
     seconds: float = 0.0
+    # The starter's function this check tests ("" when it tests several): what a
+    # report groups its checks by (grader/feedback.py).
+    function: str = ""
+    # Not run because the student's file did not load: the report's message says why, once.
+    not_run: bool = False
+    # A known mistake whose signature this grading matches (grader/hints.py), in the
+    # course's words; hidden checks' hints are withheld like their messages.
+    hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -117,7 +129,9 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckResult:
-        return cls(**{**d, "status": CheckStatus(d["status"])})
+        # Reports stored before a field existed read with its default.
+        known = {f.name for f in fields(cls)} - {"status"}
+        return cls(**{k: v for k, v in d.items() if k in known}, status=CheckStatus(d["status"]))
 
 
 @dataclass(frozen=True)
@@ -188,12 +202,13 @@ class GradeReport:
             return replace(self, environment=environment)
         checks = tuple(
             CheckResult(
-                name="hidden check",
+                name=WITHHELD_NAME,
                 score=c.score,
                 max_score=c.max_score,
                 status=c.status,
                 message="",
                 hidden=True,
+                not_run=c.not_run,
             )
             if c.hidden
             else c

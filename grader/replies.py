@@ -12,6 +12,9 @@ the protocol's schema on the trusted side before anything reads it:
     load    {"global": str | None, "handle": handle | None, "names": list[str],
              "versions": {str: str}, "error": error | None (a script that raised)}
     handle  int in [0, MAX_HANDLE]  (the value of a "new" request, and of a load)
+    sample  {"id": int, "where": list[str]}  (sent while a request runs: where the
+             student's code is; the trusted side keeps the latest, to say where a
+             call that ran out of time was stopped)
 
 A reply that breaks the schema raises ``ProtocolViolation``, whose message is
 written for the student: such a reply can only come from code that tampered
@@ -51,6 +54,9 @@ VERSION_CHARS = 100
 # has about 600; a longer name than this cannot be one a check asks for.
 MAX_NAMES = 20_000
 NAME_CHARS = 1000
+
+SAMPLE_KEYS = frozenset({"id", "where"})
+SAMPLE_LINES = 16
 
 REPLY_KEYS = frozenset({"id", "ok", "value", "error", "rss_kb"})
 ERROR_KEYS = frozenset({"type", "message", "traceback"})
@@ -260,3 +266,23 @@ def check_reply(raw: object, expected_id: int, op: str) -> Reply:
     if "error" not in reply:
         raise ProtocolViolation("a failed call's reply carries no error description")
     return Reply(rid, False, None, check_error(reply["error"]), rss)
+
+
+def is_sample(raw: object) -> bool:
+    """Whether a frame is a stack sample rather than a reply (replies have no "where")."""
+    return type(raw) is dict and "where" in raw
+
+
+def check_sample(raw: object) -> tuple[int, tuple[str, ...]] | None:
+    """A stack sample's request id and lines, clipped; None when it is malformed.
+
+    Malformed samples are dropped rather than charged: a sample is only ever shown
+    (in a time-out's message), so dropping one loses nothing and judges nothing.
+    """
+    if type(raw) is not dict or set(raw) != SAMPLE_KEYS:
+        return None
+    rid, where = raw["id"], raw["where"]
+    if not _is_int(rid) or type(where) is not list or not all(type(x) is str for x in where):
+        return None
+    lines = [clip(x, TRACEBACK_LINE_CHARS) for x in where[-SAMPLE_LINES:]]
+    return rid, tuple(lines)

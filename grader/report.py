@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from grader.feedback import groups, load_failed
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 
 _MARK = {
@@ -28,6 +29,8 @@ def _indent(text: str, pad: str = "      ") -> str:
 
 
 def render_text(report: GradeReport, *, show_output: bool = True) -> str:
+    """Failing checks first, grouped by the function they test; a file that did not load
+    is said once, with its traceback, and the checks it stopped are counted, not listed."""
     if report.status == ReportStatus.PLATFORM_ERROR:
         # A grading that could not finish gives no verdict: no score to misread as one.
         lines = [f"{report.assignment}: no verdict ({report.status})"]
@@ -37,12 +40,30 @@ def render_text(report: GradeReport, *, show_output: bool = True) -> str:
         ]
     if report.message:
         lines.append(_indent(report.message, "  "))
+    if load_failed(report):
+        stopped = sum(c.not_run for c in report.checks)
+        lines.append(f"  {stopped} of {len(report.checks)} checks not run: the file did not load")
     width = max((len(c.name) for c in report.checks), default=10)
-    for c in report.checks:
-        tag = " (hidden)" if c.hidden else ""
-        lines.append(f"  [{_MARK[c.status]:>7}] {c.name:<{width}} {c.score:g}/{c.max_score:g}{tag}")
-        if c.status != CheckStatus.PASSED and c.message:
-            lines.append(_indent(c.message))
+    for group in groups([c for c in report.checks if not c.not_run]):
+        if not group.failing:  # folded: one line for a function all of whose checks pass
+            lines.append(
+                f"  {group.title}: {group.score:g}/{group.max_score:g}, "
+                f"all {len(group.checks)} check(s) passed"
+            )
+            continue
+        lines.append(
+            f"  {group.title}: {group.score:g}/{group.max_score:g}, "
+            f"{len(group.failing)} of {len(group.checks)} check(s) failing"
+        )
+        for c in (*group.failing, *group.passing):
+            tag = " (hidden)" if c.hidden else ""
+            lines.append(
+                f"    [{_MARK[c.status]:>7}] {c.name:<{width}} {c.score:g}/{c.max_score:g}{tag}"
+            )
+            if c.status != CheckStatus.PASSED and c.message:
+                lines.append(_indent(c.message, "        "))
+            if c.hint:
+                lines.append(_indent("hint: " + c.hint, "        "))
     env = report.environment
     if env:
         facts = ", ".join(

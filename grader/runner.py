@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
+import time
 import traceback
 import types
 
@@ -33,6 +35,59 @@ WORK = os.path.join(os.environ.get("TMPDIR") or "/tmp", "work")
 # Where a network trained by a script is looked for when the manifest names no global.
 NETWORK_NAMES = ("net", "model", "network")
 MAX_TRACEBACK_LINES = 40
+# How often the sampler says where the student's code is while a request runs: a call
+# stopped for time is located by the last sample, taken at most this long before.
+SAMPLE_SECONDS = 0.5
+SAMPLE_FRAMES = 8
+
+
+class Sampler:
+    """Sends ``{"id", "where"}`` frames while a request runs: the student's frames of the
+    serving thread's stack. The trusted side keeps the latest and names it when the call
+    runs out of time (it kills this process, so it cannot ask afterwards). Information
+    only: nothing is judged by a sample, so a forged one can only mislead its author."""
+
+    def __init__(self, out, lock: threading.Lock) -> None:
+        self.out = out
+        self.lock = lock
+        self.serving = threading.get_ident()
+        self.request: object = None  # the id of the request being served, if any
+        self.thread: threading.Thread | None = None
+
+    def begin(self, rid: object) -> None:
+        self.request = rid
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.run, name="dlgrade-sampler", daemon=True)
+            self.thread.start()
+
+    def end(self) -> None:
+        self.request = None
+
+    def run(self) -> None:
+        while True:
+            time.sleep(SAMPLE_SECONDS)
+            rid = self.request
+            if rid is None:
+                continue
+            try:
+                lines = where(sys._current_frames().get(self.serving))
+                if not lines:
+                    continue
+                payload = codec.encode({"id": rid, "where": lines})
+                with self.lock:
+                    if self.request == rid:  # not after the request's own reply
+                        codec.write_frame(self.out, payload)
+            except Exception:  # the process is shutting down, or the channel is gone
+                return
+
+
+def where(frame: types.FrameType | None) -> list[str]:
+    """The student's frames of a stack, innermost last, as a traceback prints them."""
+    if frame is None:
+        return []
+    frames = [f for f in traceback.extract_stack(frame) if f.filename.startswith(WORK)]
+    text = "".join(traceback.format_list(frames[-SAMPLE_FRAMES:])).replace(WORK + "/", "")
+    return text.splitlines()
 
 
 class Runner:
@@ -44,6 +99,8 @@ class Runner:
         self.namespace: dict = {}
         self.handles: dict[int, object] = {}
         self.next_handle = 1
+        self.write_lock = threading.Lock()  # replies and samples share the channel
+        self.sampler = Sampler(proto_out, self.write_lock)
 
     # -- loading -----------------------------------------------------------------
     def prepare_workdir(self, data_links: dict[str, str]) -> None:
@@ -236,6 +293,7 @@ class Runner:
             except EOFError:
                 return
             rid = req.get("id") if isinstance(req, dict) else None
+            self.sampler.begin(rid)
             try:
                 op = getattr(self, "op_" + str(req["op"]))
                 value = to_plain(op(req))
@@ -244,9 +302,11 @@ class Runner:
                 payload = codec.encode(
                     {"id": rid, "ok": False, "error": describe(exc), "rss_kb": peak_kb()}
                 )
+            self.sampler.end()
             sys.stdout.flush()
             sys.stderr.flush()
-            codec.write_frame(self.proto_out, payload)
+            with self.write_lock:
+                codec.write_frame(self.proto_out, payload)
 
 
 def _torch_module(obj: object) -> object | None:

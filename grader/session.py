@@ -71,6 +71,28 @@ class PlatformFault(Exception):
         self.message = message
 
 
+class LoadFailed(StudentError):
+    """The submission's file did not load: the checks that needed it did not run."""
+
+
+class _Samples:
+    """The latest stack sample the runner sent while a request ran: where the student's
+    code was. Information for the report only, never a verdict; one kept at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latest: tuple[int, tuple[str, ...]] | None = None
+
+    def put(self, request_id: int, lines: tuple[str, ...]) -> None:
+        with self.lock:
+            self.latest = (request_id, lines)
+
+    def of(self, request_id: int) -> tuple[str, ...]:
+        with self.lock:
+            latest = self.latest
+        return latest[1] if latest is not None and latest[0] == request_id else ()
+
+
 @dataclass(frozen=True)
 class LoadSpec:
     """How the runner loads the submission (from the assignment manifest)."""
@@ -259,6 +281,13 @@ class OutputCapture:
             time.sleep(0.002)
 
 
+def _where(lines: tuple[str, ...]) -> str:
+    """Where a call that ran out of time was, from the runner's last sample before the kill."""
+    if not lines:
+        return ""
+    return "; when it was stopped, your code was here (most recent call last):\n" + "\n".join(lines)
+
+
 def _pending_bytes(fd: int | None) -> int:
     """Bytes waiting in a pipe (FIONREAD); 0 when it is closed or cannot say."""
     if fd is None:
@@ -277,6 +306,7 @@ class RunnerSession:
         self.output_limit = output_limit
         self.proc = None
         self.responses: queue.Queue = queue.Queue()
+        self.samples = _Samples()
         self.captures: list[OutputCapture] = []
         self.next_id = 0
         self.load_result: Any = None
@@ -304,13 +334,16 @@ class RunnerSession:
         self.proc = self.sandbox.start(list(RUNNER_ARGV))
         self.starts += 1
         self.responses = queue.Queue()
+        self.samples = _Samples()
         self.captures.append(OutputCapture(self.proc.stderr, self.output_limit))
         threading.Thread(
-            target=self._read_responses, args=(self.proc.stdout, self.responses), daemon=True
+            target=self._read_responses,
+            args=(self.proc.stdout, self.responses, self.samples),
+            daemon=True,
         ).start()
 
     @staticmethod
-    def _read_responses(pipe, responses: queue.Queue) -> None:
+    def _read_responses(pipe, responses: queue.Queue, samples: _Samples) -> None:
         while True:
             if responses.qsize() > 1:
                 # Each request gets one reply, taken before the next is sent: a second
@@ -318,7 +351,16 @@ class RunnerSession:
                 # call). Stop reading, or a flood of frames piles up in this process's memory.
                 return
             try:
-                responses.put(codec.decode(codec.read_frame(pipe, RESPONSE_MAX_BYTES)))
+                frame = codec.decode(codec.read_frame(pipe, RESPONSE_MAX_BYTES))
+                if replies.is_sample(frame):
+                    # Where the code is while a call runs: kept aside (the latest only),
+                    # never queued as a reply. A malformed one is dropped: it would only
+                    # have been shown, so nothing is lost and nothing is judged by it.
+                    sample = replies.check_sample(frame)
+                    if sample is not None:
+                        samples.put(*sample)
+                    continue
+                responses.put(frame)
             except EOFError:
                 responses.put(EOFError())
                 return
@@ -415,6 +457,10 @@ class RunnerSession:
                 if over is None:
                     continue
                 self._stop()
+                if isinstance(over, StudentError) and over.status == CheckStatus.TIMEOUT:
+                    # Where the code was, from the runner's last sample before the kill.
+                    where = _where(self.samples.of(request["id"]))
+                    over = StudentError(over.status, over.message + where)
                 raise over from None
             if isinstance(reply, BaseException):
                 return self._died(reply)
@@ -479,7 +525,7 @@ class RunnerSession:
 
     def ensure_loaded(self) -> Any:
         if self.load_failure is not None:
-            raise StudentError(
+            raise LoadFailed(
                 self.load_failure.status,
                 f"not run: {self.load_spec.file} could not be loaded (see the first check)",
             )
@@ -503,7 +549,7 @@ class RunnerSession:
                 self.first_ready_s = round(time.monotonic() - t0, 3)
         except StudentError as err:
             prefix = f"could not load {spec.file}: "
-            self.load_failure = StudentError(err.status, prefix + err.message)
+            self.load_failure = LoadFailed(err.status, prefix + err.message)
             raise self.load_failure from None
         return self.load_result
 

@@ -2,8 +2,11 @@
 
 Sound means: the solution scores full marks, the starter scores zero, every
 known-wrong submission in mutants/ fails exactly the checks its manifest entry
-names (and passes the rest), and grading the solution twice gives the same
-report. A mutant file holds only the definitions it changes: it is appended to
+names (and passes the rest) and receives its own hint (grader/hints.py; a
+mutant whose ``hint`` is "" receives none), grading the solution twice gives the
+same report, and neither the solution nor any example in examples/ that
+scores full marks receives a hint (examples graded when asked: they may train).
+A mutant file holds only the definitions it changes: it is appended to
 the solution's entry file, so later definitions replace the solution's.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from grader.assignment import Assignment, Mutant
 from grader.engine import grade
+from grader.hints import hint_text, received
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 
 
@@ -55,8 +59,16 @@ def _mutant_submission(assignment: Assignment, mutant: Mutant, work: Path) -> Pa
     return folder
 
 
+def _hinted(report: GradeReport) -> list[str]:
+    return sorted({c.hint for c in report.checks if c.hint})
+
+
 def validate(
-    assignment: Assignment, *, sandbox: str | None = None, log: Callable[[str], None] = print
+    assignment: Assignment,
+    *,
+    sandbox: str | None = None,
+    log: Callable[[str], None] = print,
+    examples: bool = False,
 ) -> ValidationOutcome:
     out = ValidationOutcome()
     full = assignment.max_score
@@ -91,6 +103,8 @@ def validate(
             if a != b
         ]
         out.fail(f"two runs of the solution differ (not deterministic): {changed}")
+    if _hinted(solution):
+        out.fail(f"the solution receives hints of known mistakes: {_hinted(solution)}")
 
     starter = run("starter", assignment.root / "starter")
     if starter.score != 0:
@@ -106,4 +120,19 @@ def validate(
                     f"mutant {mutant.file}: expected to fail {sorted(expected)}, "
                     f"but failed {sorted(failed)}"
                 )
+            if hint_text(mutant) and not received(mutant, report.checks):
+                out.fail(
+                    f"mutant {mutant.file} does not receive its own hint (its failures must "
+                    f"be wrong answers, time-outs or memory, not code that raised; "
+                    f"docs/AUTHORING.md, 'Hints'); hints received: {_hinted(report) or 'none'}"
+                )
+    if examples:
+        for path in sorted((assignment.root / "examples").glob("*")):
+            if path.name.startswith((".", "_")):
+                continue
+            report = run(f"example {path.name}", path)
+            if report.score == full and _hinted(report):
+                out.fail(f"example {path.name} scores full marks yet receives hints")
+            elif _hinted(report):
+                log(f"    hints: {'; '.join(_hinted(report))}")
     return out

@@ -126,7 +126,7 @@ def error_of(tmp_path: Path, manifest: str) -> str:
         ),
         (
             MINIMAL + '[[mutants]]\nfile = "m.py"\nfail = ["doubled"]\n',
-            "unknown key 'mutants.fail' in [[mutants]] entry 1 (known: file, fails, why); "
+            "unknown key 'mutants.fail' in [[mutants]] entry 1 (known: file, fails, why, hint); "
             "did you mean 'fails'?",
         ),
         (

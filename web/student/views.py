@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from grader import feedback
 from grader.messages import GradeReport as ReportDoc
 from web import grades
 from web.access import enrollment_or_404
 from web.database import db, settings
+from web.handout import read_handout
+from web.staff.queries import starter_files
 from web.student import bp
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
@@ -134,6 +138,7 @@ def _assignment_page(
     left, count, window = grades.submissions_left(s, settings(), a, current_user.id)
     page = render_template(
         "student/assignment.html",
+        handout=read_handout(grades.spec_of(a)),
         course=s.get(Course, course_id),
         a=a,
         files=grades.student_files(a),
@@ -155,6 +160,24 @@ def _assignment_page(
 @login_required
 def assignment(course_id: int, slug: str) -> tuple[str, int]:
     return _assignment_page(course_id, slug)
+
+
+@bp.route("/courses/<int:course_id>/a/<slug>/starter.zip")
+@login_required
+def starter(course_id: int, slug: str) -> Response:
+    """The starter code, as a .zip of the assignment's ``starter/`` folder: for anyone
+    enrolled in the course (the staff's copy is the same file)."""
+    a = _assignment_or_404(course_id, slug)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in sorted(starter_files(a).items()):
+            zf.writestr(f"{a.slug}/{name}", text)
+    return send_file(
+        io.BytesIO(buf.getvalue()),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{a.slug}-starter.zip",
+    )
 
 
 @bp.route("/courses/<int:course_id>/a/<slug>/submit", methods=["POST"])
@@ -236,8 +259,16 @@ def submission(submission_id: int) -> str:
     sub, a = _own_submission(submission_id)
     (standing,) = grades.standings(s, [sub])
     report = grades.report_for_student(s, standing, a)
+    shown = report.checks if report is not None else ()
+    not_run = [c for c in shown if c.not_run]
+    ran = feedback.groups([c for c in shown if not c.not_run])
     return render_template(
         "student/submission.html",
+        load_failed=report is not None and feedback.load_failed(report),
+        not_run=not_run,
+        failing_groups=[g for g in ran if g.failing],
+        passing_groups=[g for g in ran if not g.failing],
+        files=grades.student_files(a),
         course=s.get(Course, a.course_id),
         a=a,
         sub=sub,

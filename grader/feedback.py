@@ -1,0 +1,102 @@
+"""What a report teaches: checks grouped by the starter's function they test, failing first.
+
+A check tests the starter function whose name begins its own (``sigmoid_grad``
+and ``sigmoid_grad_large_inputs`` test ``sigmoid_grad``; the longest name wins);
+a check named after no function (``kinks``, ``shapes``) tests several, and its
+group is "". The engine records each check's function in the report, and the
+handout totals points by the same rule, so both speak of the same groups.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.messages import WITHHELD_NAME, CheckResult, CheckStatus, GradeReport
+
+
+@functools.cache
+def _starter_names(starter: Path, stamp: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    names: list[str] = []
+    for name, _ in stamp:
+        try:
+            tree = ast.parse((starter / name).read_text(), filename=name)
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in tree.body:
+            defines = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            if defines and not node.name.startswith("_"):
+                names.append(node.name)
+    return tuple(dict.fromkeys(names))
+
+
+def starter_functions(root: Path) -> tuple[str, ...]:
+    """The public functions and classes the starter's .py files define, in file order."""
+    starter = root / "starter"
+    if not starter.is_dir():
+        return ()
+    files = sorted(starter.rglob("*.py"))
+    stamp = tuple((str(p.relative_to(starter)), p.stat().st_mtime_ns) for p in files)
+    return _starter_names(starter, stamp)
+
+
+def function_of(check_name: str, functions: tuple[str, ...]) -> str:
+    """The starter function a check tests: the longest whose name begins the check's."""
+    matches = [f for f in functions if check_name == f or check_name.startswith(f + "_")]
+    return max(matches, key=len) if matches else ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """The checks of one function (``function`` "" for checks across several)."""
+
+    function: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def failing(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.status != CheckStatus.PASSED)
+
+    @property
+    def passing(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.status == CheckStatus.PASSED)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    withheld: bool = False  # hidden checks whose names are withheld until release
+
+    @property
+    def title(self) -> str:
+        if self.withheld:
+            return "hidden checks"
+        return self.function or "checks across several functions"
+
+
+def groups(checks: tuple[CheckResult, ...] | list[CheckResult]) -> list[Group]:
+    """Checks grouped by function: groups with a failing check first, withheld hidden
+    checks after the named ones, each kind in the order of its first check; checks keep
+    their order within a group.
+
+    Hidden checks not yet released carry no function (their names are withheld) and
+    form a group of their own.
+    """
+    order: dict[tuple[bool, str], list[CheckResult]] = {}
+    for c in checks:
+        withheld = c.hidden and c.name == WITHHELD_NAME
+        order.setdefault((withheld, "" if withheld else c.function), []).append(c)
+    made = [Group(name, tuple(cs), withheld) for (withheld, name), cs in order.items()]
+    # What a student can act on first: named failures, then hidden ones, then the rest.
+    return sorted(made, key=lambda g: (not g.failing, g.withheld))
+
+
+def load_failed(report: GradeReport) -> bool:
+    """Whether the student's file did not load: one message, the checks not run."""
+    return bool(report.message) and any(c.not_run for c in report.checks)
