@@ -11,7 +11,7 @@ containers. In order, as an operator would meet them:
 3. a worker container SIGKILLed in the middle of a slow grading: graded exactly once
    after the container is back (one report, a second attempt);
 4. postgres and redis restarted, then ``down`` and ``up``: nothing lost;
-5. two worker containers that share no volume with web (which has none) or each other
+5. two worker containers that share no volume with web or each other
    (each keeps to a scratch folder of its own): the submissions reach them through
    the database;
 6. 50 idle half-sent requests do not stall a sign-in through the proxy;
@@ -155,10 +155,12 @@ def test_workers_share_nothing_but_the_network(stack: Stack, token: str) -> None
         out = subprocess.run(["docker", "inspect", "--format", "{{json .Mounts}}", c],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
         mounts[c] = json.loads(out) or []
-    assert mounts[web] == []  # the portal keeps nothing on disk: uploads go to the database
+    # The portal's own volume (instructors' assignment uploads); submissions are in the database.
+    assert [(m["Type"], m["Destination"]) for m in mounts[web]] == [("volume", "/var/lib/dlgrade")]
     for c in workers:
         kinds = {(m["Type"], m["Destination"]) for m in mounts[c]}
         # The engine's socket, and the sandbox scratch: no volume, nothing of web's.
+        assert not {m.get("Name") for m in mounts[web]} & {m.get("Name") for m in mounts[c]}
         assert kinds == {("bind", "/var/run/docker.sock"), ("bind", stack.env["DLGRADE_SCRATCH"])}
     files = _files(stack)
     ids = [stack.submit(files["right" if i % 2 else "wrong"], token)[0] for i in range(6)]
