@@ -507,3 +507,20 @@ def test_users_password_on_the_host_issues_a_one_time_password_and_ends_sessions
     assert login(app.test_client(), "instructor").status_code == 401
     fresh = app.test_client()
     assert login(fresh, "instructor", one_time).headers["Location"] == "/account/password"
+
+
+def test_guessing_the_current_password_meets_the_sign_in_limit(
+    app: Flask, courses: DemoData, web_settings: Settings
+) -> None:
+    from web.security import LOGIN_FAILURES_PER_NAME
+
+    borrowed = app.test_client()
+    login(borrowed, "student")
+    for i in range(LOGIN_FAILURES_PER_NAME):
+        assert _change_password(borrowed, f"guess {i}", NEW_PASSWORD).status_code == 400
+    refused = _change_password(borrowed, PASSWORD, NEW_PASSWORD)  # even the right one, now
+    assert refused.status_code == 429 and "Too many wrong passwords" in refused.get_data(
+        as_text=True
+    )
+    assert login(app.test_client(), "student", PASSWORD).status_code == 429
+    assert _user(web_settings, "student").session_version == 0  # nothing changed

@@ -111,11 +111,19 @@ def password() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         code = 400 if request.method == "POST" else 200  # an incomplete or expired form
         return render_template("auth/password.html", form=form, one_time=one_time), code
+    # The current password is guessed here as at sign-in (a borrowed session): same limit.
+    url = settings().database_url
+    attempt, wait = begin_login(url, current_user.name, request.remote_addr or "?")
+    if attempt is None:
+        minutes = max(1, round((wait or 60) / 60))
+        flash(f"Too many wrong passwords. Try again in {minutes} minutes.", "error")
+        return render_template("auth/password.html", form=form, one_time=one_time), 429
     s = db()
     digest = s.scalar(select(User.password_hash).where(User.id == current_user.id))
     if not digest or not check_password_hash(digest, form.current.data):
         flash("The current password is wrong.", "error")
         return render_template("auth/password.html", form=form, one_time=one_time), 400
+    finish_login(url, attempt)
     try:
         check_new_password(
             form.new.data, form.repeated.data, current=form.current.data, login=current_user.name
