@@ -130,6 +130,9 @@ def host_view(env: Path) -> HostView:
     Computed (and the cache written) only when there is no cache, it cannot be
     read, or anything it was computed from has changed since.
     """
+    # One environment reached by several paths (a data folder behind a symbolic link,
+    # as each checkout of the repository has) is one cache: keyed by its real path.
+    env = Path(os.path.realpath(env))
     cached = _read_cache(env)
     if cached is not None:
         return cached

@@ -143,3 +143,16 @@ def test_an_unreadable_cache_is_computed_again_and_replaced(
     assert host_view(env) == first
     assert len(computations) == 2
     assert json.loads(cache_path(env).read_text())["binds"] == list(first.binds)
+
+
+def test_one_environment_reached_by_two_paths_is_computed_once(
+    env: Path, tmp_path: Path, computations: list[Path]
+) -> None:
+    """Each checkout reaches the shared data folder through a link of its own."""
+    link = tmp_path / "checkout" / ".data"
+    link.parent.mkdir()
+    link.symlink_to(env.parent.parent)
+    first = host_view(env)
+    assert host_view(link / "envs" / env.name) == first
+    assert host_view(env) == first
+    assert len(computations) == 1
