@@ -144,6 +144,7 @@ from typing import Any
 
 import numpy as np
 
+from grader import embedded
 from grader.checks import CheckFailed, RemoteObject, StudentError, Verdict
 from grader.config import secret_key
 
@@ -166,9 +167,6 @@ IMAGE_CONVENTIONS = ("plain", "images (N, 1, H, W)")
 # can infer from the labelled training files: this bound catches them at the start.
 BEST_NAMING_LIMIT = 0.50
 ADAPTER_ROWS = 500  # validation rows on which an input convention is chosen
-# Embedded data longer than this in a source file is pointed out to a TA (never judged).
-LONG_LITERAL_CHARS = 20_000
-SOURCE_FLAG_BYTES = 200_000
 
 
 # -- the secret relabelling -----------------------------------------------------------
@@ -333,11 +331,6 @@ def _separate_copies(sent: np.ndarray, chunk: int, rng: np.random.Generator) -> 
 # -- looking at the source (information for staff; never a verdict) -------------------
 
 _MAIN_BLOCK = re.compile(r"^if\s+\(?\s*__name__\s*==\s*['\"]__main__['\"]\s*\)?\s*:", re.M)
-# Text that could hold weights, images or labels: runs of base64 characters (split across
-# lines or not), or a mass of numbers written out.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
-_NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
-MANY_NUMBERS = 5_000
 
 
 def script_trains(source: str) -> bool:
@@ -346,17 +339,9 @@ def script_trains(source: str) -> bool:
 
 
 def source_flags(source: str) -> list[str]:
-    """What a TA should look at in a file: embedded data that could hold weights or labels."""
-    flags = []
-    if len(source.encode()) > SOURCE_FLAG_BYTES:
-        flags.append(f"the file is {len(source.encode()) / 1000:.0f} kB")
-    embedded = sum(len(m.group()) for m in _BASE64_RUN.finditer(source))
-    if embedded >= LONG_LITERAL_CHARS:
-        flags.append(f"it embeds {embedded / 1000:.0f} kB of base64-like text")
-    numbers = sum(1 for _ in _NUMBER.finditer(source))
-    if numbers >= MANY_NUMBERS:
-        flags.append(f"it writes out {numbers:,} decimal numbers")
-    return flags
+    """What a TA should look at in a file: embedded data, measured by what it holds
+    (grader/embedded.py)."""
+    return embedded.flags(source)
 
 
 # -- one run --------------------------------------------------------------------------
@@ -423,6 +408,15 @@ class RunContext:
     @property
     def folder(self) -> str:
         return RUN_FOLDER.format(self.run)
+
+    def data_file(self, name: str) -> Path:
+        """One of this run's data files as the trusted side wrote it (to read, not to send)."""
+        return Path(self.student._session.sandbox.spec.root) / "data" / self.folder / name
+
+    def epoch_orders(self, epochs: int, n: int) -> list[np.ndarray]:
+        """The batch order of each epoch the grader drives, drawn from the run's secret."""
+        rng = np.random.default_rng([relabel_seed(self.seed, self.run), 3])
+        return [rng.permutation(n) for _ in range(epochs)]
 
     def load(self, mode: str) -> Any:
         """Start a fresh runner that loads the submission for this run ("import" or
@@ -798,7 +792,8 @@ class TrainingTask:
             text = err.message if isinstance(err, StudentError) else str(err)
             flags = (err.flag,) if isinstance(err, Suspicious) else ()
             flags += trained.flags if trained is not None else ()
-            return RunResult(run, seed, None, message=text, flags=flags), None
+            # The network, where training gave one, still says how it came to be.
+            return RunResult(run, seed, None, message=text, flags=flags), trained
         result = RunResult(
             run, seed, correct / total, correct, total, seconds=trained.seconds, flags=trained.flags
         )
@@ -942,9 +937,9 @@ GRADED_ON = (
     "them twice; its answers were scored outside the sandbox, where the labels stay"
 )
 VERIFIED = (
-    "verified: the grader trained the network itself from a start at chance, its "
-    "parameters moved under training, and the answers scored are the ones the grader "
-    "recomputed from those parameters (forward() agreed with them)"
+    "verified: the grader trained the network itself from a start at chance and checked "
+    "that training (as said above), and the answers scored are the ones it recomputed from "
+    "the trained parameters (forward() agreed with them)"
 )
 # Where the run's verification failed, or could not be done, the report says which.
 NOT_RECOMPUTED = (

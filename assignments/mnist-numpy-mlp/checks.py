@@ -21,6 +21,7 @@ the numerical gradient).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -147,46 +148,110 @@ def _train(rc: RunContext, source: str) -> Trained:
     label = f"Network({INPUTS}, {hidden}, {CLASSES}, lr={lr:g})"
     net = rc.student.new("Network", INPUTS, hidden, CLASSES, lr=lr)
     rc.at_chance(net, f"the untrained {label}")
-    start = _parameters(rc, net, hidden)
-    if start is not None:
-        layout, arrays = start
-        rc.chance_of(
-            _recomputed(rc, layout, arrays), f"the untrained {label}, computed from its parameters"
-        )
-    seconds = rc.epochs(net, EPOCHS, batch_size=BATCH_SIZE, one_hot=CLASSES)
     how = (
         f"{label} trained by the grader: {EPOCHS} epochs of batch-{BATCH_SIZE} step() calls "
         f"(one-hot targets), from an untrained start at chance"
     )
-    trained = _parameters(rc, net, hidden)
-    if start is None or trained is None:
+    start = _parameters(rc, net, hidden)
+    if start is None:
+        seconds = rc.epochs(net, EPOCHS, batch_size=BATCH_SIZE, one_hot=CLASSES)
         return Trained(net, how, seconds, watched=True, unverified=NOT_RECOMPUTED)
-    layout, arrays = trained
-    moved = [n for n in layout.names if not np.array_equal(arrays[n], start[1].get(n))]
-    if not moved:
-        return Trained(
-            net,
-            how,
-            seconds,
-            watched=True,
-            recompute=lambda x: layout.scores(arrays, x),
-            unverified=NEVER_MOVED,
-            flags=(
-                f"a learner that never takes a gradient step: {EPOCHS} epochs of step() left "
-                f"every parameter forward() reads ({', '.join(layout.names)}) as it was",
-            ),
-        )
+    layout, arrays = start
+    rc.chance_of(
+        _recomputed(rc, layout, arrays), f"the untrained {label}, computed from its parameters"
+    )
+    seconds, (layout, arrays) = _replayed_epochs(rc, net, hidden, lr, start)
+    how += "; every epoch replayed by the grader as SGD from the parameters it began with"
     return Trained(net, how, seconds, watched=True, recompute=lambda x: layout.scores(arrays, x))
+
+
+# How far a network's parameters may end an epoch from the grader's replay of it, relative
+# to how far the epoch moved them: measured 0 for the float64 solution and at most 5e-6
+# for a float32 network (examples/transposed_float32_submission.py), 3 epochs each. A
+# step() that loads weights, learns nothing or learns otherwise ends ~1 away.
+REPLAY_DRIFT = 1e-3
+
+
+def _replayed_epochs(rc: RunContext, net, hidden: int, lr: float, start):
+    """Train ``net`` for EPOCHS epochs of batches the grader chose, replaying each epoch here
+    as SGD on the cross-entropy (averaged over the batch, or summed: the convention the
+    network's first epoch follows) from the parameters it began with; Suspicious when the
+    network's own parameters end elsewhere. (seconds, (layout, arrays) after training)."""
+    x = np.load(rc.data_file("X_train.npy"))
+    targets = np.eye(CLASSES)[np.load(rc.data_file("y_train.npy"))]
+    layout, arrays = start
+    summed: bool | None = None
+    seconds = 0.0
+    for epoch, order in enumerate(rc.epoch_orders(EPOCHS, len(x)), start=1):
+        rc.ctx.progress(f"training epoch {epoch}/{EPOCHS} (run {rc.run + 1})")
+        began = recompute.canonical(layout, arrays)
+        started = time.monotonic()
+        try:
+            net.train_epoch(
+                f"{rc.folder}/X_train.npy",
+                f"{rc.folder}/y_train.npy",
+                batch_size=BATCH_SIZE,
+                one_hot=CLASSES,
+                order=order,
+            )
+        except StudentError as err:
+            message = f"training epoch {epoch}/{EPOCHS}: {err.message}"
+            raise StudentError(err.status, message) from None
+        seconds += time.monotonic() - started
+        if not all(np.isfinite(v).all() for v in net.arrays().values()):
+            raise CheckFailed(
+                f"training diverged: after epoch {epoch} the network's parameters hold NaN or "
+                f"inf (a learning rate too large for the loss's scale does that)"
+            )
+        now = _parameters(rc, net, hidden)
+        if now is None:
+            raise training.Suspicious(
+                f"after training epoch {epoch}, forward() no longer computes what the "
+                f"network's parameters say (a two-layer ReLU network, as before training), or "
+                f"they are no longer finite (training diverged?)",
+                f"forward() stopped matching the network's parameters in epoch {epoch}",
+            )
+        layout, arrays = now
+        got = recompute.canonical(layout, arrays)
+        if all(np.array_equal(got[k], began[k]) for k in began):
+            raise training.Suspicious(
+                f"training epoch {epoch} ({len(order) // BATCH_SIZE + 1} step() calls) left "
+                f"every parameter forward() reads ({', '.join(layout.names)}) as it was: "
+                f"step() must update the weights",
+                f"a learner that never takes a gradient step: epoch {epoch} of step() left "
+                f"every parameter forward() reads as it was",
+            )
+        rc.ctx.progress(f"replaying epoch {epoch}/{EPOCHS} as SGD (run {rc.run + 1})")
+        tried = [summed] if summed is not None else [False, True]
+        drifts = {}
+        for how in tried:
+            replay = recompute.sgd_epoch(layout, began, x, targets, order, BATCH_SIZE, lr, how)
+            drifts[how] = recompute.drift(began, replay, got)
+            if drifts[how] <= REPLAY_DRIFT:
+                summed = how
+                break
+        else:
+            off = min(drifts.values())
+            raise training.Suspicious(
+                f"in training epoch {epoch}, step() did not move the parameters as SGD on the "
+                f"cross-entropy does (lr {lr:g}, batches of {BATCH_SIZE}): the grader replayed "
+                f"the epoch from the parameters it began with, and yours ended {off:.3g} x the "
+                f"epoch's own movement away from the replay (at most {REPLAY_DRIFT:g} "
+                f"accepted). The grader trains the template's Network with its step(), which "
+                f"must be plain SGD (for momentum, weight decay or another optimiser, train "
+                f"the network in your file's own `if __name__ == \"__main__\":` block). "
+                f"This run scores 0",
+                f"training is not SGD: in epoch {epoch} the parameters ended {off:.3g} x the "
+                f"epoch's movement away from the grader's replay (weights loaded or changed "
+                f"outside the gradient step?)",
+            )
+    return seconds, (layout, arrays)
 
 
 NOT_RECOMPUTED = (
     "not verified: the grader trained the template's Network but could not recompute its "
     "answers from its parameters (a two-layer ReLU network's W1, b1, W2, b2 among its "
     "array attributes, reproducing forward()), so forward()'s answers were scored as given"
-)
-NEVER_MOVED = (
-    "not verified: the network's parameters did not move under training (the answers "
-    "scored are the ones those unchanged parameters give)"
 )
 SAMPLE_ROWS = 200  # validation rows on which forward() and the parameters must agree
 

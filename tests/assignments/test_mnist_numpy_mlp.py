@@ -225,12 +225,12 @@ def test_an_mlp_does_not_see_a_pixel_permutation():
 
 def test_source_flags_point_a_ta_at_embedded_data():
     assert training.source_flags(_solution_source()) == []
-    # The shipped weights: (784*32 + 32 + 32*10 + 10) float16 = 50,884 bytes, 67,848
-    # characters of base64 split over lines of 92.
+    # The shipped weights: (784*32 + 32 + 32*10 + 10) float16 = 50,884 bytes, as base64
+    # split over lines of 92 (tests/grader/test_embedded.py: every other encoding).
     shipped = training.source_flags(_solution_source("shipped_weights_module_net"))
-    assert shipped == ["it embeds 68 kB of base64-like text"]
+    assert shipped == ["it embeds 50.9 kB of data in its literals (base64-like text)"]
     written_out = "W = [" + ", ".join(f"{v:.4f}" for v in np.linspace(-1, 1, 6000)) + "]\n"
-    assert training.source_flags(written_out) == ["it writes out 6,000 decimal numbers"]
+    assert training.source_flags(written_out) == ["it writes out 6,000 numbers"]
     for example in COURSE_EXAMPLES:
         assert training.source_flags((EXAMPLES / example).read_text()) == [], example
 
@@ -561,7 +561,7 @@ def test_forgeries_score_zero_for_accuracy(graded, forgery):
 @pytest.mark.mnist
 def test_shipped_weights_are_flagged_for_a_ta(graded):
     message = _by_name(graded("shipped_weights_module_net"))["mnist_accuracy"].message
-    assert "for a TA to look at: it embeds 68 kB of base64-like text" in message
+    assert "for a TA to look at: it embeds 50.9 kB of data in its literals (base64-like" in message
 
 
 @pytest.mark.slow
