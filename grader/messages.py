@@ -20,6 +20,25 @@ MESSAGE_CHARS = 10_000  # one check's message, or the report's
 CLIPPED = "[... {} more characters]"
 
 
+# A check's message line that starts with this lists what a TA should look at (embedded
+# data, answers that depend on their order, training that is not what it claims), "; "
+# between items: never a verdict, read by the staff pages to list and filter submissions.
+TA_FLAGS = "for a TA to look at: "
+
+
+def ta_flags(checks: list[dict[str, Any]]) -> list[str]:
+    """The items for a TA in a report's checks (its ``to_dict()["checks"]``), in order."""
+    found: list[str] = []
+    for check in checks:
+        message = check.get("message") if isinstance(check, dict) else None
+        if not isinstance(message, str):
+            continue
+        for line in message.splitlines():
+            if line.startswith(TA_FLAGS):
+                found += [f for f in line[len(TA_FLAGS) :].split("; ") if f and f not in found]
+    return found
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, saying how many were left out."""
     if len(text) <= limit:

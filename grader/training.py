@@ -147,6 +147,7 @@ import numpy as np
 from grader import embedded
 from grader.checks import CheckFailed, RemoteObject, StudentError, Verdict
 from grader.config import secret_key
+from grader.messages import TA_FLAGS
 
 # A freshly initialised network classifies about 10% of ten classes; the highest of
 # thousands of random initialisations measured for homework 1 was 22.9%.
@@ -946,7 +947,7 @@ NOT_RECOMPUTED = (
     "not verified: the grader drove the training but could not recompute the network's "
     "answers from parameters it can read, so forward()'s answers were scored as given"
 )
-FLAGS_HEAD = "for a TA to look at: "
+FLAGS_HEAD = TA_FLAGS  # the staff pages list and filter submissions by these lines
 # Training the grader timed (a module's train(), the grader's own epochs) that ended
 # sooner than this is pointed out to a TA: 10 epochs of 50,000 images are hundreds of
 # optimiser steps at the least. Never a verdict: a fast GPU is not a forgery.

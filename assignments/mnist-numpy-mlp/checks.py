@@ -239,7 +239,7 @@ def _replayed_epochs(rc: RunContext, net, hidden: int, lr: float, start):
                 f"epoch's own movement away from the replay (at most {REPLAY_DRIFT:g} "
                 f"accepted). The grader trains the template's Network with its step(), which "
                 f"must be plain SGD (for momentum, weight decay or another optimiser, train "
-                f"the network in your file's own `if __name__ == \"__main__\":` block). "
+                f'the network in your file\'s own `if __name__ == "__main__":` block). '
                 f"This run scores 0",
                 f"training is not SGD: in epoch {epoch} the parameters ended {off:.3g} x the "
                 f"epoch's movement away from the grader's replay (weights loaded or changed "

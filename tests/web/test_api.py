@@ -402,6 +402,7 @@ def test_staff_gradebook_override_audit_and_regrades(
         f"{base}/assignments/worker-tiny/all-submissions?student=stud", headers=ta
     ).get_json()["submissions"]
     assert [(x["id"], x["student"]) for x in listed] == [(sub, "student")]
+    assert listed[0]["flags"] == []  # what its report lists for a TA: nothing here
     assert theirs not in {x["id"] for x in listed}
     view = client.get(f"{base}/submissions/{sub}", headers=ta).get_json()
     assert view["view"] == "staff" and view["report"]["environment"]["hidden_seed"] == "s3cr3t"

@@ -19,7 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
-from grader.messages import CheckResult, CheckStatus, GradeReport, ReportStatus
+from grader.messages import TA_FLAGS, CheckResult, CheckStatus, GradeReport, ReportStatus
 from tests.web.conftest import add_graded, csrf_token, login
 from web.demo import DemoData
 from worker.config import Settings
@@ -293,6 +293,37 @@ def test_assignment_page_filters(client: FlaskClient, klass: Class) -> None:
     assert ids("?errors=1") == {crashed}
     assert ids("?student=oth") == {klass.sub_other, late}
     assert ids("?status=queued") == set()
+
+
+def test_submissions_flagged_for_a_ta_are_shown_and_filtered(
+    client: FlaskClient, klass: Class
+) -> None:
+    """A training check's 'for a TA to look at' line (grader/messages.py TA_FLAGS): the list
+    tags the submission with each item, filters on it, and its staff report lists them."""
+    aid = klass.demo.assignments[SLUG]
+    lookup = "answers depend on the order of the test images, not on the images"
+    embedded = "it embeds 5.0 kB of data in its literals (base64-like text)"
+    message = f"run 1 (seed 3): scores 0\nnot verified\n{TA_FLAGS}{lookup}; {embedded}"
+    flagged = add_graded(
+        klass.settings, aid, klass.demo.user_ids["other"], report(3.0, message=message)
+    )
+    login(client, "ta")
+    base = f"/staff/courses/{klass.course_id}/assignments/{SLUG}/"
+
+    def ids(query: str) -> set[int]:
+        page = client.get(base + query).get_data(as_text=True)
+        return {int(x) for x in re.findall(r"/submissions/(\d+)\">\d+</a>", page)}
+
+    assert ids("?flagged=1") == {flagged}
+    assert flagged in ids("") and len(ids("")) > 1
+    page = client.get(base).get_data(as_text=True)
+    assert f"<li>{lookup}</li>" in page and f"<li>{embedded}</li>" in page
+    assert page.count('class="tag flag"') == 1
+    detail = client.get(f"/staff/courses/{klass.course_id}/submissions/{flagged}")
+    body = detail.get_data(as_text=True)
+    assert "For a TA to look at" in body and f"<li>{lookup}</li>" in body
+    quiet = client.get(f"/staff/courses/{klass.course_id}/submissions/{klass.sub_student}")
+    assert "For a TA to look at" not in quiet.get_data(as_text=True)
 
 
 # -- overrides ---------------------------------------------------------------------------

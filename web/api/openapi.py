@@ -132,8 +132,8 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     A + "/all-submissions": {
         "get": _op(
-            "Every submission to the assignment (filters: status, min, max, late, errors, "
-            "student)",
+            "Every submission to the assignment, each with what its newest report lists for "
+            "a TA to look at (filters: status, min, max, late, errors, flagged, student)",
             [COURSE, SLUG],
             staff=True,
         )

@@ -89,6 +89,7 @@ def class_submissions(course_id: int, slug: str) -> dict[str, Any]:
                 "final_score": x.standing.final_score,
                 "late": x.submission.late,
                 "submitted_at": iso(x.submission.submitted_at),
+                "flags": x.flags,
             }
             for x in listed
         ]

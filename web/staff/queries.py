@@ -7,7 +7,7 @@ another course is simply not found (404), whatever id is typed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grader.messages import ta_flags
 from web.grades import Standing, course_assignment, standings, version_ids
 from worker.models import Assignment, GradeReport, GradeRun, Submission, User
 
@@ -47,6 +48,7 @@ class Listed:
 
     standing: Standing
     student: str
+    flags: list[str] = field(default_factory=list)  # for a TA, from the newest report
 
     @property
     def submission(self) -> Submission:
@@ -60,6 +62,7 @@ class SubmissionFilter:
     max_score: float | None = None
     late: str = ""  # yes | no
     errors: bool = False  # a check errored, crashed, timed out, ran out of memory
+    flagged: bool = False  # the newest report lists something for a TA to look at
     student: str = ""
 
     @classmethod
@@ -76,6 +79,7 @@ class SubmissionFilter:
             max_score=number("max"),
             late=args.get("late", "") if args.get("late") in ("yes", "no") else "",
             errors=args.get("errors") == "1",
+            flagged=args.get("flagged") == "1",
             student=args.get("student", "").strip()[:120],
         )
 
@@ -111,7 +115,26 @@ def assignment_submissions(
         out.append(Listed(st, name))
     if f.errors:
         out = [x for x in out if x.standing.submission.id in _with_errors(s, out)]
+    flags = _flags(s, out)
+    for x in out:
+        x.flags = flags.get(x.submission.id, [])
+    if f.flagged:
+        out = [x for x in out if x.flags]
     return out
+
+
+def _flags(s: Session, listed: list[Listed]) -> dict[int, list[str]]:
+    """What each submission's newest report lists for a TA to look at (grader/messages.py)."""
+    report_ids = [x.standing.report.id for x in listed if x.standing.report is not None]
+    found = {}
+    for sub_id, doc in s.execute(
+        select(GradeReport.submission_id, GradeReport.report).where(GradeReport.id.in_(report_ids))
+    ):
+        checks = doc.get("checks", []) if isinstance(doc, dict) else []
+        flags = ta_flags(checks if isinstance(checks, list) else [])
+        if flags:
+            found[sub_id] = flags
+    return found
 
 
 def _with_errors(s: Session, listed: list[Listed]) -> set[int]:

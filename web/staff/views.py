@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.messages import GradeReport as ReportDoc
+from grader.messages import ta_flags
 from web.access import STAFF_ROLES, staff_view
 from web.database import db
 from web.grades import standings, version_ids
@@ -158,4 +159,5 @@ def submission(course_id: int, submission_id: int) -> str:
         files=[(f, highlighted(f)) for f in files],
         files_note=files_note,
         audit=audit_log(s, sub.id),
+        flags=ta_flags(chosen[0].report.get("checks", [])) if chosen else [],
     )
