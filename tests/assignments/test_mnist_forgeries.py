@@ -29,7 +29,7 @@ from grader import training
 from grader.assignment import load_assignment
 from grader.checks import StudentError
 from grader.engine import grade
-from grader.messages import CheckStatus, ReportStatus
+from grader.messages import CheckStatus, ReportStatus, ta_flags
 from grader.sandbox.local import bwrap_path
 from tests.conftest import require, require_dataset
 
@@ -338,6 +338,11 @@ def _graded(homework: str, source: str, tmp_path: Path):
     return {c.name: c for c in report.checks}
 
 
+def _flags(message: str) -> list[str]:
+    """The items the check's message lists for a TA (as the staff pages read them)."""
+    return ta_flags([{"message": message}])
+
+
 def _run_accuracy(message: str) -> float | None:
     match = re.search(r"test accuracy (\d+\.\d+)%", message)
     return float(match.group(1)) / 100 if match else None
@@ -349,9 +354,10 @@ def test_answers_by_arrival_score_zero_and_are_flagged(sandbox, genuine, tmp_pat
     result = _graded(homework, _filled("labels_by_arrival.py", genuine), tmp_path)["mnist_accuracy"]
     assert (result.status, result.score) == (CheckStatus.FAILED, 0), result.message
     assert "shown twice, in different batches" in result.message
-    assert "for a TA to look at: answers depend on the order of the test images" in result.message
+    flags = _flags(result.message)
+    assert any(f.startswith("answers depend on the order of the test images") for f in flags)
+    assert "it embeds 5.0 kB of data in its literals (base64-like text)" in flags
     assert "not verified: how the file trained" in result.message
-    assert "it embeds 5.0 kB of data in its literals (base64-like text)" in result.message
 
 
 @pytest.mark.mnist
@@ -364,7 +370,8 @@ def test_answers_by_fingerprint_score_zero(sandbox, genuine, tmp_path, homework)
     assert accuracy is not None and accuracy < 0.2, result.message  # chance
     assert training.VERIFIED not in result.message
     # Cut into 36-character words, the table is still found and pointed out.
-    assert "for a TA to look at: it embeds 50.0 kB of data in its literals" in result.message
+    flags = _flags(result.message)
+    assert any(f.startswith("it embeds 50.0 kB of data in its literals") for f in flags)
 
 
 @pytest.mark.mnist
@@ -373,7 +380,8 @@ def test_a_lookup_inside_the_network_the_grader_trains_scores_zero(sandbox, genu
     checks = _graded("mnist-numpy-mlp", source, tmp_path)
     result = checks["mnist_accuracy"]
     assert (result.status, result.score) == (CheckStatus.FAILED, 0), result.message
-    assert "for a TA to look at: a learner that never takes a gradient step" in result.message
+    flags = _flags(result.message)
+    assert any(f.startswith("a learner that never takes a gradient step") for f in flags)
     # Its template functions are all there: their own checks judge them, the step ones fail.
     assert checks["step_gradient"].status == CheckStatus.FAILED
 
@@ -388,4 +396,4 @@ def test_shipped_weights_with_the_pixel_order_recovered_score_zero(
     result = _graded("mnist-numpy-mlp", source, tmp_path)["mnist_accuracy"]
     assert (result.status, result.score) == (CheckStatus.FAILED, 0), result.message
     assert "in training epoch 1, step() did not move the parameters as SGD" in result.message
-    assert "for a TA to look at: training is not SGD: in epoch 1" in result.message
+    assert any(f.startswith("training is not SGD: in epoch 1") for f in _flags(result.message))

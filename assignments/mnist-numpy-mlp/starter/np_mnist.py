@@ -33,7 +33,8 @@ How you are graded (the assignment's summary says the same).
   the global `net`. Change the loop, the depth, the width, the loss as you
   like. (A file without such a block that only defines Network is trained by
   the grader: Network(784, HIDDEN_SIZE, 10, lr=LEARNING_RATE), 10 epochs of
-  step(x_batch, y_batch) with one-hot y_batch, starting at chance.)
+  step(x_batch, y_batch) with one-hot y_batch, starting at chance; step() must
+  then be plain SGD, which the grader checks by replaying every epoch.)
 - 25 points: the functions below are called on inputs the grader chooses and
   compared with a reference (tolerance ~1e-7 relative; float32 passes), and one
   step() of a tiny Network(6, 5, 3, lr=0.1) is compared with a numerical
