@@ -42,7 +42,9 @@ grader builds and trains the network (``Trained.watched``) and can read its
 parameters, the answers scored are the ones it recomputes from them
 (``Trained.recompute``: grader/recompute.py for the NumPy template), forward()
 must agree with those (else a TA flag and 0 for the run), and the parameters
-must start at chance and move. Anything else (a script, which trains itself; a
+must start at chance and move; homework 1 also replays every epoch it drives as
+SGD from the parameters it read (its checks.py), so weights that step() puts in
+place, whatever it inferred from the given files, score 0. Anything else (a script, which trains itself; a
 PyTorch train() the grader calls but cannot look into; a network whose answers
 the grader cannot recompute) is reported "not verified", with the reason, and a
 missing template function's points follow only a verified accuracy unless the
