@@ -31,7 +31,7 @@ import torch
 
 from grader.assignment import load_assignment
 from grader.engine import grade
-from grader.messages import CheckStatus
+from grader.messages import CheckStatus, ta_flags
 from grader.sandbox.local import bwrap_path
 from tests.assignments.kit import (
     assert_torch_example_scores_full,
@@ -110,4 +110,7 @@ def test_renamed_shipped_weights_are_named_for_a_ta(assignment, tmp_path) -> Non
     report = grade(assignment, renamed_weights_forgery(tmp_path), sandbox="local", seed=5)
     (result,) = report.checks
     assert "a file that loads shipped weights in its own training code" in result.message
-    assert "for a TA to look at: training took under 1 s" in result.message, result.message
+    flags = ta_flags([{"message": result.message}])
+    assert any(f.startswith("training took under 1 s") for f in flags), result.message
+    assert any(f.startswith("it embeds") for f in flags), result.message  # the weights
+    assert "not verified: how the file trained" in result.message
