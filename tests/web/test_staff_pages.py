@@ -166,7 +166,7 @@ def test_staff_of_the_course_reach_every_page(client: FlaskClient, klass: Class,
         assert answer.status_code == 302, url
 
 
-@pytest.mark.parametrize("who", ["ta2", "student", None])
+@pytest.mark.parametrize("who", ["ta2", "student", "admin", None])  # admin: a site administrator
 def test_everyone_else_is_refused_every_page(client: FlaskClient, klass: Class, who) -> None:
     if who:
         login(client, who)
