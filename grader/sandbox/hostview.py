@@ -23,15 +23,17 @@ repository is there; the environment itself is bound at /opt/env by the sandbox.
 Computing the list costs about a second (the probe, then ``ldd`` over every
 shared object of the environment: hundreds of runs of the loader), and its
 answer is the same for every grading of an environment. So it is computed once
-and written beside the environment (``.<env>.hostview.json``, outside the
-folder the sandbox sees), with a stamp of what it was computed from: this
-module's code, the environment's ready-marker and folder, and the inode, size
-and modification time of every host file and folder it names or found
-(each library ``ldd`` resolved, the interpreter, the loader's cache). Rebuilding
-the environment, installing or upgrading a host library (the package manager
-replaces files and re-runs ``ldconfig``, changing the folder and the cache) or
-changing this module makes the stamp differ, and the list is computed again. A
-grading only reads the file and stats those paths: a millisecond or two.
+and written beside the environment (``.<env>.hostview-<version>.json``, outside
+the folder the sandbox sees; one file per version of this module, so that two
+versions on one host do not overwrite each other's), keyed by the
+environment's real path, with a stamp of what it was computed from: the
+environment's ready-marker and folder, and the inode, size and modification
+time of every host file and folder it names or found (each library ``ldd``
+resolved, the interpreter, the loader's cache). Rebuilding the environment,
+installing or upgrading a host library (the package manager replaces files and
+re-runs ``ldconfig``, changing the folder and the cache) or changing this
+module makes the stamp differ, and the list is computed again. A grading only
+reads the file and stats those paths: a millisecond or two.
 """
 
 from __future__ import annotations
@@ -142,8 +144,12 @@ def host_view(env: Path) -> HostView:
 
 
 def cache_path(env: Path) -> Path:
-    """Beside the environment, not in it: the sandbox sees the environment at /opt/env."""
-    return env.parent / f".{env.name}.hostview.json"
+    """Beside the environment, not in it: the sandbox sees the environment at /opt/env.
+
+    One file per version of this module: workers of two versions on one host
+    (a rolling upgrade) would otherwise overwrite each other's list at every grading.
+    """
+    return env.parent / f".{env.name}.hostview-{_CODE}.json"
 
 
 # What the cached list was computed by: another version of this module may compute another list.
