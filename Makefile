@@ -3,6 +3,7 @@
 
 demo:
 	scripts/bootstrap.sh
+	scripts/fetch_data.sh || echo "make demo: MNIST could not be fetched; the demo offers the MNIST homeworks once scripts/fetch_data.sh has run"
 	.venv/bin/dlgrade portal demo
 
 test:

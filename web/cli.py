@@ -131,6 +131,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  sandbox   {settings.sandbox or 'docker when it answers, else local'}")
         print(f"  worker    1 process (pid {worker.pid}), log {worker_log}")
         print(f"  course    {', '.join(sorted(demo.assignments))}")
+        for slug, why in sorted(demo.not_offered.items()):
+            print(f"  not offered: {slug}: {why}")
         for role, (name, password) in demo.logins.items():
             print(f"  {role:<10} user {name:<10} password {password}")
         print(f"Open {url}  (Ctrl-C stops the portal and its worker)", flush=True)

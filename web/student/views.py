@@ -245,11 +245,39 @@ def _status(standing: grades.Standing, assignment: Assignment) -> dict[str, Any]
         "late_penalty": standing.submission.late_penalty,
     }
     run = standing.run
-    if standing.status == "queued" and run is not None:
+    if standing.status == "queued" and run is not None and run.attempt >= 1:
+        # Back in the queue after a fault of ours: to the student it is still being
+        # graded (a status never goes back from running to queued), and says why.
+        out["status"] = "running"
+        out["progress"] = RETRYING.format(attempt=run.attempt + 1)
+    elif standing.status == "queued" and run is not None:
         out["position"] = grades.queue_position(s, run)
-    if standing.status == "running" and run is not None:
+    elif standing.status == "running" and run is not None:
         out["progress"] = run.progress
+    if standing.status == "error":
+        out["explanation"] = grading_error_words(run.error if run is not None else "")
     return out
+
+
+# Shown while a run waits for another attempt after a fault of ours.
+RETRYING = "interrupted by a fault on our side, not your code; starting again (attempt {attempt})"
+
+
+def grading_error_words(error: str) -> str:
+    """What a grading that ended in error means to the student, and what to do."""
+    if "DatasetError" in error or ("not found" in error.lower() and "mnist" in error.lower()):
+        what = (
+            "the grader could not find the data this homework is graded on (the dataset is "
+            "not installed where the grading ran)"
+        )
+    else:
+        what = "the grading stopped because of a fault on our side, every time it was tried"
+    return (
+        f"Your code was not judged: {what}. This is not your fault and costs you nothing: "
+        "this submission gets no score, is not counted against you, and the staff see it in "
+        "their list of failed gradings. You may submit the same file again; if that fails "
+        "too, wait for the staff to fix it (they can regrade this submission) or ask your TA."
+    )
 
 
 @bp.route("/submissions/<int:submission_id>")
