@@ -69,6 +69,8 @@ def test_a_time_out_names_the_students_line(assignment, tmp_path):
         "def relu(x):\n    spins = 0\n    while x is not None:\n        spins += 1\n",
     )
     report = _grade(assignment, tmp_path, looping)
+    # A host too busy to give the loop its CPU gives no verdict at all (a platform fault).
+    assert report.status == ReportStatus.GRADED, report.message
     relu = _by_name(report)["relu"]
     assert relu.status == CheckStatus.TIMEOUT
     assert relu.message.startswith(

@@ -92,7 +92,14 @@ def test_a_ta_overrides_a_score_with_a_comment_and_sees_the_audit(
 
     # regrade everything: the batch's bar moves as runs finish, without a reload
     page.goto(f"{portal}/staff/courses/{c}/assignments/{SLUG}/")
-    page.click("text=Regrade all submissions")
+    # It asks first, saying how many; declined, nothing is queued.
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("text=Regrade all 4 submissions")
+    assert len(asked) == 1 and asked[0].startswith("Regrade all 4 submissions of ")
+    assert page.locator(".batch-label").count() == 0
+    page.once("dialog", lambda d: d.accept())
+    page.click("text=Regrade all 4 submissions")
     label = page.locator(".batch-label").first
     assert "0 / 4 done" in label.inner_text()
     page.evaluate("window.notReloaded = true")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.messages import GradeReport as ReportDoc
@@ -80,6 +80,12 @@ def assignment(course_id: int, slug: str) -> str:
     f = SubmissionFilter.from_args(request.args)
     listed = assignment_submissions(s, course_id, slug, f)
     progress = [batch_progress(s, b) for b in _recent_batches(s, course_id, slug)]
+    # What "Regrade all" would queue (every submission of every version), asked first.
+    regradable = s.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.assignment_id.in_(version_ids(s, course_id, slug)))
+    )
     return render_template(
         "staff/assignment.html",
         course=s.get(Course, course_id),
@@ -89,6 +95,7 @@ def assignment(course_id: int, slug: str) -> str:
         f=f,
         statuses=STATUSES,
         progress=progress,
+        regradable=int(regradable or 0),
     )
 
 
