@@ -14,6 +14,10 @@ import time
 
 import numpy as np
 
+# Set once a whole unasked frame is in the channel: add() answers only after it, so the
+# flood is there first however slowly a busy host runs this thread.
+FLOODING = threading.Event()
+
 
 def _flood() -> None:
     time.sleep(0.1)
@@ -22,6 +26,7 @@ def _flood() -> None:
     payload = codec.encode({"id": 10**9, "ok": True, "value": bytes(60 << 20)})
     while True:
         codec.write_frame(runner.proto_out, payload)
+        FLOODING.set()
 
 
 def square(x):
@@ -30,7 +35,7 @@ def square(x):
 
 
 def add(a, b):
-    time.sleep(1.0)  # the flood arrives while this call is running
+    FLOODING.wait(60)  # the flood arrives while this call is running
     return a + b
 
 
