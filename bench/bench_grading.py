@@ -247,6 +247,9 @@ def main() -> None:
         pool = pools.ContainerPool(size=1)
         spec = SandboxSpec(root=ROOT, environment=assignment.environment, limits=assignment.limits)
         pool.fill(spec)
+    # Local sandboxes weigh half a process under contention (grader/sandbox/cgroups.py,
+    # _weigh_sandboxes): on a loaded host the local figures measure that weight first.
+    print("load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     try:
         # Warm once (imports, the host view's cache, the image lookup): the same for all.
         grade(assignment, SOLUTION, sandbox="local" if "local" in args.kinds else "docker")
@@ -257,6 +260,7 @@ def main() -> None:
         pools.install(None)
         if pool is not None:
             pool.close()
+    print("load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
