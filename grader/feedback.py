@@ -100,3 +100,39 @@ def groups(checks: tuple[CheckResult, ...] | list[CheckResult]) -> list[Group]:
 def load_failed(report: GradeReport) -> bool:
     """Whether the student's file did not load: one message, the checks not run."""
     return bool(report.message) and any(c.not_run for c in report.checks)
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    """One check whose verdict differs between two reports of a submission."""
+
+    name: str
+    before: str  # its status then ("" when the check did not exist)
+    after: str  # its status now ("" when it no longer exists)
+    points: float  # score now minus score then
+
+
+def changes(older: GradeReport, newer: GradeReport) -> list[CheckChange]:
+    """The checks whose status or score differ from ``older`` to ``newer``.
+
+    Checks are paired by name; withheld hidden checks (all named alike) by their
+    order among themselves.
+    """
+
+    def keyed(report: GradeReport) -> dict[tuple[str, int], CheckResult]:
+        seen: dict[str, int] = {}
+        out = {}
+        for c in report.checks:
+            n = seen[c.name] = seen.get(c.name, -1) + 1
+            out[(c.name, n)] = c
+        return out
+
+    before, after = keyed(older), keyed(newer)
+    found = []
+    for key in [*after, *(k for k in before if k not in after)]:
+        b, a = before.get(key), after.get(key)
+        b_status, a_status = (str(b.status) if b else ""), (str(a.status) if a else "")
+        delta = round((a.score if a else 0.0) - (b.score if b else 0.0), 6)
+        if b_status != a_status or delta:
+            found.append(CheckChange(key[0], b_status, a_status, delta))
+    return found

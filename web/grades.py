@@ -15,6 +15,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,56 @@ def report_for_student(s: Session, standing: Standing, assignment: Assignment) -
     release = assignment.hidden_release
     when = None if release is None else release.replace(tzinfo=UTC).isoformat()
     return replace(doc, hidden_release=when).student_view()
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """A later report of a submission, against the one before: what changed and why."""
+
+    when: datetime
+    score_before: float
+    score_after: float
+    why: list[str]
+    changed: list[Any]  # grader.feedback.CheckChange
+
+
+def regrades(s: Session, submission_id: int, assignment: Assignment) -> list[Regrade]:
+    """Each report after a submission's first, as the student may read them: its changes
+    per check and why it differs (the checks' version, the seed), oldest first."""
+    from grader.feedback import changes
+
+    rows = s.scalars(
+        select(GradeReport)
+        .where(GradeReport.submission_id == submission_id)
+        .order_by(GradeReport.id)
+    ).all()
+    release = assignment.hidden_release
+    when = None if release is None else release.replace(tzinfo=UTC).isoformat()
+
+    def view(row: GradeReport) -> ReportDoc:
+        return replace(ReportDoc.from_dict(row.report), hidden_release=when).student_view()
+
+    out = []
+    for old, new in pairwise(rows):
+        before, after = view(old), view(new)
+        why = []
+        if old.manifest_hash != new.manifest_hash:
+            why.append(f"new checks (version {old.manifest_hash[:8]} → {new.manifest_hash[:8]})")
+        seeds = (before.environment.get("seed"), after.environment.get("seed"))
+        if seeds[0] != seeds[1]:
+            why.append(f"another seed ({seeds[0]} → {seeds[1]})")
+        if not why:
+            why.append("the same checks and seed, graded again")
+        out.append(Regrade(new.created_at, old.score, new.score, why, changes(before, after)))
+    return out
+
+
+def overrides_of(s: Session, submission_id: int) -> list[ScoreOverride]:
+    """Staff's score changes of a submission, oldest first (each with its comment)."""
+    return list(
+        s.scalars(
+            select(ScoreOverride)
+            .where(ScoreOverride.submission_id == submission_id)
+            .order_by(ScoreOverride.id)
+        )
+    )

@@ -295,6 +295,8 @@ def submission(submission_id: int) -> str:
         load_failed=report is not None and feedback.load_failed(report),
         not_run=not_run,
         failing_groups=[g for g in ran if g.failing],
+        regrades=grades.regrades(s, sub.id, a),
+        overrides=grades.overrides_of(s, sub.id),
         passing_groups=[g for g in ran if not g.failing],
         files=grades.student_files(a),
         course=s.get(Course, a.course_id),
