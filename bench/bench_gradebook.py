@@ -243,7 +243,7 @@ def main() -> None:
     with session_factory(settings.database_url)() as s:
         ta = s.scalar(select(User.id).where(User.name == "ta"))
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(ta)
+        sess["_user_id"] = f"{ta}:0"  # the account and its session version (web.access)
         sess["_fresh"] = True
     url = f"/staff/courses/{course}/"
     first = client.get(url)
