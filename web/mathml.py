@@ -190,7 +190,10 @@ class _Parser:
             return f"<mi>{doubled[letter]}</mi>"
         if name in ("text", "mathrm", "operatorname"):
             text = escape(self.group_text())
-            return f"<mtext>{text}</mtext>" if name == "text" else f"<mi>{text}</mi>"
+            if name == "text":
+                # MathML collapses an mtext's outer spaces: "1 \text{ if } x" keeps them.
+                return f"<mtext>{text.replace(' ', chr(0xA0))}</mtext>"
+            return f"<mi>{text}</mi>"
         if name == "left":
             opening = self.delimiter()
             inner = self.expression()
