@@ -400,6 +400,49 @@ def load_checks(path: Path, slug: str) -> tuple[ModuleType, tuple[CheckSpec, ...
     return module, checks
 
 
+@dataclass(frozen=True)
+class Folder:
+    """An assignment folder as its manifest describes it, its checks.py not imported: what a
+    portal may know of instructor code (``read_folder``). ``manifest_hash`` is the same
+    digest ``load_assignment`` gives, computed from the files' bytes."""
+
+    root: Path
+    slug: str
+    title: str
+    version: int
+    queue: str
+    cpu_fallback: bool
+    student_files: tuple[str, ...]
+    manifest: dict[str, Any]
+    manifest_hash: str
+
+
+def _manifest_hash(root: Path) -> str:
+    raw = (root / "assignment.toml").read_bytes()
+    return hashlib.sha256(raw + (root / "checks.py").read_bytes()).hexdigest()
+
+
+def read_folder(folder: str | Path) -> Folder:
+    """The folder's manifest, checked against the schema; nothing of it is imported."""
+    root = Path(folder).resolve()
+    try:
+        manifest = tomllib.loads((root / "assignment.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AssignmentError(f"assignment.toml: {exc}") from None
+    v = read_manifest(manifest)
+    return Folder(
+        root=root,
+        slug=v["slug"],
+        title=v["title"] or v["slug"],
+        version=v["version"],
+        queue=v["queue"],
+        cpu_fallback=v["cpu_fallback"],
+        student_files=tuple(v["submission.files"]),
+        manifest=manifest,
+        manifest_hash=_manifest_hash(root),
+    )
+
+
 def load_assignment(folder: str | Path) -> Assignment:
     root = Path(folder).resolve()
     manifest_path = root / "assignment.toml"
@@ -433,7 +476,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         seconds=float(v["limits.load_seconds"]),
     )
     module, checks = load_checks(root / "checks.py", slug)
-    checks_hash = hashlib.sha256(raw + (root / "checks.py").read_bytes()).hexdigest()
+    checks_hash = _manifest_hash(root)
     mutants = tuple(Mutant(m["file"], tuple(m["fails"]), m["why"], m["hint"]) for m in v["mutants"])
     gpu_keys = ("limits.gpu_total_seconds", "limits.gpu_load_seconds", "limits.gpu_call_seconds")
     gpu_seconds = None

@@ -5,6 +5,12 @@ A page of a course calls ``enrollment_or_404`` (any role), ``staff_required``
 course; ``/admin`` calls ``site_admin_required``, which opens no course. Both answer 404,
 not 403, to someone outside: an id that is not yours looks like one that does
 not exist, so changing ids in a URL teaches nothing.
+
+After the gate, a course's data is read through its course id: an assignment's
+rows belong to one course (``worker.models.Assignment``; any number of courses
+offer the same folder, each with rows of its own), so a page finds one with
+``web.grades.course_assignment(s, course_id, slug)`` and its submissions with
+``version_ids(s, course_id, slug)``, never by slug alone.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.assignment import Assignment as AssignmentSpec
+from grader.assignment import Folder, read_folder
 from grader.messages import GradeReport as ReportDoc
 from grader.messages import ReportStatus
 from worker.config import Settings, parse_rate
@@ -39,6 +40,7 @@ from worker.models import (
     Submission,
     utcnow,
 )
+from worker.submit import Version
 
 # How a run's state reads to a student (dispatched is still waiting, to them).
 SHOWN = {
@@ -205,6 +207,33 @@ def counting(history: list[Standing], counts: str) -> Standing | None:
     if counts == Counts.BEST.value:
         return max(graded, key=lambda h: (h.final_score, h.submission.id))
     return graded[0]
+
+
+def hand_in_target(assignment: Assignment) -> tuple[Folder | AssignmentSpec, Version | None]:
+    """What a hand-in needs of the assignment (``worker.submit``), its checks not imported:
+    the folder's manifest and the course row's record of the version.
+
+    Only a folder whose files changed on disk since its row was made (a built-in edited
+    in the repository; the portal never changes an uploaded one) is loaded, checks and all,
+    so that the new version is recorded with its points and limits.
+    """
+    folder = read_folder(assignment.path)
+    if folder.manifest_hash != assignment.manifest_hash:
+        return spec_of(assignment), None
+    return folder, Version(
+        slug=assignment.slug,
+        version=assignment.version,
+        manifest_hash=assignment.manifest_hash,
+        title=assignment.title,
+        path=assignment.path,
+        max_score=assignment.max_score,
+        time_limit_s=assignment.time_limit_s,
+        queue=assignment.queue,
+        summary=assignment.summary,
+        due=assignment.due,
+        hidden_release=assignment.hidden_release,
+        counts=assignment.counts,
+    )
 
 
 def spec_of(assignment: Assignment) -> AssignmentSpec:

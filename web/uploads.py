@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage
 
 from grader.archive import DEFAULT_MAX_FILES, SubmissionError, unpack_submission
 from grader.assignment import Assignment as AssignmentSpec
+from grader.assignment import Folder
 from worker.storage import ZIP_EPOCH
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -66,7 +67,7 @@ def _read(files: list[FileStorage], max_bytes: int) -> list[tuple[str, bytes]]:
 
 
 def prepare_upload(
-    files: list[FileStorage], spec: AssignmentSpec, max_bytes: int, workdir: Path
+    files: list[FileStorage], spec: AssignmentSpec | Folder, max_bytes: int, workdir: Path
 ) -> Path:
     """Check the browser's files; return the one path to hand to ``worker.submit``.
 
@@ -97,7 +98,7 @@ def prepare_upload(
     return upload
 
 
-def _check_contents(upload: Path, spec: AssignmentSpec, dest: Path) -> None:
+def _check_contents(upload: Path, spec: AssignmentSpec | Folder, dest: Path) -> None:
     """The engine's archive rules, and the files the assignment needs, on a scratch copy."""
     lone_py = upload.suffix == ".py" and len(spec.student_files) == 1
     if lone_py:

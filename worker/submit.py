@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from grader.assignment import Assignment as AssignmentSpec
+from grader.assignment import Folder
 from grader.session import WALL_BACKSTOP_FACTOR
 from worker.config import Settings, parse_rate
 from worker.db import get_engine
@@ -266,7 +267,7 @@ def lateness_of(
 
 
 def rate_limit_for(
-    spec: AssignmentSpec, settings: Settings, course_rate: str | None = None
+    spec: AssignmentSpec | Folder, settings: Settings, course_rate: str | None = None
 ) -> tuple[int, float]:
     """The course's rate limit for the assignment (``Assignment.rate_limit``), else the
     manifest's ``[submission] rate_limit`` ("COUNT/SECONDS"), else the setting."""
@@ -278,7 +279,7 @@ def _admit(
     conn: Connection,
     user_id: int,
     student: str,
-    spec: AssignmentSpec,
+    spec: AssignmentSpec | Folder,
     settings: Settings,
     now: datetime,
     queue: str,
@@ -374,12 +375,13 @@ def _mb(n: int) -> str:
 
 
 def submit(
-    spec: AssignmentSpec,
+    spec: AssignmentSpec | Folder,
     upload: str | Path,
     student: str,
     settings: Settings,
     publish: Publish | None,
     course_id: int | None = None,
+    version: Version | None = None,
 ) -> Accepted:
     """Store ``upload`` for ``student`` in ``course_id``'s assignment (None: the command
     line's, in no course), record it, and dispatch it if the student has room.
@@ -388,7 +390,9 @@ def submit(
     one not accepted) writes nothing; the bytes are stored in the transaction that
     records the submission. Raises SubmissionRefused (a limit),
     storage.UploadTooLarge, or FileNotFoundError. ``publish`` None records the run as
-    queued without contacting the broker.
+    queued without contacting the broker. ``version``: the version's record where the
+    caller has it (the portal, from the course's row: ``spec`` is then the folder's
+    manifest alone, its checks never imported); else made from the loaded ``spec``.
     """
     gpu_workers(settings)  # before anything is stored: a bad setting refuses early
     data, filename = read_upload(Path(upload), settings.max_upload_bytes)
@@ -397,7 +401,10 @@ def submit(
     with grade_queue.engine.begin() as conn:
         user_id = _get_or_create_user(conn, student)
         grade_queue._lock_user(conn, user_id)
-        assignment = _get_or_create_assignment(conn, version_of(spec, settings), course_id)
+        if version is None:
+            assert isinstance(spec, AssignmentSpec), "a folder's manifest alone needs its version"
+            version = version_of(spec, settings)
+        assignment = _get_or_create_assignment(conn, version, course_id)
         # The course's queue for it (its settings), else the manifest's: a new row's.
         routed = route(spec, settings, queue=assignment.queue)
         busy = _admit(

@@ -290,8 +290,8 @@ def test_an_uploaded_checks_py_is_imported_by_a_worker_never_by_the_portal(
     app: Flask, demo: DemoData, web_settings: Settings, sandbox_envs: Path, tmp_path: Path
 ) -> None:
     """The folder's checks.py leaves a mark named after the process that imports it: after
-    the upload, its page and its publication, none is the portal's; the validation job,
-    run by a worker process, imports it there."""
+    the upload, its page, its publication and students' hand-ins, none is the portal's;
+    the validation job, run by a worker process, imports it there."""
     import os
     import subprocess
     import sys
@@ -331,9 +331,22 @@ def test_an_uploaded_checks_py_is_imported_by_a_worker_never_by_the_portal(
     marked = {p.name for p in marks.iterdir()}
     assert marked and str(os.getpid()) not in marked
     _publish_upload(teacher, demo.course_id, upload)
+    # Students see it and hand in, through the page and the API: still not imported here.
     student = _signed_in(app, "student")
     assert student.get(f"/courses/{demo.course_id}/a/mse-marked").status_code == 200
+    solution = (folder / "solution" / "mse_marked.py").read_bytes()
+    _submission_id(hand_in(student, demo.course_id, "mse-marked", [(solution, "mse_marked.py")]))
+    by_api = app.test_client().post(
+        f"/api/v1/courses/{demo.course_id}/assignments/mse-marked/submissions",
+        headers=bearer(token_for(web_settings, demo, "other")),
+        data={"files": [(io.BytesIO(solution), "mse_marked.py")]},
+        content_type="multipart/form-data",
+    )
+    assert by_api.status_code == 201
     assert str(os.getpid()) not in {p.name for p in marks.iterdir()}
+    with get_engine(web_settings.database_url).connect() as conn:
+        versions = conn.scalars(select(Assignment.id).where(Assignment.slug == "mse-marked")).all()
+    assert len(versions) == 1  # both hand-ins went to the published row
 
 
 # -- a new term in one step ------------------------------------------------------------------

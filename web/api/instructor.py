@@ -1,5 +1,5 @@
 """The instructors' changes as JSON: roster import (preview or apply), assignment settings,
-extensions, and assignment folders (uploaded as a .zip, validated in the background,
+extensions, and assignment folders (uploaded as a .zip, validated by a worker's job,
 published). Each needs a staff token of an INSTRUCTOR of the course (a TA gets 404, as on
 the pages) and goes through ``web.instructor``'s own functions and audit log.
 """
@@ -169,7 +169,7 @@ def audit_log(course_id: int) -> dict[str, Any]:
     }
 
 
-# -- assignment folders: upload (.zip), validation in the background, publication ----------
+# -- assignment folders: upload (.zip), validation by a worker, publication ---------------
 
 
 def _upload_json(row: AssignmentUpload) -> dict[str, Any]:

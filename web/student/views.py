@@ -190,7 +190,7 @@ def hand_in(course_id: int, slug: str) -> tuple[str, int] | Response:
         due = _when(extension or a.due)
         message = f"{a.title or a.slug} was due {due}; late submissions are not accepted."
         return _assignment_page(course_id, slug, message, 403)
-    spec = grades.spec_of(a)
+    spec, version = grades.hand_in_target(a)  # the manifest; checks.py is not imported
     # End this request's read transaction: on SQLite every transaction holds the write
     # lock (worker.db), and submit() takes it on a connection of its own.
     s.rollback()
@@ -206,6 +206,7 @@ def hand_in(course_id: int, slug: str) -> tuple[str, int] | Response:
                 settings(),
                 current_app.config["DLGRADE_PUBLISH"],
                 course_id=course_id,
+                version=version,
             )
         except (UploadRefused, UploadTooLarge) as err:
             return _assignment_page(course_id, slug, f"Not accepted: {err}.", 400)
