@@ -415,6 +415,7 @@ class Folder:
     student_files: tuple[str, ...]
     manifest: dict[str, Any]
     manifest_hash: str
+    environment: str = "numpy"
 
 
 def _manifest_hash(root: Path) -> str:
@@ -440,6 +441,7 @@ def read_folder(folder: str | Path) -> Folder:
         student_files=tuple(v["submission.files"]),
         manifest=manifest,
         manifest_hash=_manifest_hash(root),
+        environment=v["environment"],
     )
 
 

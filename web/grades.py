@@ -31,6 +31,7 @@ from worker.grading import load_cached
 from worker.late import LatePolicy
 from worker.models import (
     Assignment,
+    AssignmentUpload,
     Counts,
     Extension,
     GradeReport,
@@ -233,6 +234,44 @@ def hand_in_target(assignment: Assignment) -> tuple[Folder | AssignmentSpec, Ver
         due=assignment.due,
         hidden_release=assignment.hidden_release,
         counts=assignment.counts,
+    )
+
+
+@dataclass(frozen=True)
+class CheckFacts:
+    name: str
+    points: float
+    hidden: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class HandoutFacts:
+    """What the handout reads of an uploaded assignment (``web.handout.read_handout``):
+    its manifest and the checks as its validation job recorded them, nothing imported."""
+
+    root: Path
+    manifest: dict[str, Any]
+    environment: str
+    checks: tuple[CheckFacts, ...]
+
+
+def handout_source(s: Session, assignment: Assignment) -> HandoutFacts | AssignmentSpec:
+    """An uploaded folder's recorded facts (its checks as a worker's validation saw them);
+    a built-in, which is the repository's own code, loaded as it is."""
+    facts = s.scalar(
+        select(AssignmentUpload.facts)
+        .where(AssignmentUpload.path == assignment.path, AssignmentUpload.status == "published")
+        .limit(1)
+    )
+    if not facts or "checks" not in facts:
+        return spec_of(assignment)
+    folder = read_folder(assignment.path)
+    return HandoutFacts(
+        root=folder.root,
+        manifest=folder.manifest,
+        environment=folder.environment,
+        checks=tuple(CheckFacts(**c) for c in facts["checks"]),
     )
 
 

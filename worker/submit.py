@@ -9,7 +9,7 @@ any worker's reaper dispatches it later.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -87,7 +87,7 @@ class Version:
 
     @classmethod
     def from_json(cls, doc: dict[str, object]) -> Version:
-        values = dict(doc)
+        values = {f.name: doc[f.name] for f in fields(cls) if f.name in doc}
         for key in ("due", "hidden_release"):
             values[key] = None if values[key] is None else datetime.fromisoformat(str(values[key]))
         return cls(**values)  # type: ignore[arg-type]

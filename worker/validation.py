@@ -76,7 +76,11 @@ def validate_upload(settings: Settings, upload_id: int) -> str:
         ok = outcome.ok
         lines.append(("VALID: " if ok else "INVALID:") + outcome.summary)
         if ok:
-            facts = version_of(spec, settings).to_json()
+            # What students' pages show of the checks (the handout), so the portal need not
+            # import them either: names, points, hidden or not, descriptions.
+            checks = [{"name": c.name, "points": c.points, "hidden": c.hidden,
+                       "description": c.description} for c in spec.checks]  # fmt: skip
+            facts = version_of(spec, settings).to_json() | {"checks": checks}
     except Exception as err:  # a broken checks.py must end as a report, not a stuck job
         log.exception("validating assignment upload %s", upload_id)
         ok = False

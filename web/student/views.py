@@ -138,7 +138,7 @@ def _assignment_page(
     left, count, window = grades.submissions_left(s, settings(), a, current_user.id)
     page = render_template(
         "student/assignment.html",
-        handout=read_handout(grades.spec_of(a)),
+        handout=read_handout(grades.handout_source(s, a)),  # type: ignore[arg-type]
         course=s.get(Course, course_id),
         a=a,
         files=grades.student_files(a),
