@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader.sandbox.images import docker_cli
 from grader.sandbox.owned import OwnedPid, OwnedProcess
+from grader.sandbox.pool import pooled_name_prefix
 
 RUNNER_PATH = b"runner/runner.py"
 
@@ -102,11 +103,13 @@ def kill_local_runner(root: OwnedPid, after_s: float, timeout_s: float = 30) -> 
 
 
 def containers_labelled(label: str) -> list[str]:
-    done = docker_cli(
-        ["ps", "-q", "--filter", f"label=dlgrade.label={label}", "--filter", "status=running"],
-        timeout=30,
-    )
-    return done.stdout.decode().split()
+    """Running containers of the grading labelled ``label``: a cold one by its label, one
+    taken from a warm pool by the name it is given after its grading."""
+    found = []
+    for which in (f"label=dlgrade.label={label}", f"name={pooled_name_prefix(label)}"):
+        done = docker_cli(["ps", "-q", "--filter", which, "--filter", "status=running"], timeout=30)
+        found += done.stdout.decode().split()
+    return found
 
 
 def act_on_container(label: str, after_s: float, action: list[str], timeout_s: float = 60) -> bool:

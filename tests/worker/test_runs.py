@@ -530,7 +530,7 @@ def test_the_reapers_dispatch_visits_only_students_with_room(
     ],
 )
 def test_a_runner_killed_from_outside_is_retried_and_graded_in_full(
-    settings: Settings, tiny, kind: str
+    settings: Settings, tiny, kind: str, tmp_path: Path
 ) -> None:
     """An outside SIGKILL is no verdict: the attempt backs off, the next one grades full, and
     the student's report says nothing of the fault (staff see it on the run)."""
@@ -549,7 +549,11 @@ def test_a_runner_killed_from_outside_is_retried_and_graded_in_full(
         require(docker_ready("numpy"), "Docker engine and sandbox images", "dlgrade images build")
     settings = settings.with_(sandbox=kind, retry_backoff=30.0)
     out = Outbox()
-    acc = submit(tiny, SUBMISSIONS / "slow.py", "alice", settings, out)
+    # Right answers, each after 4 s asleep (no CPU: within the 2 s CPU limit, under its 8 s
+    # wall backstop): a window wide enough to find the runner on a slow, busy host.
+    slower = tmp_path / "slow.py"
+    slower.write_text((SUBMISSIONS / "slow.py").read_text().replace("sleep(1.2)", "sleep(4)"))
+    acc = submit(tiny, slower, "alice", settings, out)
     outcome: dict[str, str] = {}
     grading = threading.Thread(
         target=lambda: outcome.update(first=execute_run(acc.run_id, settings, out)), daemon=True
