@@ -13,9 +13,14 @@ thousand of them twice). Both sides use the same trained network, so the differe
 the perturbation's alone; the spread over seeds is training's. The aim: the perturbation
 moves the accuracy by under 0.2 points (``TEST_NOISE``).
 
-Measured on the development machine (2 cores, shared), 3 seeds each (noise 0.03):
-see the table printed at the end of a run; the figures are in grader/training.py next to
-``TEST_NOISE``.
+Measured on the development machine (2 cores, shared by a load of 10-20), homework 1
+only (its reference trains in-process in 2-12 minutes under that load; homeworks 2 and 3
+were not run for want of time):
+
+    noise sd 0.03, 2 seeds:  published 97.31% 97.39%  shown 97.25% 97.09%  -0.06, -0.30 pts
+    noise sd 0.015, seeds 0-1: published 97.31% 97.39%  shown 97.33% 97.26%  +0.02, -0.13 pts
+
+so ``TEST_NOISE`` is 0.015 (grader/training.py says the same next to it).
 """
 
 from __future__ import annotations
