@@ -14,6 +14,7 @@ with sigma 3), the hidden large-input checks draw |x| up to 1000.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -80,10 +81,15 @@ softmax_jacobian = _echo("softmax_jacobian")
 """
 
 
+# The course's release time for these tests: shipped manifests carry no dates, and
+# each view below is taken at an explicit moment before or after it.
+RELEASE = datetime(2026, 12, 8, 12, tzinfo=UTC)
+
+
 @pytest.fixture(scope="module")
 def assignment():
     require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-    return load_assignment(FOLDER)
+    return dataclasses.replace(load_assignment(FOLDER), hidden_release=RELEASE)
 
 
 def _submit(tmp_path: Path, source: str, name: str = "activations.py") -> Path:
@@ -136,7 +142,8 @@ def test_student_view_shows_no_hidden_input(spied):
     printed = set(NUMBER.findall(spied.hidden_output)) - set(NUMBER.findall(spied.output))
     assert len(printed) > 100
     assert sorted(s for s in printed if len(s) > 8 and s in view) == []
-    release = "2026-12-08T12:00:00+00:00"
+    release = RELEASE.isoformat()
+    assert release == "2026-12-08T12:00:00+00:00"
     assert view.count(f"[output printed during hidden checks is withheld until {release}]") == 1
 
 
