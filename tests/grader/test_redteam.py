@@ -758,9 +758,11 @@ def test_infinite_loop_at_import(assignment: Assignment, sandbox: str, host: Hos
     message = f"could not load redteam.py: took longer than the {CALL_SECONDS:g} s limit"
     expect(graded, 0.0, load_failed(TIMEOUT, message))
     # Ended by its CPU time: a busy host makes it take longer, never makes it a timeout.
-    assert graded.checks["square"][1].split(";")[0].endswith(" s of CPU time)"), graded.checks[
-        "square"
-    ]
+    said = graded.checks["square"][1]
+    clock, _, where = said.partition("; when it was stopped, your code was here")
+    assert clock.endswith(" s of CPU time)"), said
+    # And where the loop was: the runner's last stack sample, the student's own frame.
+    assert '\n  File "redteam.py", line ' in where and ", in <module>\n" in where, said
     assert graded.report.environment["time_limits"].startswith("CPU time")
     # One load's time limit, not one per check: the later checks fail at once.
     assert graded.seconds < STARVED_SECONDS + 5
@@ -773,7 +775,10 @@ def test_busy_loop_in_a_call_is_a_timeout_by_cpu_time(
     graded = run(assignment, attack("busy_call", host), sandbox, host)
     message = f"took longer than the {CALL_SECONDS:g} s limit ("
     expect(graded, 5.0, {**ALL_PASS, "add": (TIMEOUT, message)})
-    assert graded.checks["add"][1].split(";")[0].endswith(" s of CPU time)"), graded.checks["add"]
+    said = graded.checks["add"][1]
+    clock, _, where = said.partition("; when it was stopped, your code was here")
+    assert clock.endswith(" s of CPU time)"), said
+    assert '\n  File "redteam.py", line ' in where and ", in add\n" in where, said
     assert graded.seconds < STARVED_SECONDS + 5
 
 
