@@ -173,10 +173,13 @@ def _train(rc: RunContext, source: str) -> Trained:
 
 
 # How far a network's parameters may end an epoch from the grader's replay of it, relative
-# to how far the epoch moved them: measured 0 for the float64 solution and at most 5e-6
-# for a float32 network (examples/transposed_float32_submission.py), 3 epochs each. A
-# step() that loads weights, learns nothing or learns otherwise ends ~1 away.
-REPLAY_DRIFT = 1e-3
+# to how far the epoch moved them. Measured: 0 for the float64 solution; a float32 network
+# (examples/transposed_float32_submission.py) 1e-6 in-process, but 0.0095 in its second
+# epoch in the sandbox (another BLAS's float32 sums); the mutant that never updates b1
+# 0.08-0.10; SGD with momentum 2-6; weights put in place by step() ~1. 0.2 keeps the
+# float32 homework 20 times inside and everything that is not SGD outside except a step()
+# that forgets one bias (whose own step checks fail).
+REPLAY_DRIFT = 0.2
 
 
 def _replayed_epochs(rc: RunContext, net, hidden: int, lr: float, start):
