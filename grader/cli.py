@@ -44,6 +44,7 @@ def _validate(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         log=lambda s: print(s, flush=True),
         examples=args.examples,
+        seeds=args.seeds,
     )
     print(("VALID: " if outcome.ok else "INVALID: ") + outcome.summary)
     return 0 if outcome.ok else 1
@@ -103,6 +104,16 @@ def _images(args: argparse.Namespace) -> int:
     return main_build(args.rest)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 # The engine's own commands: for these the packages above the engine are never imported.
 ENGINE_COMMANDS = frozenset({"grade", "assignment", "demo", "images"})
 
@@ -144,6 +155,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "--examples",
         action="store_true",
         help="grade examples/ too: one that scores full marks must receive no hint",
+    )
+    v.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        help="grade the solution and every mutant at submission seeds 0..N-1 (other visible "
+        "and hidden inputs each); one seed that lets a mutant through makes it INVALID",
     )
     v.set_defaults(func=_validate)
     n = asub.add_parser("new", help="scaffold an assignment folder that validates at once")

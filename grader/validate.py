@@ -6,8 +6,14 @@ names (and passes the rest) and receives its own hint (grader/hints.py; a
 mutant whose ``hint`` is "" receives none), grading the solution twice gives the
 same report, and neither the solution nor any example in examples/ that
 scores full marks receives a hint (examples graded when asked: they may train).
-A mutant file holds only the definitions it changes: it is appended to
-the solution's entry file, so later definitions replace the solution's.
+With ``seeds=N`` the solution and every mutant are graded at the submission
+seeds 0 .. N-1 (so at N draws of the visible inputs and N secret draws of the
+hidden ones), and one seed that lets a mutant through a check it must fail
+makes the assignment invalid: a rule exercised only when the random draw
+happens to reach it is a rule a student's mistake slips past.
+
+A mutant file holds only the definitions it changes: it is appended to the
+solution's entry file, so later definitions replace the solution's.
 """
 
 from __future__ import annotations
@@ -69,7 +75,13 @@ def validate(
     sandbox: str | None = None,
     log: Callable[[str], None] = print,
     examples: bool = False,
+    seeds: int = 1,
 ) -> ValidationOutcome:
+    """Grade the solution, the starter and every mutant; ``seeds``: how many submission seeds
+    (0 .. seeds-1) the solution and each mutant are graded at. Reports are kept by label:
+    "solution", "starter", "mutant FILE" (seed 0) and "... (seed S)" for the other seeds."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
     out = ValidationOutcome()
     full = assignment.max_score
     # What the folder lacks is named at once, not found as a crash halfway through.
@@ -82,19 +94,24 @@ def validate(
         out.fail(f"the folder has no {', '.join(missing)} (see docs/AUTHORING.md, 'The folder')")
         return out
 
-    def run(label: str, path: Path) -> GradeReport:
-        report = grade(assignment, path, sandbox=sandbox)
+    def run(label: str, path: Path, seed: int = 0) -> GradeReport:
+        label = label if seed == 0 else f"{label} (seed {seed})"
+        report = grade(assignment, path, sandbox=sandbox, seed=seed)
         out.reports[label] = report
         log(f"  {label}: {report.score:g}/{full:g} ({report.status})")
         if report.status != ReportStatus.GRADED:
             out.fail(f"{label}: grading ended with {report.status}: {report.message}")
         return report
 
-    solution = run("solution", assignment.root / "solution")
-    if solution.score != full:
-        out.fail(
-            f"solution scores {solution.score:g}/{full:g}; failing: {sorted(_failed(solution))}"
-        )
+    for seed in range(seeds):
+        solution = run("solution", assignment.root / "solution", seed)
+        if solution.score != full:
+            at = f" at seed {seed}" if seeds > 1 else ""
+            out.fail(
+                f"solution scores {solution.score:g}/{full:g}{at}; "
+                f"failing: {sorted(_failed(solution))}"
+            )
+    solution = out.reports["solution"]
     again = run("solution (second run)", assignment.root / "solution")
     if _fingerprint(again) != _fingerprint(solution):
         changed = [
@@ -113,18 +130,27 @@ def validate(
 
     with tempfile.TemporaryDirectory(prefix="dlgrade-mutants-") as tmp:
         for mutant in assignment.mutants:
-            report = run(f"mutant {mutant.file}", _mutant_submission(assignment, mutant, Path(tmp)))
-            failed, expected = _failed(report), set(mutant.fails)
-            if failed != expected:
+            folder = _mutant_submission(assignment, mutant, Path(tmp))
+            for seed in range(seeds):
+                report = run(f"mutant {mutant.file}", folder, seed)
+                failed, expected = _failed(report), set(mutant.fails)
+                at = f" at seed {seed}" if seeds > 1 else ""
+                if hint_text(mutant) and not received(mutant, report.checks):
+                    out.fail(
+                        f"mutant {mutant.file}{at} does not receive its own hint (its failures "
+                        f"must be wrong answers, time-outs or memory, not code that raised; "
+                        f"docs/AUTHORING.md, 'Hints'); hints received: "
+                        f"{_hinted(report) or 'none'}"
+                    )
+                if failed == expected:
+                    continue
+                through = sorted(expected - failed)
+                extra = sorted(failed - expected)
                 out.fail(
-                    f"mutant {mutant.file}: expected to fail {sorted(expected)}, "
+                    f"mutant {mutant.file}{at}: expected to fail {sorted(expected)}, "
                     f"but failed {sorted(failed)}"
-                )
-            if hint_text(mutant) and not received(mutant, report.checks):
-                out.fail(
-                    f"mutant {mutant.file} does not receive its own hint (its failures must "
-                    f"be wrong answers, time-outs or memory, not code that raised; "
-                    f"docs/AUTHORING.md, 'Hints'); hints received: {_hinted(report) or 'none'}"
+                    + (f" (let through: {through})" if through else "")
+                    + (f" (also failed: {extra})" if extra else "")
                 )
     if examples:
         for path in sorted((assignment.root / "examples").glob("*")):

@@ -80,3 +80,18 @@ def test_the_report_names_the_trusted_sides_torch_where_its_checks_use_it() -> N
     assert "torch" not in versions[0]
     assert versions[1]["torch"] == str(torch.__version__)
     assert versions[1]["numpy"] == versions[0]["numpy"] == np.__version__
+
+
+def test_validate_takes_a_number_of_seeds() -> None:
+    args = build_parser().parse_args(["assignment", "validate", "assignments/losses"])
+    assert args.seeds == 1
+    args = build_parser().parse_args(["assignment", "validate", "a", "--seeds", "5"])
+    assert args.seeds == 5
+
+
+@pytest.mark.parametrize("seeds", ["0", "-2", "five"])
+def test_validate_refuses_a_number_of_seeds_below_one(seeds: str, capsys) -> None:
+    with pytest.raises(SystemExit) as err:
+        build_parser().parse_args(["assignment", "validate", "a", "--seeds", seeds])
+    assert err.value.code == 2
+    assert "--seeds" in capsys.readouterr().err
