@@ -15,6 +15,8 @@ the protocol's schema on the trusted side before anything reads it:
     sample  {"id": int, "where": list[str]}  (sent while a request runs: where the
              student's code is; the trusted side keeps the latest, to say where a
              call that ran out of time was stopped)
+    watched {"value": any, "changed": list[str]}  (a "watched" call: the arguments it
+             changed in place, by position "0", "1", ... or keyword; at most MAX_WATCHED)
 
 A reply that breaks the schema raises ``ProtocolViolation``, whose message is
 written for the student: such a reply can only come from code that tampered
@@ -61,6 +63,9 @@ SAMPLE_LINES = 16
 REPLY_KEYS = frozenset({"id", "ok", "value", "error", "rss_kb"})
 ERROR_KEYS = frozenset({"type", "message", "traceback"})
 LOAD_KEYS = frozenset({"global", "handle", "names", "versions", "error"})
+WATCHED_KEYS = frozenset({"value", "changed"})
+# A check names a handful of arguments; a keyword longer than this is none of them.
+MAX_WATCHED = 64
 
 _TAMPERED = "(did your code change the grader's runner, or write to its channel?)"
 
@@ -229,10 +234,39 @@ def check_loaded(value: object) -> Loaded:
     return Loaded(global_name, handle, tuple(names), checked, error)
 
 
+@dataclass(frozen=True)
+class Watched:
+    """A watched call's answer, and the arguments the call changed in place."""
+
+    value: Any
+    changed: tuple[str, ...]
+
+
+def check_watched(value: object) -> Watched:
+    """The value of a "watched" call: the answer (plain data) and a short list of names."""
+    watched = _fields(value, WATCHED_KEYS, "the watched call's result")
+    if "value" not in watched or "changed" not in watched:
+        raise ProtocolViolation("the watched call's result lacks 'value' or 'changed'")
+    changed = watched["changed"]
+    if type(changed) is not list:
+        raise ProtocolViolation(f"the changed arguments have type {_kind(changed)}, not list")
+    if len(changed) > MAX_WATCHED:
+        raise ProtocolViolation(f"{len(changed)} changed arguments (limit {MAX_WATCHED})")
+    for name in changed:
+        if type(name) is not str:
+            raise ProtocolViolation(f"a changed argument's name has type {_kind(name)}, not str")
+        if len(name) > NAME_CHARS:
+            raise ProtocolViolation(f"a changed argument's name of {len(name)} characters")
+    return Watched(watched["value"], tuple(changed))
+
+
 def check_value(op: str, value: object) -> Any:
-    """The value of a successful reply, by request: loads and handles have a schema."""
+    """The value of a successful reply, by request: loads, handles and watched calls have a
+    schema."""
     if op == "load":
         return check_loaded(value).to_dict()
+    if op == "watched":
+        return check_watched(value)
     if op == "new":
         return check_handle(value)
     # Answers are plain data (the codec saw to that), judged by the checks themselves.

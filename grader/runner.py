@@ -9,12 +9,13 @@ with. That is fine by design: the trusted side only ever receives plain data
 through the codec and judges it against its own references, so a student who
 tampers with this runner can at most send wrong answers.
 
-Requests (dicts): {"id", "op": "load" | "call" | "new" | "get" | "drop", ...}
+Requests (dicts): {"id", "op": "load" | "call" | "watched" | "new" | "get" | "drop", ...}
 Responses: {"id", "ok": True, "value": ...} or {"id", "ok": False, "error": {...}}
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import sys
@@ -211,6 +212,23 @@ class Runner:
         # student's to change. Stability is judged by the values that come back.
         return fn(*args, **kwargs)
 
+    def op_watched(self, req: dict) -> dict:
+        """A call, and which of its arguments the call changed: {"value", "changed"}.
+
+        The trusted side sends copies, so an input modified in place never reaches
+        it; a rule such as "return a new array, do not modify w" can only be seen
+        here, by comparing each argument (the plain data sent: arrays, and the dicts
+        and lists holding them) with a copy taken before the call. ``changed`` names
+        the positions ("0", "1", ...) and keywords of the arguments that differ.
+        """
+        args, kwargs = list(req.get("args", ())), dict(req.get("kwargs", {}))
+        before = {str(i): copy.deepcopy(a) for i, a in enumerate(args) if not _reference(a)}
+        before.update({k: copy.deepcopy(v) for k, v in kwargs.items() if not _reference(v)})
+        value = self.op_call(req)
+        now = {str(i): a for i, a in enumerate(args)} | kwargs
+        changed = [key for key, old in before.items() if not _same(now[key], old)]
+        return {"value": value, "changed": changed}
+
     def resolve(self, value: object) -> object:
         """An argument that names something already in the sandbox, as that thing.
 
@@ -307,6 +325,43 @@ class Runner:
             sys.stderr.flush()
             with self.write_lock:
                 codec.write_frame(self.proto_out, payload)
+
+
+def _reference(value: object) -> bool:
+    """Whether an argument names something in the sandbox (see Runner.resolve)."""
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and bool({"__handle__", "__data__"} & set(value))
+    )
+
+
+def _same(now: object, before: object) -> bool:
+    """Whether an argument still holds what it held before the call (arrays bit for bit)."""
+    import numpy as np
+
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(now, np.ndarray)
+            and now.shape == before.shape
+            and now.dtype == before.dtype
+            and bool(np.array_equal(now, before, equal_nan=before.dtype.kind in "fc"))
+        )
+    if isinstance(before, dict):
+        return (
+            isinstance(now, dict)
+            and list(now) == list(before)
+            and all(_same(now[k], before[k]) for k in before)
+        )
+    if isinstance(before, list | tuple):
+        return (
+            type(now) is type(before)
+            and len(now) == len(before)
+            and all(_same(a, b) for a, b in zip(now, before, strict=True))
+        )
+    if isinstance(before, float) and before != before:
+        return isinstance(now, float) and now != now
+    return type(now) is type(before) and now == before
 
 
 def _torch_module(obj: object) -> object | None:

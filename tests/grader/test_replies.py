@@ -43,7 +43,7 @@ REPORT_MAX_BYTES = 1_000_000
 ERROR_TEXT_MAX_CHARS = 10_000
 VIOLATION_MAX_CHARS = 1_000
 TAMPERED = " (did your code change the grader's runner, or write to its channel?)"
-OPS = ["load", "new", "call", "get", "set", "drop", "arrays", "epoch"]
+OPS = ["load", "new", "call", "watched", "get", "set", "drop", "arrays", "epoch"]
 
 
 def strict_json(text: str) -> object:
@@ -201,7 +201,45 @@ MALFORMED = {
         "load",
         "17 versions (limit 16)",
     ),
+    "watched not a dict": (
+        _reply(value=[1.0, []]),
+        "watched",
+        "the watched call's result has type list, not dict",
+    ),
+    "watched without changed": (
+        _reply(value={"value": 1.0}),
+        "watched",
+        "the watched call's result lacks 'value' or 'changed'",
+    ),
+    "watched extra field": (
+        _reply(value={"value": 1.0, "changed": [], "ok": True}),
+        "watched",
+        "the watched call's result has unknown field(s) 'ok'",
+    ),
+    "changed a str": (
+        _reply(value={"value": 1.0, "changed": "0"}),
+        "watched",
+        "the changed arguments have type str, not list",
+    ),
+    "changed an int": (
+        _reply(value={"value": 1.0, "changed": [0]}),
+        "watched",
+        "a changed argument's name has type int, not str",
+    ),
+    "changed too many": (
+        _reply(value={"value": 1.0, "changed": ["0"] * 65}),
+        "watched",
+        "65 changed arguments (limit 64)",
+    ),
 }
+
+
+def test_a_watched_call_brings_back_its_answer_and_the_arguments_it_changed() -> None:
+    answer = np.arange(3.0)
+    reply = check_reply(_reply(value={"value": answer, "changed": ["0", "config"]}), ID, "watched")
+    assert isinstance(reply.value, replies.Watched)
+    assert reply.value.value is answer
+    assert reply.value.changed == ("0", "config")
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
