@@ -26,14 +26,17 @@ from typing import Any
 import numpy as np
 
 from grader.messages import CheckStatus
+from grader.replies import Watched
 from grader.session import RunnerSession, StudentError
 
 __all__ = [
     "CheckFailed",
     "CheckSpec",
+    "Expected",
     "Student",
     "StudentError",
     "Verdict",
+    "Watched",
     "accuracy",
     "all_of",
     "check",
@@ -43,6 +46,8 @@ __all__ = [
     "grad_check",
     "own_forward_grad_check",
     "own_forward_slopes",
+    "reference_at",
+    "unchanged",
 ]
 
 
@@ -115,6 +120,21 @@ class Student:
     def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         return self._request(
             {"op": "call", "name": name, "args": list(args), "kwargs": kwargs},
+            timeout,
+        )
+
+    def call_watched(
+        self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Watched:
+        """``call``, and which arguments the student's function changed in place.
+
+        Arguments reach the sandbox as copies, so an in-place edit never shows on
+        this side; the runner compares each argument with a copy taken before the
+        call and names those that changed (``Watched.changed``: "0", "1", ... by
+        position, keywords by name). Judge them with ``unchanged``.
+        """
+        return self._request(
+            {"op": "watched", "name": name, "args": list(args), "kwargs": kwargs},
             timeout,
         )
 
@@ -311,6 +331,66 @@ def float32_tolerances(rtol: float, atol: float, expected: np.ndarray) -> tuple[
     return max(rtol, eps), max(atol, eps * scale)
 
 
+@dataclass(frozen=True)
+class Expected:
+    """A reference's value at a check's inputs, and at those inputs rounded to float32.
+
+    A homework may round its inputs to float32 first (``x.astype(np.float32)``) and
+    compute from there, in float32 or in float64: a correct answer for the numbers it
+    was given at float32's resolution. Its distance from the reference at the exact
+    inputs is then the function's conditioning times float32's rounding (1e-7 relative
+    for GELU, 3e-5 for a softmax of values near 1000), which no float64 tolerance
+    admits and a float64 answer carries no trace of. ``compare`` judges such an answer
+    against ``at_float32_inputs`` too, at the same tolerances. None: rounding the
+    inputs to float32 changes none of them.
+    """
+
+    value: Any
+    at_float32_inputs: Any = None
+
+
+def _rounded_to_float32(value: Any) -> Any:
+    """Float arrays rounded to float32 and held at their own dtype; the rest as it is.
+
+    Numbers stay: a homework rounds its data (``x.astype(np.float32)``), while a
+    hyperparameter such as swish's beta reaches its arithmetic as the float it is.
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            return value.astype(np.float32).astype(value.dtype)
+    if isinstance(value, list | tuple):
+        return type(value)(_rounded_to_float32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _rounded_to_float32(v) for k, v in value.items()}
+    return value
+
+
+def _same_inputs(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray):
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, list | tuple):
+        return all(_same_inputs(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return all(_same_inputs(a[k], b[k]) for k in a)
+    return a is b or a == b or (isinstance(a, float) and a != a and b != b)
+
+
+def reference_at(reference: Callable[..., Any], *args: Any, **kwargs: Any) -> Expected:
+    """``reference(*args, **kwargs)``, and its value at the float arrays rounded to float32.
+
+    Arrays in lists, tuples and dicts are rounded too; numbers (hyperparameters),
+    integer arrays (labels), strings and the rest are passed as they are. Hand the
+    result to ``compare`` as ``expected``.
+    """
+    value = reference(*args, **kwargs)
+    rounded_args = _rounded_to_float32(list(args))
+    rounded_kwargs = _rounded_to_float32(kwargs)
+    if _same_inputs(list(args), rounded_args) and _same_inputs(kwargs, rounded_kwargs):
+        return Expected(value)
+    with np.errstate(all="ignore"):
+        return Expected(value, reference(*rounded_args, **rounded_kwargs))
+
+
 def _as_numeric(value: Any, name: str) -> np.ndarray:
     if value is None:
         raise CheckFailed(f"{name}: your code returned None (is a `return` missing?)")
@@ -387,6 +467,32 @@ def compare(
     that ``got`` was derived from on the trusted side (row sums of a softmax, say,
     summed in float64): ``got`` is judged at that answer's precision.
     """
+    if isinstance(expected, Expected):
+        verdict = compare(
+            got,
+            expected.value,
+            rtol=rtol,
+            atol=atol,
+            name=name,
+            check_shape=check_shape,
+            computed_from=computed_from,
+        )
+        if verdict.passed or expected.at_float32_inputs is None:
+            return verdict
+        rounded = compare(
+            got,
+            expected.at_float32_inputs,
+            rtol=rtol,
+            atol=atol,
+            name=name,
+            check_shape=check_shape,
+            computed_from=computed_from,
+        )
+        if rounded.passed:
+            return Verdict(
+                True, rounded.message + " of the reference at the inputs rounded to float32"
+            )
+        return verdict
     default_rtol, default_atol = _tolerances.get()
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
@@ -400,9 +506,16 @@ def compare(
         a = np.broadcast_to(arr.astype(np.float64), exp.shape)
     except ValueError:
         return Verdict(False, f"{name}: shape {arr.shape}, expected {exp.shape}")
-    as_float32 = is_float32_answer(arr) or (
-        computed_from is not None and is_float32_answer(_as_numeric(computed_from, name))
-    )
+    if is_float32_answer(arr):
+        as_float32 = (
+            " for a float32 answer"
+            if arr.dtype == np.float32
+            else " for float64 values that are all float32 numbers (a float32 result converted)"
+        )
+    elif computed_from is not None and is_float32_answer(_as_numeric(computed_from, name)):
+        as_float32 = " for values derived from a float32 answer"
+    else:
+        as_float32 = ""
     if as_float32:
         rtol, atol = float32_tolerances(rtol, atol, exp)
     bad_nan = ~np.isfinite(a) & np.isfinite(exp)
@@ -428,15 +541,22 @@ def compare(
         return Verdict(True, f"{name}: all {a.size} values within rtol={rtol:g}, atol={atol:g}")
     worst = np.unravel_index(int(np.argmax(excess)), a.shape)
     nonzero = np.abs(exp) > 0
-    # Relative error means nothing where the expected value is 0: leave those out of it.
-    rel = f"{float(np.max(diff[nonzero] / np.abs(exp[nonzero]))):.3g}" if nonzero.any() else "n/a"
+    # Relative error means nothing where the expected value is 0: leave those out of it,
+    # and say so where a value expected to be 0 is wrong (a "max rel error 0" there would
+    # read as if every value were right).
+    if not nonzero.any():
+        rel = "max rel error n/a: every expected value is 0"
+    else:
+        rel = f"max rel error {float(np.max(diff[nonzero] / np.abs(exp[nonzero]))):.3g}"
+        if ((excess > 0) & ~nonzero).any():
+            rel += " where the expected value is not 0"
     count = int((excess > 0).sum())
     return Verdict(
         False,
         f"{name}: {count} of {a.size} values differ; worst at index {_fmt_index(worst)}: "
         f"got {_number(a[worst])}, expected {_number(exp[worst])} "
-        f"(max abs error {float(np.max(diff)):.3g}, max rel error {rel}; "
-        f"rtol={rtol:g}, atol={atol:g}{' for a float32 answer' if as_float32 else ''})",
+        f"(max abs error {float(np.max(diff)):.3g}, {rel}; "
+        f"rtol={rtol:g}, atol={atol:g}{as_float32})",
     )
 
 
@@ -584,6 +704,24 @@ def accuracy(
         acc >= threshold,
         f"{name} accuracy {acc:.2%} ({correct}/{labels.shape[0]}) {verdict} the "
         f"{threshold:.0%} threshold",
+    )
+
+
+def unchanged(watched: Watched, inputs: dict[int | str, str], *, call: str) -> Verdict:
+    """Passes when the watched ``call`` left every argument in ``inputs`` as it was.
+
+    inputs: argument position (or keyword) -> the name the starter gives it, e.g.
+    ``{0: "w", 1: "dw"}``. Arguments not named (a config dict the contract lets the
+    function fill in) may change.
+    """
+    names = {str(k): v for k, v in inputs.items()}
+    changed = [names[k] for k in watched.changed if k in names]
+    if not changed:
+        return Verdict(True, f"{call}: leaves {', '.join(names.values())} unchanged")
+    return Verdict(
+        False,
+        f"{call}: modified its input {' and '.join(changed)} in place; return a new "
+        f"array (or dict) and leave the inputs as they were: the caller still holds them",
     )
 
 

@@ -5,6 +5,10 @@ student's function in the sandbox, and compares with reference.activations
 computed here, on the trusted side. Inputs for the ordinary checks stay away
 from kinks (|x| >= 0.1); the kinks have a check of their own.
 
+Expected values come from ``reference_at``: a homework that rounds its inputs to
+float32 before computing (in either precision) is judged against the reference
+at those rounded inputs too, since it answered the numbers it worked with.
+
 Hidden checks get an rng seeded from a secret per submission: their inputs are
 random draws, never constants, so inputs one submission prints say nothing
 about the next one's. Stability is judged by values alone: the inputs reach
@@ -14,7 +18,7 @@ form whose values are right there is right, whatever it did on the way.
 
 import numpy as np
 
-from grader.checks import CheckFailed, all_of, check, compare, grad_check
+from grader.checks import CheckFailed, all_of, check, compare, grad_check, reference_at
 from reference import activations as ref
 
 RTOL, ATOL = 1e-7, 1e-9
@@ -64,7 +68,7 @@ def _forward_check(name: str):
         verdicts = []
         for params in _variants(name):
             x = away_from_kinks(rng, (6, 5))
-            expected = getattr(ref, name)(x, *params)
+            expected = reference_at(getattr(ref, name), x, *params)
             verdicts.append(
                 compare(
                     student.call(name, x, *params),
@@ -89,7 +93,11 @@ def _grad_check(name: str):
             label = _label(name + "_grad", params)
             verdicts.append(
                 compare(
-                    got, getattr(ref, name + "_grad")(x, *params), rtol=1e-7, atol=1e-9, name=label
+                    got,
+                    reference_at(getattr(ref, name + "_grad"), x, *params),
+                    rtol=1e-7,
+                    atol=1e-9,
+                    name=label,
                 )
             )
             if name != "binary_step":  # a step's slope is 0 where finite differences see 0 too
@@ -119,7 +127,7 @@ def _large_check(name: str):
             verdicts.append(
                 compare(
                     student.call(fn, x),
-                    getattr(ref, fn)(x),
+                    reference_at(getattr(ref, fn), x),
                     rtol=RTOL,
                     atol=ATOL,
                     name=f"{fn} at |x| up to 1000",
@@ -145,34 +153,50 @@ def kinks(student, rng):
     x[rng.choice(x.size, size=3, replace=False)] = 0.0  # zeros at random places
     alpha = float(rng.uniform(0.05, 0.5))
     return all_of(
-        compare(student.relu(x), ref.relu(x), name="relu at 0"),
-        compare(student.relu_grad(x), ref.relu_grad(x), name="relu_grad at 0"),
+        compare(student.relu(x), reference_at(ref.relu, x), name="relu at 0"),
+        compare(student.relu_grad(x), reference_at(ref.relu_grad, x), name="relu_grad at 0"),
         compare(
             student.leaky_relu_grad(x, alpha),
-            ref.leaky_relu_grad(x, alpha),
+            reference_at(ref.leaky_relu_grad, x, alpha),
             name="leaky_relu_grad at 0",
         ),
-        compare(student.binary_step(x), ref.binary_step(x), name="binary_step at 0"),
-        compare(student.binary_step_grad(x), ref.binary_step_grad(x), name="binary_step_grad at 0"),
+        compare(student.binary_step(x), reference_at(ref.binary_step, x), name="binary_step at 0"),
+        compare(
+            student.binary_step_grad(x),
+            reference_at(ref.binary_step_grad, x),
+            name="binary_step_grad at 0",
+        ),
     )
 
 
 @check(points=1, hidden=True)
 def shapes(student, rng):
-    """Every function keeps the shape of a 3-D input."""
+    """Every function keeps the shape of a 3-D input, and takes a number (the starter: "an
+    array x of any shape (or a number)")."""
     x = away_from_kinks(rng, (2, 3, 4))
-    return all_of(
-        *(
-            compare(
-                student.call(n, x),
-                getattr(ref, n)(x),
-                rtol=RTOL,
-                atol=ATOL,
-                name=f"{n} on a (2, 3, 4) input",
-            )
-            for n in NAMES
+    verdicts = [
+        compare(
+            student.call(n, x),
+            reference_at(getattr(ref, n), x),
+            rtol=RTOL,
+            atol=ATOL,
+            name=f"{n} on a (2, 3, 4) input",
         )
-    )
+        for n in NAMES
+    ]
+    numbers = away_from_kinks(rng, (len(NAMES),))
+    for n, number in zip(NAMES, numbers, strict=True):
+        for fn in (n, n + "_grad"):
+            verdicts.append(
+                compare(
+                    student.call(fn, float(number)),
+                    reference_at(getattr(ref, fn), np.float64(number)),
+                    rtol=RTOL,
+                    atol=ATOL,
+                    name=f"{fn}(x) for the number x = {float(number)!r}",
+                )
+            )
+    return all_of(*verdicts)
 
 
 @check(points=2)
@@ -180,7 +204,7 @@ def softmax(student, rng):
     """softmax over the last axis of a (6, 10) batch: matches the reference, rows sum to 1."""
     x = rng.normal(0.0, 3.0, size=(6, 10))
     got = student.softmax(x)
-    verdict = compare(got, ref.softmax(x), rtol=RTOL, atol=ATOL, name="softmax(x)")
+    verdict = compare(got, reference_at(ref.softmax, x), rtol=RTOL, atol=ATOL, name="softmax(x)")
     if not verdict.passed:
         return verdict
     row_sums = np.sum(got, axis=-1)
@@ -195,14 +219,14 @@ def softmax_axis(student, rng):
     return all_of(
         compare(
             student.softmax(a, 0),
-            ref.softmax(a, axis=0),
+            reference_at(ref.softmax, a, axis=0),
             rtol=RTOL,
             atol=ATOL,
             name="softmax(x, axis=0)",
         ),
         compare(
             student.softmax(b, 1),
-            ref.softmax(b, axis=1),
+            reference_at(ref.softmax, b, axis=1),
             rtol=RTOL,
             atol=ATOL,
             name="softmax(x, axis=1)",
@@ -220,7 +244,7 @@ def softmax_large_inputs(student, rng):
     x = np.concatenate([rows, mixed])
     return compare(
         student.softmax(x),
-        ref.softmax(x),
+        reference_at(ref.softmax, x),
         rtol=RTOL,
         atol=ATOL,
         name="softmax at |x| ~ 1000",
@@ -236,12 +260,17 @@ def softmax_jacobian(student, rng):
     if arr is None or arr.shape != (5, 5):
         shape = getattr(arr, "shape", type(got).__name__)
         raise CheckFailed(f"softmax_jacobian(z) for len(z) = 5 must be a (5, 5) array, got {shape}")
-    numeric = np.empty((5, 5))
-    for i in range(5):
+    return compare(
+        got, reference_at(numeric_jacobian, z), rtol=1e-6, atol=1e-8, name="softmax_jacobian(z)"
+    )
+
+
+def numeric_jacobian(z: np.ndarray) -> np.ndarray:
+    numeric = np.empty((len(z), len(z)))
+    for i in range(len(z)):
         # Row i of the Jacobian is the gradient of softmax(z)[i]: a VJP with the unit vector e_i.
-        e_i = np.eye(5)[i]
-        numeric[i] = grad_check_rows(z, e_i)
-    return compare(got, numeric, rtol=1e-6, atol=1e-8, name="softmax_jacobian(z)")
+        numeric[i] = grad_check_rows(z, np.eye(len(z))[i])
+    return numeric
 
 
 def grad_check_rows(z: np.ndarray, e_i: np.ndarray) -> np.ndarray:

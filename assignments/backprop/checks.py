@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare, own_forward_grad_check
+from grader.checks import (
+    CheckFailed,
+    Verdict,
+    all_of,
+    check,
+    compare,
+    own_forward_grad_check,
+    unchanged,
+)
 from reference import layers as ref
 
 RTOL, ATOL = 1e-7, 1e-9
@@ -239,11 +247,13 @@ def two_layer_net_grads(student, rng):
 
 @check(points=1)
 def sgd_update(student, rng):
-    """sgd_update: params - learning_rate * grads, for every parameter."""
+    """sgd_update: params - learning_rate * grads, for every parameter, in a NEW dict (params
+    and grads left as they were)."""
     _, _, params = net_inputs(rng)
     _, _, grads = net_inputs(rng)
     lr = float(f32(rng.uniform(0.01, 1.0)))
-    got = student.sgd_update(params, grads, lr)
+    watched = student.call_watched("sgd_update", params, grads, lr)
+    got = watched.value
     if not isinstance(got, dict) or set(got) != set(params):
         raise CheckFailed("sgd_update must return a dict with the same keys as params")
     return all_of(
@@ -252,7 +262,8 @@ def sgd_update(student, rng):
                 got[k], params[k] - lr * grads[k], rtol=RTOL, atol=ATOL, name=f"sgd_update: '{k}'"
             )
             for k in params
-        )
+        ),
+        unchanged(watched, {0: "params", 1: "grads"}, call="sgd_update(params, grads, lr)"),
     )
 
 

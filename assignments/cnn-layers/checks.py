@@ -58,21 +58,36 @@ def grads_of(value: Any, count: int, what: str) -> tuple[Any, ...]:
 # -- layers: differentiable inputs, other arguments, the reference pair -------------------
 
 
-def conv_inputs(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
-    stride, pad = [(1, 1), (2, 1), (1, 0)][int(rng.integers(3))]
-    return {
-        "x": f32(rng.normal(size=(1, 2, 3, 3))),
-        "w": f32(rng.normal(0.0, 0.5, size=(2, 2, 3, 3))),
-        "b": f32(rng.normal(size=2)),
-    }, (stride, pad)
+Inputs = tuple[dict[str, np.ndarray], tuple[Any, ...]]
+# Every check of a layer runs each of its settings, at every seed: a stride used as the
+# window's size (or the other way round) is right where they agree and wrong elsewhere.
+CONV_SETTINGS = ((1, 1), (2, 1), (1, 0))  # (stride, pad)
+POOL_SETTINGS = ((2, 2), (3, 1))  # (pool, stride): windows that tile, and windows that overlap
 
 
-def pool_inputs(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
-    pool, stride = [(2, 2), (3, 1)][int(rng.integers(2))]
-    return {"x": distinct(rng, (1, 2, 4, 4))}, (pool, stride)
+def conv_inputs(rng: np.random.Generator) -> list[Inputs]:
+    return [
+        (
+            {
+                "x": f32(rng.normal(size=(1, 2, 3, 3))),
+                "w": f32(rng.normal(0.0, 0.5, size=(2, 2, 3, 3))),
+                "b": f32(rng.normal(size=2)),
+            },
+            setting,
+        )
+        for setting in CONV_SETTINGS
+    ]
 
 
-def bn_inputs(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
+def pool_inputs(rng: np.random.Generator) -> list[Inputs]:
+    return [({"x": distinct(rng, (1, 2, 4, 4))}, setting) for setting in POOL_SETTINGS]
+
+
+def bn_inputs(rng: np.random.Generator) -> list[Inputs]:
+    return [bn_input(rng)]
+
+
+def bn_input(rng: np.random.Generator) -> Inputs:
     bn_param = {"mode": "train", "eps": 1e-5, "momentum": f32(rng.uniform(0.5, 0.95))}
     return {
         "x": f32(rng.normal(1.0, 2.0, size=(5, 3))),
@@ -81,9 +96,9 @@ def bn_inputs(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], tuple[An
     }, (bn_param,)
 
 
-def dropout_inputs(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
+def dropout_inputs(rng: np.random.Generator) -> list[Inputs]:
     p = f32(rng.uniform(0.2, 0.6))
-    return {"x": f32(rng.normal(size=(4, 5)))}, (p, "train", int(rng.integers(2**31)))
+    return [({"x": f32(rng.normal(size=(4, 5)))}, (p, "train", int(rng.integers(2**31))))]
 
 
 def ref_bn(x, gamma, beta, bn_param):
@@ -94,7 +109,7 @@ def ref_dropout(x, p, mode, seed):
     return ref.dropout_forward(x, p, mode, np.random.default_rng(seed))
 
 
-# name: (inputs, reference forward, reference backward, items a forward returns)
+# name: (inputs at each setting, reference forward, reference backward, items a forward returns)
 LAYERS: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any], int]] = {
     "conv_naive": (conv_inputs, ref.conv_forward_naive, ref.conv_backward_naive, 2),
     "conv": (conv_inputs, ref.conv_forward, ref.conv_backward, 2),
@@ -103,6 +118,15 @@ LAYERS: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., An
     "batchnorm": (bn_inputs, ref_bn, ref.batchnorm_backward, 3),
     "dropout": (dropout_inputs, ref_dropout, ref.dropout_backward, 2),
 }
+
+
+def setting(layer: str, extra: tuple[Any, ...]) -> str:
+    """The setting a message names: (stride, pad) of a convolution, (pool, stride) of a pool."""
+    if layer.startswith("conv"):
+        return f" (stride={extra[0]}, pad={extra[1]})"
+    if layer.endswith("pool"):
+        return f" (pool={extra[0]}, stride={extra[1]})"
+    return ""
 
 
 def names(layer: str) -> tuple[str, str]:
@@ -116,7 +140,12 @@ def _backward_check(layer: str, points: float) -> Any:
     fwd, bwd = names(layer)
 
     def run(student: Any, rng: np.random.Generator) -> Verdict:
-        inputs, extra = make(rng)
+        verdicts = []
+        for inputs, extra in make(rng):
+            verdicts.extend(one(student, rng, inputs, extra))
+        return all_of(*verdicts)
+
+    def one(student: Any, rng: np.random.Generator, inputs: dict, extra: tuple) -> list[Verdict]:
         keys = list(inputs)
         expected_out, ref_cache = ref_fwd(*inputs.values(), *extra)
         dout = f32(rng.normal(size=expected_out.shape))
@@ -125,7 +154,7 @@ def _backward_check(layer: str, points: float) -> Any:
         expected = grads_of(ref_bwd(dout, ref_cache), len(keys), bwd)
         verdicts = []
         for i, key in enumerate(keys):
-            what = f"{bwd}: d{key}"
+            what = f"{bwd}{setting(layer, extra)}: d{key}"
             verdicts.append(compare(got[i], expected[i], rtol=RTOL, atol=ATOL, name=what))
 
             def value_at(v: np.ndarray, i: int = i) -> Any:
@@ -142,7 +171,7 @@ def _backward_check(layer: str, points: float) -> Any:
                     forward=fwd,
                 )
             )
-        return all_of(*verdicts)
+        return verdicts
 
     run.__doc__ = (
         f"{bwd}: every gradient against the reference and finite differences of your {fwd}."
@@ -193,10 +222,13 @@ def _forward_check(layer: str, name: str) -> Any:
     fwd, _ = names(layer)
 
     def run(student: Any, rng: np.random.Generator) -> Verdict:
-        inputs, extra = make(rng)
-        out, _ = first(student.call(fwd, *inputs.values(), *extra), fwd, items)
-        expected, _ = ref_fwd(*inputs.values(), *extra)
-        return compare(out, expected, rtol=RTOL, atol=ATOL, name=f"{fwd}: out")
+        verdicts = []
+        for inputs, extra in make(rng):
+            out, _ = first(student.call(fwd, *inputs.values(), *extra), fwd, items)
+            expected, _ = ref_fwd(*inputs.values(), *extra)
+            what = f"{fwd}{setting(layer, extra)}: out"
+            verdicts.append(compare(out, expected, rtol=RTOL, atol=ATOL, name=what))
+        return all_of(*verdicts)
 
     run.__doc__ = f"{fwd} on random inputs, against the reference."
     return check(points=1, name=name)(run)
@@ -345,8 +377,9 @@ def max_pool_ties(student, rng):
 
 @check(points=1)
 def batchnorm_train(student, rng):
-    """batchnorm_forward in train mode: the output and the running statistics it stores."""
-    inputs, (bn_param,) = bn_inputs(rng)
+    """batchnorm_forward in train mode: the output and the running statistics it stores, from
+    given running statistics and from the starter's defaults (bn_param holding the mode only)."""
+    inputs, (bn_param,) = bn_input(rng)
     bn_param = {
         **bn_param,
         "running_mean": f32(rng.normal(size=3)),
@@ -365,13 +398,46 @@ def batchnorm_train(student, rng):
         verdicts.append(
             compare(got[key], expected_param[key], rtol=RTOL, atol=ATOL, name=f"bn_param['{key}']")
         )
-    return all_of(*verdicts)
+    # The starter's defaults: bn_param holding only the mode (eps 1e-5, momentum 0.9 on the
+    # OLD running value, running statistics starting at zeros and ones).
+    value = student.batchnorm_forward(*inputs.values(), {"mode": "train"})
+    if not isinstance(value, tuple | list) or len(value) != 3 or not isinstance(value[2], dict):
+        raise CheckFailed("batchnorm_forward must return (out, cache, bn_param)")
+    out, _, got = value
+    expected_param = {"mode": "train"}
+    expected, _ = ref.batchnorm_forward(*inputs.values(), expected_param)
+    verdicts.append(
+        compare(out, expected, rtol=RTOL, atol=ATOL, name="batchnorm_forward (train, defaults)")
+    )
+    for key in ("running_mean", "running_var"):
+        if key not in got:
+            raise CheckFailed(f"batchnorm_forward: the returned bn_param has no '{key}'")
+        verdicts.append(
+            compare(
+                got[key],
+                expected_param[key],
+                rtol=RTOL,
+                atol=ATOL,
+                name=f"bn_param['{key}'] from bn_param = {{'mode': 'train'}} (the defaults)",
+            )
+        )
+    verdict = all_of(*verdicts)
+    if verdict.passed:
+        return verdict
+    # The running statistics started from values the grader gave: show them.
+    given = ", ".join(
+        f"{k}={np.array2string(np.asarray(v), precision=6, separator=', ')}"
+        if isinstance(v, np.ndarray)
+        else f"{k}={v!r}"
+        for k, v in bn_param.items()
+    )
+    return Verdict(False, verdict.message + f"\n(the first call's bn_param, as given: {given})")
 
 
 @check(points=1, hidden=True)
 def batchnorm_test(student, rng):
     """batchnorm_forward in test mode normalises with the running statistics."""
-    inputs, (bn_param,) = bn_inputs(rng)
+    inputs, (bn_param,) = bn_input(rng)
     bn_param = {
         **bn_param,
         "mode": "test",

@@ -52,6 +52,18 @@ def regression(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, .
     return f32(target + d), target
 
 
+def regression_with_ties(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """As ``regression``, with pred == target at two random places: the starter's sign(0) = 0.
+
+    The centred differences of |d| at d = 0 are 0 as well, so the slopes of the
+    student's own loss agree with that convention there.
+    """
+    pred, target = regression(rng, shape)
+    ties = rng.choice(pred.size, size=2, replace=False)
+    pred.flat[ties] = target.flat[ties]
+    return pred, target
+
+
 def smooth_l1_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
     beta = float(f32(rng.uniform(0.5, 2.0)))
     target = f32(rng.normal(size=shape))
@@ -96,7 +108,7 @@ ELEMENTWISE = ((4, 3), (7,))
 BATCHES = ((5, 4), (1, 3))
 LOSSES: dict[str, tuple[Callable[..., tuple[Any, ...]], tuple[tuple[int, ...], ...], str]] = {
     "mse_loss": (regression, ELEMENTWISE, "pred"),
-    "mae_loss": (regression, ELEMENTWISE, "pred"),
+    "mae_loss": (regression_with_ties, ELEMENTWISE, "pred"),
     "smooth_l1_loss": (smooth_l1_inputs, ELEMENTWISE, "pred"),
     "bce_loss": (probabilities, ELEMENTWISE, "prob"),
     "bce_with_logits_loss": (logits_and_targets, ELEMENTWISE, "logits"),
@@ -230,11 +242,12 @@ def focal_loss_stable(student, rng):
 
 @check(points=1, hidden=True)
 def bce_with_logits_loss_stable(student, rng):
-    """bce_with_logits_loss at |logits| from 40 to 1000, where sigmoid rounds to 0 or 1."""
-    z = f32(
-        np.where(rng.permutation(np.arange(8) % 2 == 0), 1.0, -1.0)
-        * np.exp(rng.uniform(np.log(40.0), np.log(1000.0), 8))
-    )
+    """bce_with_logits_loss at |logits| from 40 to 1000, where sigmoid rounds to 0 or 1, and
+    at least one logit past exp's range (|z| > 709.78) on each side."""
+    magnitude = np.exp(rng.uniform(np.log(40.0), np.log(1000.0), 8))
+    magnitude[:2] = rng.uniform(710.0, 1000.0, 2)  # exp(-z) overflows at one, exp(z) at the other
+    z = f32(np.where(np.arange(8) % 2 == 0, 1.0, -1.0) * magnitude)
+    z = rng.permutation(z)
     t = rng.permutation(np.arange(8) % 2).astype(np.float64)
     return _judge(student, "bce_with_logits_loss", (z, t), "bce_with_logits_loss at |z| up to 1000")
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from grader.checks import CheckFailed, Verdict, all_of, check, compare, unchanged
 from reference import optim as ref_optim
 from reference import schedules as ref_sched
 
@@ -80,6 +80,39 @@ def random_state(name: str, rng: np.random.Generator, shape: tuple[int, ...]) ->
     return state
 
 
+# Where the starter's epsilon sits (sqrt(cache) + epsilon, not sqrt(cache + epsilon)) shows
+# only where the cache is tiny: a gradient of 1e-9..1e-7 after such gradients, which the
+# step check places at two random entries of w.
+TINY = (1e-9, 1e-7)
+
+
+def with_tiny_entries(
+    name: str, rng: np.random.Generator, dw: np.ndarray, state: dict[str, Any]
+) -> None:
+    """Two random entries where the gradient and the state kept from it are tiny (in place)."""
+    if not {"cache", "v"} & set(STATE[name]):
+        return
+    at = rng.choice(dw.size, size=2, replace=False)
+    sign = rng.choice([-1.0, 1.0], size=2)
+    dw.flat[at] = f32(sign * rng.uniform(*TINY, size=2))
+    for key in ("cache", "v"):
+        if key in state:
+            state[key].flat[at] = f32(rng.uniform(*TINY, size=2) ** 2)
+    if "m" in state:
+        state["m"].flat[at] = f32(sign * rng.uniform(*TINY, size=2))
+
+
+def given_state(name: str, config: dict[str, Any]) -> str:
+    """The config a step started from, as a message shows it (hyperparameters and state)."""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, np.ndarray):
+            return np.array2string(value, precision=6, separator=", ", max_line_width=10_000)
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{key}={shown(value)}" for key, value in config.items())
+
+
 def result(value: Any, name: str) -> tuple[Any, dict[str, Any]]:
     if not isinstance(value, tuple | list) or len(value) != 2 or not isinstance(value[1], dict):
         raise CheckFailed(f"{name} must return (next_w, config) with config a dict")
@@ -90,10 +123,17 @@ def _step_check(name: str) -> Any:
     def run(student: Any, rng: np.random.Generator) -> Verdict:
         w = f32(rng.normal(size=(3, 4)))
         dw = f32(rng.normal(size=(3, 4)))
-        config = {**hyperparameters(name, rng), **random_state(name, rng, w.shape)}
-        next_w, got = result(student.call(name, w, dw, dict(config)), name)
+        state = random_state(name, rng, w.shape)
+        with_tiny_entries(name, rng, dw, state)
+        config = {**hyperparameters(name, rng), **state}
+        watched = student.call_watched(name, w, dw, dict(config))
+        next_w, got = result(watched.value, name)
         expected_w, expected = getattr(ref_optim, name)(w, dw, dict(config))
-        verdicts = [compare(next_w, expected_w, rtol=RTOL, atol=ATOL, name=f"{name}: next_w")]
+        verdicts = [
+            compare(next_w, expected_w, rtol=RTOL, atol=ATOL, name=f"{name}: next_w"),
+            # The starter: "Return a new array; do not modify w or dw".
+            unchanged(watched, {0: "w", 1: "dw"}, call=f"{name}(w, dw, config)"),
+        ]
         for key in STATE[name]:
             if key not in got:
                 raise CheckFailed(f"{name}: the returned config has no '{key}' (see the starter)")
@@ -102,9 +142,33 @@ def _step_check(name: str) -> Any:
                     got[key], expected[key], rtol=RTOL, atol=ATOL, name=f"{name}: config['{key}']"
                 )
             )
-        return all_of(*verdicts)
+        # The starter: config is None on the first call, "then fill in the defaults".
+        first_w, _ = result(student.call(name, w, dw, None), f"{name}(w, dw, None)")
+        expected_first_w, _ = getattr(ref_optim, name)(w, dw, None)
+        verdicts.append(
+            compare(
+                first_w,
+                expected_first_w,
+                rtol=RTOL,
+                atol=ATOL,
+                name=f"{name}(w, dw, None): next_w with the starter's defaults",
+            )
+        )
+        verdict = all_of(*verdicts)
+        if verdict.passed:
+            return verdict
+        # The step started from a state the grader gave: without it the numbers cannot be
+        # reproduced, and a wrong velocity or cache looks like a wrong formula.
+        return Verdict(
+            False,
+            verdict.message
+            + f"\n(the step started from the config the grader gave: {given_state(name, config)})",
+        )
 
-    run.__doc__ = f"{name}: one step from a random state: next_w and the state in config."
+    run.__doc__ = (
+        f"{name}: one step from a random state (next_w and the state in config; w and dw "
+        "left as they were), and a first step from config None (the starter's defaults)."
+    )
     return check(points=1, name=name + "_step")(run)
 
 
@@ -112,16 +176,24 @@ def _step_check(name: str) -> Any:
 
 
 def quadratic(rng: np.random.Generator) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """f(w) = 1/2 w^T A w - b^T w with A's eigenvalues in [0.5, 2]; returns a start and grad f."""
+    """f(w) = 1/2 w^T A w - b^T w with A's eigenvalues in [0.5, 2]; returns a start and grad f.
+
+    One coordinate of the start, at random, is within 1e-9..1e-7 of where its gradient
+    vanishes: its first step divides a tiny gradient by the root of a tiny cache, where
+    the starter's sqrt(cache) + epsilon and a sqrt(cache + epsilon) part ways.
+    """
     q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
     a = q @ np.diag(rng.uniform(0.5, 2.0, size=4)) @ q.T
     b = rng.normal(size=4)
+    w0 = f32(rng.normal(0.0, 2.0, size=4))
+    k = int(rng.integers(4))
+    b[k] = (a @ w0)[k] - rng.choice([-1.0, 1.0]) * rng.uniform(*TINY)
 
     def grad(w: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # a diverging submission's weights overflow here
             return a @ w - b
 
-    return f32(rng.normal(0.0, 2.0, size=4)), grad
+    return w0, grad
 
 
 def rosenbrock(rng: np.random.Generator) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import CheckFailed, Verdict, all_of, check, compare
+from grader.checks import CheckFailed, Verdict, all_of, check, compare, unchanged
 from reference import layers as ref_layers
 from reference import regularization as ref
 
@@ -40,6 +40,15 @@ def params_of(rng: np.random.Generator, sizes: list[int]) -> dict[str, np.ndarra
         params[f"W{i}"] = f32(rng.normal(size=(fan_in, fan_out)))
         params[f"b{i}"] = f32(rng.normal(size=fan_out))
     return params
+
+
+def with_zero_weights(rng: np.random.Generator, params: dict[str, np.ndarray]) -> dict:
+    """params with one weight of each W exactly 0 (the starter's sign(0) = 0), at random."""
+    out = {k: v.copy() for k, v in params.items()}
+    for key, value in out.items():
+        if key.startswith("W"):
+            value.flat[int(rng.integers(value.size))] = 0.0
+    return out
 
 
 def expected_penalty(kind: str, params: dict[str, np.ndarray], lam: float):
@@ -83,17 +92,18 @@ def l2_penalty(student, rng):
 
 @check(points=2)
 def l1_penalty(student, rng):
-    """l1_penalty on a two-layer network's parameters: value and gradients, biases untouched."""
-    return penalty_verdict(
-        student, "l1_penalty", params_of(rng, [4, 3, 2]), f32(rng.uniform(0.01, 1))
-    )
+    """l1_penalty on a two-layer network's parameters, a weight of each layer exactly 0:
+    value and gradients (sign(0) = 0), biases untouched."""
+    params = with_zero_weights(rng, params_of(rng, [4, 3, 2]))
+    return penalty_verdict(student, "l1_penalty", params, f32(rng.uniform(0.01, 1)))
 
 
 @check(points=1, hidden=True)
 def penalties_hidden(student, rng):
-    """Both penalties on a network of random depth (2 to 4 layers) and widths."""
+    """Both penalties on a network of random depth (2 to 4 layers) and widths, a weight of
+    each layer exactly 0."""
     sizes = [int(s) for s in rng.integers(1, 6, size=int(rng.integers(3, 6)))]
-    params = params_of(rng, sizes)
+    params = with_zero_weights(rng, params_of(rng, sizes))
     lam = f32(rng.uniform(0.01, 1))
     return all_of(
         *(penalty_verdict(student, kind, params, lam) for kind in ("l2_penalty", "l1_penalty"))
@@ -102,15 +112,20 @@ def penalties_hidden(student, rng):
 
 @check(points=1)
 def weight_decay_step(student, rng):
-    """One SGD step with L2 weight decay: weights shrink, biases follow their gradient only."""
+    """One SGD step with L2 weight decay: weights shrink, biases follow their gradient only,
+    in a NEW dict (params and grads left as they were)."""
     params = params_of(rng, [4, 3, 2])
     grads = params_of(rng, [4, 3, 2])
     lam, lr = f32(rng.uniform(0.01, 0.5)), f32(rng.uniform(0.01, 0.5))
-    got = student.weight_decay_step(params, grads, lam, lr)
+    watched = student.call_watched("weight_decay_step", params, grads, lam, lr)
+    got = watched.value
     if not isinstance(got, dict) or set(got) != set(params):
         raise CheckFailed("weight_decay_step must return a dict with the keys of params")
     _, decay = expected_penalty("l2_penalty", params, lam)
     return all_of(
+        unchanged(
+            watched, {0: "params", 1: "grads"}, call="weight_decay_step(params, grads, lam, lr)"
+        ),
         *(
             compare(
                 got[k],
@@ -120,7 +135,7 @@ def weight_decay_step(student, rng):
                 name=f"weight_decay_step(lam={lam:.4g}, lr={lr:.4g}): '{k}'",
             )
             for k in params
-        )
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from grader.assignment import Assignment, load_assignment
 from grader.engine import grade
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 from grader.sandbox.local import bwrap_path
-from grader.validate import validate
+from grader.validate import ValidationOutcome, validate
 from tests.conftest import require
 
 ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
@@ -52,18 +52,64 @@ def not_passed(report: GradeReport) -> list[tuple[str, str]]:
     return [(c.name, c.message) for c in report.checks if c.status != CheckStatus.PASSED]
 
 
-def assert_validates(assignment: Assignment, max_score: float) -> None:
-    """'dlgrade assignment validate': the solution scores ``max_score`` (the whole homework),
-    the starter 0, and each mutant exactly the points of the checks it declares less."""
-    outcome = validate(assignment, sandbox="local", log=lambda _: None)
+# Submission seeds the NumPy homework is validated at: each draws other visible inputs and
+# other secret hidden ones, so a rule reached only by some random draws shows here.
+SEEDS = 5
+
+
+def seed_label(label: str, seed: int) -> str:
+    """The key of ``label``'s report at ``seed`` in a validation's reports."""
+    return label if seed == 0 else f"{label} (seed {seed})"
+
+
+def validated_fixture() -> Any:
+    """A module-scoped ``validated`` fixture: the homework validated at SEEDS seeds, once."""
+
+    @pytest.fixture(scope="module")
+    def validated(assignment: Assignment) -> ValidationOutcome:
+        return validate(assignment, sandbox="local", log=lambda _: None, seeds=SEEDS)
+
+    return validated
+
+
+def assert_validates(
+    assignment: Assignment, max_score: float, outcome: ValidationOutcome | None = None
+) -> None:
+    """'dlgrade assignment validate --seeds 5': at every seed the solution scores ``max_score``
+    (the whole homework) and each mutant exactly the points of the checks it declares less;
+    the starter scores 0."""
+    if outcome is None:
+        outcome = validate(assignment, sandbox="local", log=lambda _: None, seeds=SEEDS)
     assert outcome.ok, outcome.summary
-    assert outcome.reports["solution"].score == assignment.max_score == max_score
     assert outcome.reports["starter"].score == 0
-    for mutant in assignment.mutants:
-        report = outcome.reports[f"mutant {mutant.file}"]
-        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
-        assert lost > 0
-        assert report.score == pytest.approx(assignment.max_score - lost)
+    for seed in range(SEEDS):
+        assert outcome.reports[seed_label("solution", seed)].score == assignment.max_score
+        assert assignment.max_score == max_score
+        for mutant in assignment.mutants:
+            report = outcome.reports[seed_label(f"mutant {mutant.file}", seed)]
+            lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
+            assert lost > 0
+            assert report.score == pytest.approx(assignment.max_score - lost)
+
+
+def assert_rule_enforced(
+    outcome: ValidationOutcome, file: str, check: str, *phrases: str
+) -> list[str]:
+    """At every seed, mutant ``file`` does not pass ``check`` (fails it, or its call raises),
+    with a message holding each of ``phrases`` (the rule it broke), and the solution passes
+    that check. The messages."""
+    messages = []
+    for seed in range(SEEDS):
+        mutant = outcome.reports[seed_label(f"mutant {file}", seed)]
+        solution = outcome.reports[seed_label("solution", seed)]
+        (broken,) = [c for c in mutant.checks if c.name == check]
+        (right,) = [c for c in solution.checks if c.name == check]
+        assert broken.status != CheckStatus.PASSED and broken.score == 0, (seed, broken.message)
+        for phrase in phrases:
+            assert phrase in broken.message, (seed, phrase, broken.message)
+        assert right.status == CheckStatus.PASSED, (seed, right.message)
+        messages.append(broken.message)
+    return messages
 
 
 def assert_validate_command_passes(folder: Path, *labels: str) -> str:

@@ -14,6 +14,7 @@ from grader.engine import grade
 from grader.messages import CheckStatus, ReportStatus
 from grader.sandbox.local import bwrap_path
 from grader.validate import validate
+from tests.assignments import kit
 from tests.conftest import require
 
 FOLDER = Path(__file__).resolve().parents[2] / "assignments" / "activations"
@@ -26,16 +27,20 @@ def assignment():
     return load_assignment(FOLDER)
 
 
-def test_validate_passes(assignment):
-    outcome = validate(assignment, sandbox="local", log=lambda _: None)
-    assert outcome.ok, outcome.summary
-    assert outcome.reports["solution"].score == assignment.max_score == 40.5
-    assert outcome.reports["starter"].score == 0
-    # Every mutant lost exactly the points of the checks it names.
-    for mutant in assignment.mutants:
-        report = outcome.reports[f"mutant {mutant.file}"]
-        lost = sum(c.max_score for c in report.checks if c.name in mutant.fails)
-        assert report.score == pytest.approx(assignment.max_score - lost)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    """At each of 5 seeds: the solution full, every mutant exactly the points of the checks it
+    names less; the starter 0."""
+    kit.assert_validates(assignment, 40.5, validated)
+
+
+def test_a_function_that_fails_for_a_number_fails_at_every_seed(validated):
+    """The starter: "an array x of any shape (or a number)"; x.copy() breaks on a float."""
+    kit.assert_rule_enforced(
+        validated, "mutants/relu_copy_mask.py", "shapes", "relu(x) for the number x = "
+    )
 
 
 def test_validate_catches_a_wrong_manifest(assignment, tmp_path):
@@ -43,11 +48,12 @@ def test_validate_catches_a_wrong_manifest(assignment, tmp_path):
     shutil.copytree(FOLDER, copy)
     manifest = copy / "assignment.toml"
     text = manifest.read_text()
-    # Claim the tanh mutant fails only tanh_grad: it also fails tanh_large_inputs.
+    # Claim the tanh mutant fails only tanh_grad and shapes: it also fails tanh_large_inputs.
     manifest.write_text(
-        text.replace('fails = ["tanh_grad", "tanh_large_inputs"]', 'fails = ["tanh_grad"]').replace(
-            'fails = ["kinks"]', 'fails = ["relu_grad"]'
-        )
+        text.replace(
+            'fails = ["tanh_grad", "tanh_large_inputs", "shapes"]',
+            'fails = ["tanh_grad", "shapes"]',
+        ).replace('fails = ["kinks"]', 'fails = ["relu_grad"]')
     )
     outcome = validate(load_assignment(copy), sandbox="local", log=lambda _: None)
     assert not outcome.ok

@@ -17,8 +17,22 @@ SOLUTION = (FOLDER / "solution" / "backprop.py").read_text()
 assignment = kit.assignment_fixture(FOLDER)
 
 
-def test_validate_passes(assignment):
-    kit.assert_validates(assignment, 22)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    kit.assert_validates(assignment, 22, validated)
+
+
+def test_sgd_update_in_place_fails_at_every_seed(validated):
+    """The starter: "a NEW dict"; params[k] -= ... edits the caller's arrays."""
+    messages = kit.assert_rule_enforced(
+        validated,
+        "mutants/sgd_update_in_place.py",
+        "sgd_update",
+        "sgd_update(params, grads, lr): modified its input params in place",
+    )
+    assert all("grads" not in m.split("modified its input")[1].split(";")[0] for m in messages)
 
 
 def test_the_notes_worked_example_is_a_visible_check(assignment, tmp_path):

@@ -19,8 +19,19 @@ SOLUTION = (FOLDER / "solution" / "cnn_layers.py").read_text()
 assignment = kit.assignment_fixture(FOLDER)
 
 
-def test_validate_passes(assignment):
-    kit.assert_validates(assignment, 22)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    kit.assert_validates(assignment, 22, validated)
+
+
+def test_pool_backward_that_strides_by_the_pool_fails_at_every_seed(validated):
+    """Both pool settings run at every seed: windows every `pool` entries are right where the
+    stride equals the pool (2, 2) and reach past the input where windows overlap (3, 1)."""
+    kit.assert_rule_enforced(
+        validated, "mutants/max_pool_backward_strides_by_pool.py", "max_pool_backward", "Error"
+    )
 
 
 def test_float32_throughout_scores_full_marks(assignment, tmp_path):

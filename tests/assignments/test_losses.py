@@ -17,8 +17,29 @@ SOLUTION = (FOLDER / "solution" / "losses.py").read_text()
 assignment = kit.assignment_fixture(FOLDER)
 
 
-def test_validate_passes(assignment):
-    kit.assert_validates(assignment, 22)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    kit.assert_validates(assignment, 22, validated)
+
+
+def test_mae_sign_of_zero_fails_at_every_seed(validated):
+    """The starter: "the gradient uses sign(0) = 0"; pred == target at two places, every seed."""
+    kit.assert_rule_enforced(
+        validated, "mutants/mae_sign_zero_positive.py", "mae_loss_grad", "d loss / d pred"
+    )
+
+
+def test_bce_with_logits_overflowing_below_fails_at_every_seed(validated):
+    """Logits past exp's range on both sides at every seed: (1 - t) z + log(1 + exp(-z)) is
+    inf for z < -709.78 (a random draw of 8 logits from 40 to 1000 reached there 1 time in 3)."""
+    kit.assert_rule_enforced(
+        validated,
+        "mutants/bce_logits_overflows_below.py",
+        "bce_with_logits_loss_stable",
+        "non-finite value",
+    )
 
 
 def test_every_loss_has_a_value_a_gradient_and_extremes_are_hidden(assignment):

@@ -17,8 +17,39 @@ SOLUTION = (FOLDER / "solution" / "optimizers.py").read_text()
 assignment = kit.assignment_fixture(FOLDER)
 
 
-def test_validate_passes(assignment):
-    kit.assert_validates(assignment, 20.5)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    kit.assert_validates(assignment, 20.5, validated)
+
+
+def test_momentum_that_moves_w_in_place_fails_at_every_seed(validated):
+    """The starter: "Return a new array; do not modify w or dw". Arguments reach the sandbox
+    as copies, so only the runner's before/after comparison can see the edit."""
+    kit.assert_rule_enforced(
+        validated,
+        "mutants/sgd_momentum_in_place.py",
+        "sgd_momentum_step",
+        "modified its input w in place",
+    )
+
+
+@pytest.mark.parametrize("name", ["adagrad", "adam"])
+def test_epsilon_inside_the_root_fails_at_every_seed(validated, name):
+    """sqrt(cache) + epsilon, as the starter writes it: the step check always holds tiny
+    caches (after gradients of 1e-9..1e-7), where sqrt(cache + epsilon) is 1e-4 instead; the
+    message shows the state the step started from."""
+    state = "cache=" if name == "adagrad" else "v="
+    messages = kit.assert_rule_enforced(
+        validated,
+        f"mutants/{name}_epsilon_inside_sqrt.py",
+        f"{name}_step",
+        f"{name}: next_w",
+        "the step started from the config the grader gave",
+        state,
+    )
+    assert all("epsilon=1e-08" in m for m in messages)
 
 
 def test_float32_throughout_scores_full_marks(assignment, tmp_path):

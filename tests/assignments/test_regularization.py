@@ -19,8 +19,27 @@ SOLUTION = (FOLDER / "solution" / "regularization.py").read_text()
 assignment = kit.assignment_fixture(FOLDER)
 
 
-def test_validate_passes(assignment):
-    kit.assert_validates(assignment, 13)
+validated = kit.validated_fixture()
+
+
+def test_validate_passes(assignment, validated):
+    kit.assert_validates(assignment, 13, validated)
+
+
+def test_l1_sign_of_zero_fails_at_every_seed(validated):
+    """The starter: "lam * sign(W) (sign(0) = 0)": a weight of each layer is exactly 0."""
+    kit.assert_rule_enforced(validated, "mutants/l1_sign_zero_positive.py", "l1_penalty", "'W1'")
+    kit.assert_rule_enforced(validated, "mutants/l1_sign_zero_positive.py", "penalties_hidden")
+
+
+def test_weight_decay_into_the_callers_dict_fails_at_every_seed(validated):
+    """The starter: "a NEW dict"; writing the new values into params changes the caller's."""
+    kit.assert_rule_enforced(
+        validated,
+        "mutants/weight_decay_step_in_place.py",
+        "weight_decay_step",
+        "modified its input params in place",
+    )
 
 
 def test_float32_throughout_scores_full_marks(assignment, tmp_path):
