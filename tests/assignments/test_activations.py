@@ -37,9 +37,13 @@ def test_validate_passes(assignment, validated):
 
 
 def test_a_function_that_fails_for_a_number_fails_at_every_seed(validated):
-    """The starter: "an array x of any shape (or a number)"; x.copy() breaks on a float."""
+    """The starter: "an array x of any shape (or a number)": a number in, a number out."""
     kit.assert_rule_enforced(
-        validated, "mutants/relu_copy_mask.py", "shapes", "relu(x) for the number x = "
+        validated,
+        "mutants/relu_copy_mask.py",
+        "shapes",
+        "relu(x) for the number x = ",
+        "shape (1,)",
     )
 
 

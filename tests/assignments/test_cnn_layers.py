@@ -26,11 +26,14 @@ def test_validate_passes(assignment, validated):
     kit.assert_validates(assignment, 22, validated)
 
 
-def test_pool_backward_that_strides_by_the_pool_fails_at_every_seed(validated):
-    """Both pool settings run at every seed: windows every `pool` entries are right where the
-    stride equals the pool (2, 2) and reach past the input where windows overlap (3, 1)."""
+def test_pool_backward_that_confuses_stride_and_pool_fails_at_every_seed(validated):
+    """Both pool settings run at every seed: dout / stride^2 is dout / pool^2 where the stride
+    equals the pool (2, 2) and wrong where windows overlap (3, 1), once drawn one time in two."""
     kit.assert_rule_enforced(
-        validated, "mutants/max_pool_backward_strides_by_pool.py", "max_pool_backward", "Error"
+        validated,
+        "mutants/avg_pool_backward_divides_by_stride.py",
+        "avg_pool_backward",
+        "avg_pool_backward (pool=3, stride=1): dx",
     )
 
 
