@@ -175,3 +175,17 @@ def test_float32_inside_float64_outside_scores_full_marks(assignment, tmp_path):
     report = grade_source(assignment, tmp_path, src)
     assert not_passed(report) == []
     assert report.score == assignment.max_score
+
+
+def test_batchnorm_default_momentum_is_checked_and_the_given_state_shown(validated):
+    """The starter's defaults (momentum 0.9 on the OLD running value): a call with bn_param
+    holding the mode only. The message shows the running statistics the first call was given."""
+    kit.assert_rule_enforced(
+        validated,
+        "mutants/batchnorm_momentum_torch_default.py",
+        "batchnorm_train",
+        "bn_param['running_mean'] from bn_param = {'mode': 'train'} (the defaults)",
+        "(the first call's bn_param, as given: mode='train', eps=1e-05, momentum=",
+        "running_mean=[",
+        "running_var=[",
+    )

@@ -193,3 +193,14 @@ def test_float32_inside_float64_outside_scores_full_marks(assignment, tmp_path):
     report = grade_source(assignment, tmp_path, src)
     assert not_passed(report) == []
     assert report.score == assignment.max_score
+
+
+def test_a_wrong_default_fails_at_every_seed(validated):
+    """The starter: config is None on the first call, "then fill in the defaults given below"
+    (RMSProp's decay_rate 0.99)."""
+    kit.assert_rule_enforced(
+        validated,
+        "mutants/rmsprop_default_decay_09.py",
+        "rmsprop_step",
+        "rmsprop(w, dw, None): next_w with the starter's defaults",
+    )
