@@ -553,7 +553,10 @@ def test_forgeries_score_zero_for_accuracy(graded, forgery):
     report = graded(forgery)
     result = _by_name(report)["mnist_accuracy"]
     assert result.status == CheckStatus.FAILED and result.score == 0, result.message
-    assert _accuracy(result.message) < 0.2  # chance, not a near miss
+    if re.search(r"test accuracy", result.message):
+        assert _accuracy(result.message) < 0.2  # chance, not a near miss
+    else:  # a network the grader trains whose step() never moves it is refused at epoch 1
+        assert "a learner that never takes a gradient step" in result.message
     assert "run 2" not in result.message  # far from the threshold: no re-runs
 
 
