@@ -61,9 +61,15 @@ def test_validate_catches_a_wrong_manifest(assignment, tmp_path):
     )
     outcome = validate(load_assignment(copy), sandbox="local", log=lambda _: None)
     assert not outcome.ok
-    assert len(outcome.problems) == 2
+    # Two wrong entries: the tanh mutant's checks, and the kink mutant's, whose hint then
+    # goes on no check it names (its one failing check, kinks, is not relu_grad).
+    assert len(outcome.problems) == 3
     assert any("tanh_grad_wrong" in p and "tanh_large_inputs" in p for p in outcome.problems)
-    assert any("relu_grad_kink" in p for p in outcome.problems)
+    assert any("relu_grad_kink" in p and "expected to fail" in p for p in outcome.problems)
+    assert any(
+        p.startswith("mutant mutants/relu_grad_kink.py does not receive its own hint")
+        for p in outcome.problems
+    )
 
 
 def test_validate_catches_a_starter_that_scores(assignment, tmp_path):
