@@ -97,7 +97,7 @@ def test_sample_submission_report_locates_each_mistake(assignment):
     overflow = failed["sigmoid_large_inputs"]
     assert overflow.status == CheckStatus.FAILED
     assert "sigmoid at |x| up to 1000: 2 non-finite value(s); first at index [" in overflow.message
-    assert "got NaN, expected 1 (2 NaN, 0 inf, where every expected value is finite)" in (
+    assert "got NaN, expected 1 (2 NaN, 0 inf, where every expected value is finite; " in (
         overflow.message
     )
     # The zeros sit at random places (hidden inputs are drawn, not constants).
