@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 from flask import (
     abort,
@@ -13,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -34,7 +31,7 @@ from web.instructor.settings import (
     queue_view,
     set_extension,
 )
-from web.staff.queries import assignment_or_404, starter_files
+from web.staff.queries import assignment_or_404, starter_zip
 from web.staff.regrade import request_regrades
 from worker.models import AssignmentUpload, Course, Enrollment, Extension, Role, User
 from worker.submit import register_assignment
@@ -336,13 +333,4 @@ def publish_upload(course_id: int, upload_id: int) -> Response:
 def starter(course_id: int, slug: str) -> Response:
     """The starter code as the students get it (the assignment's ``starter/`` folder)."""
     a = assignment_or_404(db(), course_id, slug)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in sorted(starter_files(a).items()):
-            zf.writestr(f"{a.slug}/{name}", text)
-    return send_file(
-        io.BytesIO(buf.getvalue()),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"{a.slug}-starter.zip",
-    )
+    return starter_zip(a)

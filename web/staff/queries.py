@@ -6,12 +6,14 @@ another course is simply not found (404), whatever id is typed.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import abort
+from flask import Response, abort, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -184,6 +186,20 @@ def starter_files(assignment: Assignment) -> dict[str, str]:
         for p in sorted(folder.rglob("*.py"))
         if p.is_file() and not p.is_symlink()
     }
+
+
+def starter_zip(assignment: Assignment) -> Response:
+    """The starter code as students download it: ``<slug>/...`` in ``<slug>-starter.zip``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in sorted(starter_files(assignment).items()):
+            zf.writestr(f"{assignment.slug}/{name}", text)
+    return send_file(
+        io.BytesIO(buf.getvalue()),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{assignment.slug}-starter.zip",
+    )
 
 
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from web import grades
 from web.access import enrollment_or_404
 from web.database import db, settings
 from web.handout import read_handout
-from web.staff.queries import starter_files
+from web.staff.queries import starter_zip
 from web.student import bp
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
@@ -168,16 +167,7 @@ def starter(course_id: int, slug: str) -> Response:
     """The starter code, as a .zip of the assignment's ``starter/`` folder: for anyone
     enrolled in the course (the staff's copy is the same file)."""
     a = _assignment_or_404(course_id, slug)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in sorted(starter_files(a).items()):
-            zf.writestr(f"{a.slug}/{name}", text)
-    return send_file(
-        io.BytesIO(buf.getvalue()),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"{a.slug}-starter.zip",
-    )
+    return starter_zip(a)
 
 
 @bp.route("/courses/<int:course_id>/a/<slug>/submit", methods=["POST"])
