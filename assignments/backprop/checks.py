@@ -140,8 +140,13 @@ def sigmoid_large_inputs(student, rng):
         np.where(rng.permutation(np.arange(12) % 2 == 0), 1.0, -1.0)
         * np.exp(rng.uniform(0.0, np.log(1000.0), 12))
     )
-    x[rng.integers(12)] = f32(rng.uniform(710.0, 1000.0))
-    x[rng.integers(12)] = f32(-rng.uniform(710.0, 1000.0))
+    # At every seed: one entry past exp's overflow on each side, and one where the
+    # derivative is far from 0 (so a backward that drops dout is seen), each at a place
+    # of its own (two draws of one place would leave only the second).
+    up, down, middle = rng.choice(12, size=3, replace=False)
+    x[up] = f32(rng.uniform(710.0, 1000.0))
+    x[down] = f32(-rng.uniform(710.0, 1000.0))
+    x[middle] = f32(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 3.0))
     out, cache = pair(student.sigmoid_forward(x), "sigmoid_forward")
     expected, ref_cache = ref.sigmoid_forward(x)
     dout = f32(rng.normal(size=x.shape))
