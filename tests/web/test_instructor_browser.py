@@ -76,6 +76,12 @@ def test_an_instructor_sets_up_a_course_and_a_student_submits_to_it(
     page.fill("input[name=name]", "ada@uni.edu")
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+    # The import's password is a one-time one: she chooses her own before anything opens.
+    page.wait_for_selector("text=Choose your password")
+    page.fill("#current", password)
+    page.fill("#new", "ada-chose-this-one")
+    page.fill("#repeated", "ada-chose-this-one")
+    page.click("button:has-text('Change password')")
     page.click("text=Deep Learning, Spring 2027")
     page.click("text=Loss functions and their gradients")
     page.set_input_files("input[name=files]", str(SOLUTION))
