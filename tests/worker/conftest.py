@@ -338,3 +338,14 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield start
     for worker in started:
         worker.kill9()
+
+
+@pytest.fixture(autouse=True)
+def no_warm_pool_left() -> Iterator[None]:
+    """A test that grades with Docker in this process installs the process's warm pool
+    (worker.grading.ensure_pool): remove it and its waiting containers after the test, so
+    no later test meets a pool it did not make and no container outlives the suite."""
+    yield
+    from worker.grading import close_pool
+
+    close_pool()
