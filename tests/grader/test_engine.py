@@ -72,7 +72,8 @@ def test_compare_relative_error_leaves_out_zeros() -> None:
     verdict = compare(np.array([0.25, 0.0]), np.array([0.0, 0.0]))
     assert verdict.message == (
         "output: 1 of 2 values differ; worst at index [0]: got 0.25, expected 0 "
-        "(max abs error 0.25, max rel error n/a; rtol=1e-07, atol=1e-09)"
+        "(max abs error 0.25, max rel error n/a: every expected value is 0; "
+        "rtol=1e-07, atol=1e-09)"
     )
 
 
