@@ -1,6 +1,6 @@
 """The portal: a Flask app on the worker's database and queue.
 
-Layout (for whoever adds a page; H7 builds the staff side on this):
+Layout (for whoever adds a page):
 
 - ``create_app(config)`` below: the application factory. ``config`` may hold
   ``DLGRADE_SETTINGS`` (a ``worker.config.Settings``; default: the environment's),
@@ -33,7 +33,7 @@ Layout (for whoever adds a page; H7 builds the staff side on this):
   ``passwords.py`` says who may set whose), ``web/admin`` (site administrators:
   courses and their instructors, one-time passwords), ``web/student``
   (courses, assignments, uploads, live status, reports), ``web/staff`` (the
-  TAs' and instructors' pages: H7). Templates under ``templates/<blueprint>/``
+  TAs' and instructors' pages). Templates under ``templates/<blueprint>/``
   extend ``base.html``; Jinja autoescapes everything, never mark student text safe.
 - ``web/api`` (``/api/v1``, bearer tokens only, CSRF-exempt; ``/account/tokens``)
   and ``web/instructor`` (``/instructor``: courses, roster, assignment uploads and

@@ -117,7 +117,7 @@ def _demo(args: argparse.Namespace) -> int:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Before the worker starts: from then on every way out goes through the finally below.
     # SIGINT too: a parent may have left it ignored (a shell's background job does), and
-    # Python then never turns Ctrl-C into KeyboardInterrupt (a CI rehearsal hung so).
+    # Python then never turns Ctrl-C into KeyboardInterrupt (a test run of the demo hung so).
     signal.signal(signal.SIGINT, _terminate)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)  # the terminal closed: stop the worker too
