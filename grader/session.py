@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import os
 import queue
-import select
 import signal
 import struct
 import termios
@@ -25,6 +24,7 @@ from typing import Any
 from grader import codec, replies
 from grader.messages import CheckStatus, clip
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox
+from grader.sandbox.owned import wait_fd
 
 RUNNER_ARGV = ["python3", f"{SANDBOX_ROOT}/runner/runner.py", SANDBOX_ROOT]
 # The largest reply read from the sandbox. The course's biggest honest answers are
@@ -405,7 +405,7 @@ class RunnerSession:
         A runner that stops reading (stopped, or its reader replaced) leaves a
         large request blocked in the pipe: the write is timed like the rest of
         the call, and a sandbox that will not take its input is killed.
-        Non-blocking writes with a select() deadline, on this thread: no
+        Non-blocking writes with a poll() deadline, on this thread: no
         thread per request.
         """
         stdin = self.proc.stdin
@@ -433,7 +433,7 @@ class RunnerSession:
                         over.status, f"{over.message} (it stopped reading its input)"
                     )
                 raise over
-            select.select([], [fd], [], max(0.01, min(POLL_S, clock.poll_seconds())))
+            wait_fd(fd, max(0.01, min(POLL_S, clock.poll_seconds())), write=True)
         return True
 
     def _exchange(self, request: dict, seconds: float) -> Any:

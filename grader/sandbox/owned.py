@@ -24,6 +24,17 @@ import subprocess
 import time
 
 
+def wait_fd(fd: int, seconds: float, *, write: bool = False) -> bool:
+    """Whether ``fd`` becomes readable (or writable) within ``seconds``.
+
+    poll(), never select(): select() refuses descriptors numbered 1024 or more,
+    and a worker that has run many gradings, or a test process, holds that many.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(max(0, int(seconds * 1000))))
+
+
 class OwnedPid:
     """A pidfd for one process; every signal goes through it. ``close`` once done."""
 
@@ -49,9 +60,7 @@ class OwnedPid:
         """Whether the process has exited (a pidfd polls readable from then on)."""
         if self.pidfd is None:
             return True
-        poller = select.poll()  # not select(): a worker may hold more than 1024 descriptors
-        poller.register(self.pidfd, select.POLLIN)
-        return bool(poller.poll(0))
+        return wait_fd(self.pidfd, 0)
 
     def children(self) -> list[OwnedPid]:
         """Pidfds of this process's children, each confirmed a child after it was opened.

@@ -59,7 +59,7 @@ from pathlib import Path
 from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
 from grader.sandbox.docker import DockerSandbox, _require_engine
 from grader.sandbox.images import cli_env, docker_cli
-from grader.sandbox.owned import OwnedProcess
+from grader.sandbox.owned import OwnedProcess, wait_fd
 
 log = logging.getLogger(__name__)
 
@@ -167,15 +167,13 @@ class WarmContainer:
 
 def _read_ready(proc: subprocess.Popen[bytes], seconds: float) -> bool:
     """Read exactly READY from the container's output (nothing more: the session reads on)."""
-    import select
-
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     seen = b""
     deadline = time.monotonic() + seconds
     while len(seen) < len(READY):
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not wait_fd(fd, left):
             return False
         chunk = os.read(fd, len(READY) - len(seen))
         if not chunk:

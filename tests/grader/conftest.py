@@ -59,3 +59,23 @@ def signal_trace(
             + "\n  ".join(violations[:20]),
             pytrace=False,
         )
+
+
+@pytest.fixture
+def many_descriptors() -> Iterator[list[int]]:
+    """This process holds over 1024 open descriptors, as a long-lived worker or test run may."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2048
+    if hard != resource.RLIM_INFINITY and hard < want:
+        pytest.skip(f"the descriptor limit here is {hard}, below {want}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert max(held) >= 1024
+        yield held
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -258,3 +258,22 @@ def test_a_container_not_yet_or_no_longer_there_is_not_timed_yet(tmp_path: Path)
     assert clock.over() is None, "still starting: its exit, if it exited, ends the call"
     _after(clock, START_LIMIT_S)
     assert isinstance(clock.over(), PlatformFault), "a sandbox that never starts is the host's"
+
+
+def test_a_grading_holds_when_the_grader_has_many_descriptors_open(many_descriptors) -> None:
+    """Every descriptor the grading opens now numbers above 1024 (select() refused those)."""
+    from grader.sandbox.owned import wait_fd
+
+    r, w = os.pipe()
+    try:
+        assert min(r, w) > 1024
+        assert not wait_fd(r, 0.05)  # nothing written yet: not readable
+        assert wait_fd(w, 0.05, write=True)
+        os.write(w, b"x")
+        assert wait_fd(r, 0.05)
+    finally:
+        os.close(r)
+        os.close(w)
+    report = grade(load_assignment(FIXTURE), FIXTURE / "solution" / "redteam.py", sandbox="local")
+    assert report.status == ReportStatus.GRADED, report
+    assert report.score == report.max_score

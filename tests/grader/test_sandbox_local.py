@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import select
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +44,7 @@ from grader.sandbox.local import (
     LocalSandbox,
     bwrap_path,
 )
+from grader.sandbox.owned import wait_fd
 from tests.conftest import require
 
 HERE = Path(__file__).resolve().parent
@@ -101,9 +101,8 @@ def run_python(root: Path, code: str, *, use_cgroups: bool = True) -> Ran:
 
 
 def read_line(proc: subprocess.Popen[bytes], seconds: float = RUN_TIMEOUT_S) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], seconds)
-    assert ready, f"no output within {seconds:g} s"
     assert proc.stdout is not None
+    assert wait_fd(proc.stdout.fileno(), seconds), f"no output within {seconds:g} s"
     return proc.stdout.readline().decode()
 
 

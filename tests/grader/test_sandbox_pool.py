@@ -383,3 +383,18 @@ def test_a_container_that_ended_itself_is_removed_in_the_background(image: str, 
         assert not (pool.slots / f"{box.pooled_names[0]}.cid").exists()
     finally:
         pool.close()
+
+
+def test_a_pool_fills_and_serves_when_the_worker_holds_many_descriptors(
+    pool: ContainerPool, tmp_path: Path, many_descriptors: list[int]
+) -> None:
+    """A worker that has run many gradings holds descriptors over 1024; its pool works on."""
+    root = prepared(tmp_path / "root", "high")
+    spec = SandboxSpec(root=root, limits=SMALL)
+    assert pool.fill(spec) == 2  # the pool's size
+    box = PooledDockerSandbox(spec, pool)
+    try:
+        assert run_in(box, LOOK)["marker"] == "high"
+    finally:
+        box.kill()
+    assert (box.pooled_starts, box.cold_starts) == (1, 0)
