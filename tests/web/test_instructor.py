@@ -4,6 +4,7 @@ extensions and new courses, every change in the audit log; TAs and students get 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import datetime
@@ -237,7 +238,13 @@ def test_assignment_settings_change_every_version_and_are_logged(
     client.post(url, data=form)  # the same values again: nothing to log
     assert len(_audit(web_settings)) == 1
     overview = client.get(f"/instructor/courses/{demo.course_id}/").get_data(as_text=True)
-    assert "assignment settings: assignment worker-tiny" in overview
+    # The audit log reads as a sentence, not as the JSON it is stored as.
+    assert (
+        "instructor: assignment settings (assignment worker-tiny): due from none to "
+        "2027-03-01 23:59 UTC; grace minutes from 0 to 10; late penalty per day from 0.0 to 0.2; "
+        "counts from latest to best."
+    ) in html.unescape(overview)
+    assert "{&#34;" not in overview and '{"' not in overview
 
 
 def test_extensions_are_granted_to_students_only_and_logged(
@@ -620,3 +627,17 @@ def test_the_settings_an_api_get_returns_can_be_put_back_unchanged(
     shown = client.get(url, headers=teacher).get_json()["settings"]
     back = client.put(url, json=shown, headers=teacher)
     assert (back.status_code, back.get_json()["changed"]) == (200, [])
+
+
+def test_an_audit_entry_reads_as_a_sentence_whatever_it_changed() -> None:
+    from web.instructor.audit import changes
+
+    assert changes({}, {"added": ["ann", "bob"], "accept_late": True}) == [
+        "added ann, bob",
+        "accept late yes",
+    ]
+    assert changes({"due": "2027-03-04T12:00:00Z"}, {"due": None}) == [
+        "due from 2027-03-04 12:00 UTC to none"
+    ]
+    assert changes({"role": "ta"}, {}) == ["role was ta"]
+    assert changes({"counts": "best"}, {"counts": "best"}) == []  # unchanged: not said

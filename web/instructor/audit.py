@@ -55,3 +55,42 @@ def entries(s: Session, course_id: int, limit: int = 200) -> list[tuple[CourseAu
         .limit(limit)
     ).all()
     return [(a, name) for a, name in rows]
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a sentence names it: times without their T and Z, lists joined."""
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_shown(v)}" for k, v in value.items())
+    text = str(value)
+    if len(text) >= 16 and text[4:5] == "-" and text[10:11] == "T":  # an ISO 8601 time
+        return text[:16].replace("T", " ") + " UTC"
+    return text
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What an entry changed, one phrase a field, in the order the change gave them."""
+    said = []
+    for key in [*after, *(k for k in before if k not in after)]:
+        name = key.replace("_", " ")
+        if key in before and key in after:
+            if before[key] != after[key]:
+                said.append(f"{name} from {_shown(before[key])} to {_shown(after[key])}")
+        elif key in after:
+            said.append(f"{name} {_shown(after[key])}")
+        else:
+            said.append(f"{name} was {_shown(before[key])}")
+    return said
+
+
+def sentence(entry: CourseAudit, who: str) -> str:
+    """An entry as staff read it, e.g. "prof: assignment settings (assignment losses):
+    due from none to 2027-03-01 23:59 UTC; counts from latest to best." """
+    said = changes(entry.before or {}, entry.after or {})
+    head = f"{who}: {entry.action} ({entry.subject})"
+    return f"{head}: {'; '.join(said)}." if said else f"{head}."

@@ -101,6 +101,7 @@ def course(course_id: int) -> str:
         assignments=course_assignments(s, course_id),
         people=people,
         log=audit.entries(s, course_id),
+        audit_sentence=audit.sentence,
         watch=overview.overview(s, course_id),
         addable=overview.addable(s, course_id),
     )
