@@ -60,6 +60,9 @@ class Verdict:
     passed: bool
     message: str = ""
     fraction: float | None = None  # partial credit in [0, 1]; default all or nothing
+    # A training check's graded runs as plain data (their epochs' loss and accuracy, the
+    # final network's confusion): grader/training.py writes it, the portal draws it.
+    training: dict[str, Any] | None = None
 
     @property
     def credit(self) -> float:

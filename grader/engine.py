@@ -235,8 +235,9 @@ def run_check(
     student: Student,
     rng: np.random.Generator,
     ctx: CheckContext,
-) -> tuple[CheckStatus, float, str]:
-    """One check's status, credit in [0, 1] and message; nothing escapes as an exception.
+) -> tuple[CheckStatus, float, str, dict[str, Any] | None]:
+    """One check's status, credit in [0, 1], message and training figures (a training
+    check's runs, else None); nothing escapes as an exception.
 
     Messages are clipped: a check may quote what the submission sent (an answer, an
     error, a name), and the report must stay small whatever that was.
@@ -247,9 +248,9 @@ def run_check(
             result = spec.fn(student, rng, ctx) if spec.wants_ctx else spec.fn(student, rng)
         verdict = _to_verdict(result)
     except StudentError as err:
-        return err.status, 0.0, clip(err.message, MESSAGE_CHARS)
+        return err.status, 0.0, clip(err.message, MESSAGE_CHARS), None
     except CheckFailed as err:
-        return CheckStatus.FAILED, 0.0, clip(str(err), MESSAGE_CHARS)
+        return CheckStatus.FAILED, 0.0, clip(str(err), MESSAGE_CHARS), None
     except PlatformFault:
         raise  # no verdict on this check or any later one: the grading stops
     except Exception as err:
@@ -258,9 +259,10 @@ def run_check(
             CheckStatus.PLATFORM_ERROR,
             0.0,
             f"the check could not evaluate your result ({what})",
+            None,
         )
     status = CheckStatus.PASSED if verdict.passed else CheckStatus.FAILED
-    return status, verdict.credit, clip(verdict.message, MESSAGE_CHARS)
+    return status, verdict.credit, clip(verdict.message, MESSAGE_CHARS), verdict.training
 
 
 def _versions() -> dict[str, str]:
@@ -366,7 +368,7 @@ def grade(
                 t0 = time.monotonic()
                 rng = check_rng(secret if spec_.hidden else seed, spec_.name)
                 try:
-                    status, credit, message = run_check(spec_, student, rng, ctx)
+                    status, credit, message, figures = run_check(spec_, student, rng, ctx)
                 except PlatformFault as err:
                     fault = err
                     break
@@ -380,6 +382,7 @@ def grade(
                     seconds=round(time.monotonic() - t0, 3),
                     function=function_of(spec_.name, functions),
                     not_run=student.not_run,
+                    training=figures,
                 )
         finally:
             session.close()

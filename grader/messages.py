@@ -140,6 +140,9 @@ class CheckResult:
     # A known mistake whose signature this grading matches (grader/hints.py), in the
     # course's words; hidden checks' hints are withheld like their messages.
     hint: str = ""
+    # A training check's runs (grader/training.py, ``training_figure``), to draw; withheld
+    # with a hidden check's message.
+    training: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

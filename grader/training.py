@@ -114,6 +114,11 @@ margin, runs, how to write its data files, its genuine test set).
   in the run's input convention), for a recomputation on the trusted side.
 - ``rc.epochs(net, epochs, batch_size, one_hot, method="step")``: drive
   training epochs over this run's training files in the sandbox.
+- ``rc.record_epoch(epoch, scores)``: note the training loss and validation
+  accuracy after an epoch the grader drove (0: before training), computed here
+  by ``scores`` (the network's logits from parameters the grader read). The
+  check's Verdict carries every run's curve and the final network's confusion
+  (``training``) and the portal draws them (web/training_figure.py).
 
 Unit checks of a training assignment whose function is not in the file (a template
 name the student changed, a function the architecture does not need): a check
@@ -157,6 +162,9 @@ from grader.messages import TA_FLAGS
 CHANCE_LIMIT = 0.30
 PREDICT_CHUNK = 2000  # test images per forward() call: every message stays under ~7 MB
 RUN_FOLDER = "run{}"
+# Rows of the run's training and validation files a training curve is computed on, per
+# epoch, on the trusted side: enough for a curve to a tenth of a point, a few ms an epoch.
+CURVE_ROWS = 4000
 # Input conventions tried when forward() refuses plain feature rows: the course folds
 # the bias into W1 as an extra input column of ones, appended or prepended (an MLP).
 INPUT_CONVENTIONS = ("plain", "ones column last", "ones column first")
@@ -388,6 +396,21 @@ class RunResult:
     message: str = ""
     seconds: float | None = None
     flags: tuple[str, ...] = ()
+    # Each epoch the grader drove and read back: {"epoch", "loss", "accuracy"} (see
+    # ``RunContext.record_epoch``); empty where the file trained itself.
+    curve: tuple[dict[str, float], ...] = ()
+    # The final network on the genuine test images: confusion[digit][answer], answers
+    # turned back into the genuine digits (so a student reads "4 taken for 9").
+    confusion: list[list[int]] | None = None
+
+    def figure(self) -> dict[str, Any]:
+        """This run as the report's training figure draws it (plain data, JSON)."""
+        return {
+            "run": self.run + 1,
+            "accuracy": self.accuracy,
+            "epochs": list(self.curve),
+            "confusion": self.confusion,
+        }
 
     def line(self, threshold: float) -> str:
         head = f"run {self.run + 1} (seed {self.seed}, relabelling {self.run})"
@@ -412,6 +435,30 @@ class RunContext:
     relabelling: Relabelling
     _convention: str | None = field(default=None, repr=False)
     _shown: tuple[Showing, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    _curve_rows: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+
+    def record_epoch(self, epoch: int, scores: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Note where epoch ``epoch`` (0: before training) left the network, for the report's
+        training curve: the mean cross-entropy on the run's training rows and the accuracy
+        on its validation rows. ``scores`` gives the network's logits for rows as forward()
+        receives them, computed on the trusted side from parameters the grader read: the
+        curve is the grader's measurement, like the accuracy it plots beside."""
+        if self._curve_rows is None:
+            x_file, y_file = self.task.train_files
+            x_val, y_val = self.task.validation_files
+            self._curve_rows = tuple(
+                np.load(self.data_file(name), mmap_mode="r")[:CURVE_ROWS]
+                for name in (x_file, y_file, x_val, y_val)
+            )
+        x_train, y_train, x_val, y_val = self._curve_rows
+        logits = np.asarray(scores(np.asarray(x_train)), dtype=np.float64)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss = float(-np.mean(log_p[np.arange(len(y_train)), np.asarray(y_train, dtype=int)]))
+        answers = np.argmax(scores(np.asarray(x_val)), axis=1)
+        accuracy = float(np.mean(answers == np.asarray(y_val)))
+        self.curve.append({"epoch": epoch, "loss": round(loss, 5), "accuracy": round(accuracy, 5)})
 
     @property
     def folder(self) -> str:
@@ -633,6 +680,20 @@ class Suspicious(CheckFailed):
         self.flag = flag
 
 
+def confusion(
+    relabelling: Relabelling, predicted: np.ndarray, labels: np.ndarray, classes: int
+) -> list[list[int]]:
+    """counts[digit][answer] over the test images: ``predicted`` in this run's names (as
+    the network answered), turned back into genuine digits; ``labels`` the genuine ones.
+    An answer outside the classes is counted nowhere (the accuracy counts it wrong)."""
+    genuine_of = np.argsort(relabelling.classes)  # shown name -> genuine digit
+    predicted, labels = np.asarray(predicted, dtype=np.int64), np.asarray(labels)
+    named = (predicted >= 0) & (predicted < classes)
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (labels[named], genuine_of[predicted[named]]), 1)
+    return counts.tolist()
+
+
 def best_naming_correct(predicted: np.ndarray, labels: np.ndarray, classes: int) -> int:
     """How many predictions would be right if each output class were renamed to the digit
     it is most often given for (any renaming, not only a permutation: an upper bound)."""
@@ -766,6 +827,7 @@ class TrainingTask:
     conventions: tuple[str, ...] = INPUT_CONVENTIONS  # input shapes tried (see above)
     recheck_below: float = 0.05
     train_files: tuple[str, str] = ("X_train.npy", "y_train.npy")
+    validation_files: tuple[str, str] = ("X_val.npy", "y_val.npy")
     runs: int = 3
 
     def links(self, run: int) -> dict[str, str]:
@@ -794,8 +856,9 @@ class TrainingTask:
             answers = rc.test_answers(trained.net)
             if trained.recompute is not None:
                 answers = _recomputed_answers(rc, trained, answers)
-            showing, _, _ = rc.shown_test()
-            correct, total = rc.score(showing.per_image(answers))
+            showing, _, y_test = rc.shown_test()
+            predicted = showing.per_image(answers)
+            correct, total = rc.score(predicted)
         except (CheckFailed, StudentError) as err:
             text = err.message if isinstance(err, StudentError) else str(err)
             flags = (err.flag,) if isinstance(err, Suspicious) else ()
@@ -803,7 +866,15 @@ class TrainingTask:
             # The network, where training gave one, still says how it came to be.
             return RunResult(run, seed, None, message=text, flags=flags), trained
         result = RunResult(
-            run, seed, correct / total, correct, total, seconds=trained.seconds, flags=trained.flags
+            run,
+            seed,
+            correct / total,
+            correct,
+            total,
+            seconds=trained.seconds,
+            flags=trained.flags,
+            curve=tuple(rc.curve),
+            confusion=confusion(rc.relabelling, predicted, y_test, self.classes),
         )
         return result, trained
 
@@ -910,7 +981,12 @@ class TrainingTask:
             )
         if flags:
             lines.append(FLAGS_HEAD + "; ".join(flags))
-        return Verdict(passed, "\n".join(lines))
+        figures = {
+            "threshold": self.threshold,
+            "median": middle,
+            "runs": [r.figure() for r in results],
+        }
+        return Verdict(passed, "\n".join(lines), training=figures)
 
 
 def _recomputed_answers(rc: RunContext, trained: Trained, answers: np.ndarray) -> np.ndarray:

@@ -167,6 +167,7 @@ def _train(rc: RunContext, source: str) -> Trained:
     rc.chance_of(
         _recomputed(rc, layout, arrays), f"the untrained {label}, computed from its parameters"
     )
+    rc.record_epoch(0, lambda x: layout.scores(arrays, x))
     seconds, (layout, arrays) = _replayed_epochs(rc, net, hidden, lr, start)
     how += "; every epoch replayed by the grader as SGD from the parameters it began with"
     return Trained(net, how, seconds, watched=True, recompute=lambda x: layout.scores(arrays, x))
@@ -255,6 +256,7 @@ def _replayed_epochs(rc: RunContext, net, hidden: int, lr: float, start):
                 f"epoch's movement away from the grader's replay (weights loaded or changed "
                 f"outside the gradient step?)",
             )
+        rc.record_epoch(epoch, lambda x, layout=layout, arrays=arrays: layout.scores(arrays, x))
     return seconds, (layout, arrays)
 
 

@@ -497,6 +497,18 @@ def test_solution_scores_full_marks_trained_by_the_grader(assignment, graded):
     assert "not verified" not in training_message
     assert _accuracy(training_message) >= 0.96  # outside the band: one run decides
     assert "run 2" not in training_message
+    # The report's training picture: every epoch the grader drove, from chance to trained,
+    # and the final network's confusion in genuine digits, agreeing with the accuracy.
+    (run,) = _by_name(report)["mnist_accuracy"].training["runs"]
+    curve = run["epochs"]
+    assert [e["epoch"] for e in curve] == list(range(11))
+    assert curve[0]["accuracy"] < 0.3 and curve[0]["loss"] > 2.0  # ln 10 = 2.30 at chance
+    assert curve[-1]["accuracy"] > 0.95 and curve[-1]["loss"] < 0.2
+    confusion = np.array(run["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert np.trace(confusion) / 10_000 == pytest.approx(_accuracy(training_message), abs=1e-4)
+    # MNIST's test set has these many images of each digit (its public counts).
+    assert confusion.sum(axis=1).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 @pytest.mark.slow

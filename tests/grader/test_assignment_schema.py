@@ -232,7 +232,7 @@ class _Answers:
 def _run(assignment) -> tuple[CheckStatus, str]:
     spec = assignment.checks[0]
     ctx = CheckContext(assignment, lambda _: None)
-    status, _, message = run_check(spec, _Answers(), np.random.default_rng(0), ctx)
+    status, _, message, _ = run_check(spec, _Answers(), np.random.default_rng(0), ctx)
     return status, message
 
 

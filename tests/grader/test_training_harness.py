@@ -116,3 +116,17 @@ def test_training_done_in_a_blink_is_pointed_out_to_a_ta_never_judged(seconds, f
     assert verdict.passed  # 99% against a 90% bar, however quick
     assert ("for a TA to look at: training took under 1 s" in verdict.message) == flagged
     assert "0.3" not in verdict.message  # the time itself would differ between gradings
+
+
+def test_the_confusion_is_counted_in_genuine_digits_whatever_the_run_called_them():
+    # Genuine 0 is shown as class 2, 1 as 0, 2 as 1.
+    relabelling = Relabelling(classes=np.array([2, 0, 1]))
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    # Right under the run's names on five images; the second 1 answered as shown class 2
+    # (which is genuine 0); one answer outside the classes, counted nowhere.
+    answers = np.array([2, 2, 0, 2, 1, 7])
+    assert training.confusion(relabelling, answers, labels, 3) == [
+        [2, 0, 0],
+        [1, 1, 0],
+        [0, 0, 1],
+    ]

@@ -1,14 +1,9 @@
-"""Class analytics for one assignment: the numbers, and their pictures drawn on the server.
-
-Pictures are matplotlib figures (Agg: no display) saved as SVG, with no
-JavaScript in the page. Text in them is drawn as paths, not ``<text>``, so a
-check's name or anything else shown cannot become markup in a browser; the
-routes serve them as ``image/svg+xml`` through ``<img>``, where scripts never run.
+"""Class analytics for one assignment: the numbers, and their pictures drawn on the server
+(web/figures.py: inert SVG, served through ``<img>``).
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections import Counter
@@ -17,19 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: a server has no display
-matplotlib.rcParams["svg.fonttype"] = "path"  # glyphs as outlines: no text becomes markup
-matplotlib.rcParams["svg.hashsalt"] = "dlgrade"  # the same data draws the same bytes
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from web.figures import BLUE, RED
+from web.figures import figure as _figure
+from web.figures import label as _label
+from web.figures import svg as _svg
 
 # Numbers in a message (an index, expected vs got) differ from student to student;
 # grouping on the message with its numbers masked finds the common mistake.
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_COMMENT = re.compile(rb"<!--.*?-->\n?", re.S)
 FAILED = frozenset({"failed", "error", "timeout", "memory", "crash"})
 
 
@@ -92,32 +82,12 @@ def check_failures(reports: Iterable[Mapping[str, Any]]) -> list[CheckFailures]:
     return out
 
 
-def _label(text: str, width: int = 40) -> str:
-    """A name as a plot label: shortened, and ``$`` not read as mathtext (which can fail)."""
-    return text[:width].replace("$", r"\$")
-
-
-def _svg(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    # matplotlib repeats each label as a comment beside its outline (escaped); drop them:
-    # the picture then holds no trace of the text it shows, hostile or not.
-    return _COMMENT.sub(b"", buf.getvalue())
-
-
-def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
-    fig, ax = plt.subplots(figsize=(width, height))
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
 def histogram_svg(scores: list[float], max_score: float) -> bytes:
     """The distribution of the scores that count, on a 0..max_score axis."""
     fig, ax = _figure()
     top = max_score if max_score > 0 else max(scores, default=1.0) or 1.0
     bins = 20 if top >= 20 else max(1, round(top))
-    ax.hist(scores, bins=bins, range=(0, top), color="#3b6ea8", edgecolor="white")
+    ax.hist(scores, bins=bins, range=(0, top), color=BLUE, edgecolor="white")
     ax.set_xlabel(f"score (of {top:g})")
     ax.set_ylabel("students")
     ax.set_title(f"{len(scores)} students")
@@ -131,7 +101,7 @@ def failure_rate_svg(rows: list[CheckFailures], limit: int = 25) -> bytes:
     fig, ax = _figure(6.4, max(1.6, 0.28 * len(shown) + 0.8))
     names = [_label(r.name) for r in shown][::-1]
     rates = [100 * r.rate for r in shown][::-1]
-    ax.barh(range(len(shown)), rates, color="#c0504d")
+    ax.barh(range(len(shown)), rates, color=RED)
     ax.set_yticks(range(len(shown)), names, fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of students failing")
@@ -148,7 +118,7 @@ def submissions_over_time_svg(times: list[datetime], due: datetime | None) -> by
     fig, ax = _figure()
     if due is not None:
         hours = [(t - due).total_seconds() / 3600 for t in times]
-        ax.axvline(0, color="#c0504d", linestyle="--", label="due")
+        ax.axvline(0, color=RED, linestyle="--", label="due")
         ax.set_xlabel("hours relative to the deadline")
         ax.legend(loc="upper left", frameon=False)
         anchor = [0.0]  # the deadline is always on the axis
@@ -163,7 +133,7 @@ def submissions_over_time_svg(times: list[datetime], due: datetime | None) -> by
         width = _bin_hours(high - low)
         first = math.floor(low / width) * width
         edges = list(range(first, math.ceil(high / width) * width + width + 1, width))
-        ax.hist(hours, bins=edges, color="#3b6ea8", edgecolor="white")
+        ax.hist(hours, bins=edges, color=BLUE, edgecolor="white")
     ax.set_ylabel(f"submissions per {width} h")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"{len(times)} submissions")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from web.staff.queries import (
     submission_or_404,
 )
 from web.staff.regrade import batch_progress
+from web.training_figure import describe, training_svg
 from worker.models import Course, Enrollment, GradeRun, Submission
 
 
@@ -151,6 +152,7 @@ def submission(course_id: int, submission_id: int) -> str:
         if entry[0].id == wanted:
             chosen = entry
     doc = ReportDoc.from_dict(chosen[0].report) if chosen else None
+    trainings = [(c, describe(c.training)) for c in (doc.checks if doc else ()) if c.training]
     files, files_note = read_files(db(), sub.sha256, sub.filename)
     return render_template(
         "staff/submission.html",
@@ -167,4 +169,25 @@ def submission(course_id: int, submission_id: int) -> str:
         files_note=files_note,
         audit=audit_log(s, sub.id),
         flags=ta_flags(chosen[0].report.get("checks", [])) if chosen else [],
+        trainings=trainings,
+    )
+
+
+@bp.route("/courses/<int:course_id>/submissions/<int:submission_id>/training/<check>.svg")
+@staff_view
+def training_picture(course_id: int, submission_id: int, check: str) -> Response:
+    """A training check's runs drawn from the report ``?report=`` (default the newest)."""
+    s = db()
+    sub, _ = submission_or_404(s, course_id, submission_id)
+    reports = reports_of(s, sub.id)
+    wanted = request.args.get("report", type=int)
+    chosen = next((r for r, _, _ in reports if wanted is None or r.id == wanted), None)
+    doc = ReportDoc.from_dict(chosen.report) if chosen is not None else None
+    found = [c for c in (doc.checks if doc else ()) if c.name == check and c.training]
+    if not found:
+        abort(404)
+    return Response(
+        training_svg(found[0].training),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
     )

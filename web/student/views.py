@@ -33,6 +33,7 @@ from web.database import db, settings
 from web.handout import read_handout
 from web.staff.queries import starter_zip
 from web.student import bp
+from web.training_figure import describe, training_svg
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
 from worker.models import Assignment, Course, Enrollment, Submission, utcnow
@@ -298,6 +299,26 @@ def submission(submission_id: int) -> str:
         report=report,
         released=grades.hidden_released(a),
         words=CHECK_WORDS,
+        trainings=[(c, describe(c.training)) for c in shown if c.training],
+    )
+
+
+@bp.route("/submissions/<int:submission_id>/training/<check>.svg")
+@login_required
+def training_picture(submission_id: int, check: str) -> Response:
+    """A training check's runs drawn (web/training_figure.py), from the report as the
+    student may see it: a hidden check's picture is withheld with its message."""
+    s = db()
+    sub, a = _own_submission(submission_id)
+    (standing,) = grades.standings(s, [sub])
+    report = grades.report_for_student(s, standing, a)
+    found = [c for c in (report.checks if report else ()) if c.name == check and c.training]
+    if not found:
+        abort(404)
+    return Response(
+        training_svg(found[0].training),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
     )
 
 

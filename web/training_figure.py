@@ -1,0 +1,136 @@
+"""A training homework's report in a picture: its runs' epochs and its final network's confusion.
+
+The data is a check's ``training`` field (grader/training.py, ``TrainingTask``):
+per graded run, the epochs the grader drove and read back (mean cross-entropy
+on the run's training rows, accuracy on its validation rows, both computed by
+the grader from the parameters it read), the test accuracy, and the confusion
+of the final network on the genuine test images in genuine digits. A file that
+trained itself has no epochs the grader saw: the picture says so and shows the
+confusion alone. ``describe`` says the same in words, for the page's text and
+for a screen reader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from web.figures import BLUE, GREY, RED, figure, svg
+
+
+def _runs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in data.get("runs", []) if isinstance(r, dict)]
+
+
+def _last_confusion(data: dict[str, Any]) -> tuple[int, np.ndarray] | None:
+    """(run number, counts[digit][answer]) of the last run that has a confusion."""
+    for run in reversed(_runs(data)):
+        counts = run.get("confusion")
+        if counts:
+            return int(run.get("run", 0)), np.asarray(counts, dtype=np.int64)
+    return None
+
+
+def most_confused(counts: np.ndarray, top: int = 3) -> list[tuple[int, int, int]]:
+    """The ``top`` off-diagonal cells, largest first: (digit, answered as, how many)."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None)[::-1][:top]
+    cells = [(int(i // off.shape[1]), int(i % off.shape[1])) for i in order]
+    return [(d, a, int(off[d, a])) for d, a in cells if off[d, a] > 0]
+
+
+def describe(data: dict[str, Any]) -> list[str]:
+    """The picture in sentences: each run's curve from start to end, and the commonest
+    confusions of the final network."""
+    lines = []
+    for run in _runs(data):
+        epochs = run.get("epochs") or []
+        accuracy = run.get("accuracy")
+        tested = f"test accuracy {accuracy:.2%}" if accuracy is not None else "no test accuracy"
+        if len(epochs) >= 2:
+            first, last = epochs[0], epochs[-1]
+            lines.append(
+                f"Run {run.get('run')}: validation accuracy {first['accuracy']:.1%} at epoch "
+                f"{first['epoch']}, {last['accuracy']:.1%} after epoch {last['epoch']}; training "
+                f"loss {first['loss']:.3f} to {last['loss']:.3f}; {tested}."
+            )
+        else:
+            lines.append(
+                f"Run {run.get('run')}: {tested}. Your file trained the network itself, so the "
+                f"grader saw no epochs to plot."
+            )
+    found = _last_confusion(data)
+    if found is not None:
+        run, counts = found
+        worst = most_confused(counts)
+        if worst:
+            said = ", ".join(f"{d} answered as {a} ({n} times)" for d, a, n in worst)
+            lines.append(f"Most common confusions of run {run}'s network: {said}.")
+    return lines
+
+
+def training_svg(data: dict[str, Any]) -> bytes:
+    """Left: each run's training loss and validation accuracy per epoch, the threshold and
+    the run's test accuracy. Right: the last run's confusion, rows by digit, as % of the
+    digit's test images (counts in the cells off the diagonal that are not 0)."""
+    fig, (left, right) = figure(10.0, 4.0, columns=2)
+    fig.subplots_adjust(wspace=0.5)  # the loss axis's label between the two plots
+    threshold = data.get("threshold")
+    plotted = False
+    loss_axis = left.twinx()
+    loss_axis.spines[["top"]].set_visible(False)
+    shades = [BLUE, "#6f9bd1", "#a9c4e6"]
+    for i, run in enumerate(_runs(data)):
+        epochs = run.get("epochs") or []
+        if len(epochs) < 2:
+            continue
+        plotted = True
+        x = [e["epoch"] for e in epochs]
+        colour = shades[i % len(shades)]
+        left.plot(x, [100 * e["accuracy"] for e in epochs], "-o", ms=3, color=colour,
+                  label=f"run {run.get('run')}: validation accuracy")  # fmt: skip
+        loss_axis.plot(x, [e["loss"] for e in epochs], "--", color=RED, alpha=0.4 + 0.6 / (i + 1),
+                       label=f"run {run.get('run')}: training loss")  # fmt: skip
+        if run.get("accuracy") is not None:
+            left.plot([x[-1]], [100 * run["accuracy"]], "D", color="black", ms=5,
+                      label="test accuracy" if i == 0 else None)  # fmt: skip
+    if plotted:
+        if threshold is not None:
+            left.axhline(100 * threshold, color=GREY, linestyle=":", label="threshold")
+        left.set_xlabel("epoch (0: before training)")
+        left.set_ylabel("accuracy (%)")
+        left.set_ylim(0, 100)
+        loss_axis.set_ylabel("training loss (cross-entropy)")
+        loss_axis.set_ylim(bottom=0)
+        handles = left.get_legend_handles_labels()
+        more = loss_axis.get_legend_handles_labels()
+        left.legend(handles[0] + more[0], handles[1] + more[1], loc="center right",
+                    fontsize=7, frameon=False)  # fmt: skip
+        left.set_title("training, as the grader measured it")
+    else:
+        loss_axis.set_axis_off()
+        left.set_axis_off()
+        left.text(0.5, 0.5, "the file trained the network itself:\nno epochs for the grader "
+                  "to plot", ha="center", va="center", color=GREY)  # fmt: skip
+    found = _last_confusion(data)
+    if found is None:
+        right.set_axis_off()
+    else:
+        run, counts = found
+        rows = counts.sum(axis=1, keepdims=True)
+        share = np.divide(100.0 * counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+        right.imshow(share, cmap="Blues", vmin=0, vmax=100)
+        n = counts.shape[0]
+        for d in range(n):
+            for a in range(n):
+                if d != a and counts[d, a]:
+                    right.text(a, d, str(counts[d, a]), ha="center", va="center", fontsize=6,
+                               color=RED)  # fmt: skip
+        right.set_xticks(range(n))
+        right.set_yticks(range(n))
+        right.set_xlabel("answered as")
+        right.set_ylabel("digit")
+        right.set_title(f"run {run}'s network on the test images (% of each digit)")
+    return svg(fig)
