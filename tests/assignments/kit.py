@@ -73,16 +73,19 @@ def validated_fixture() -> Any:
 
 
 def assert_validates(
-    assignment: Assignment, max_score: float, outcome: ValidationOutcome | None = None
+    assignment: Assignment,
+    max_score: float,
+    outcome: ValidationOutcome | None = None,
+    seeds: int = SEEDS,
 ) -> None:
     """'dlgrade assignment validate --seeds 5': at every seed the solution scores ``max_score``
     (the whole homework) and each mutant exactly the points of the checks it declares less;
     the starter scores 0."""
     if outcome is None:
-        outcome = validate(assignment, sandbox="local", log=lambda _: None, seeds=SEEDS)
+        outcome = validate(assignment, sandbox="local", log=lambda _: None, seeds=seeds)
     assert outcome.ok, outcome.summary
     assert outcome.reports["starter"].score == 0
-    for seed in range(SEEDS):
+    for seed in range(seeds):
         assert outcome.reports[seed_label("solution", seed)].score == assignment.max_score
         assert assignment.max_score == max_score
         for mutant in assignment.mutants:
