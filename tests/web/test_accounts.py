@@ -88,16 +88,25 @@ def test_a_cookie_copied_before_logout_opens_nothing_afterwards(
 def test_changing_ones_password_ends_every_other_session_and_keeps_this_one(
     app: Flask, courses: DemoData, web_settings: Settings
 ) -> None:
+    from tests.web.test_api import bearer, token_for
+
     here, there = app.test_client(), app.test_client()
     login(here, "ta")
     login(there, "ta")
     copied = app.test_client()
     copied.set_cookie("session", here.get_cookie("session").value)
+    token = bearer(token_for(web_settings, courses, "ta", "staff"))
+    other = bearer(token_for(web_settings, courses, "student"))
+    assert app.test_client().get("/api/v1/courses", headers=token).status_code == 200
     answer = _change_password(here, PASSWORD, NEW_PASSWORD)
     assert answer.status_code == 302
     assert _signed_in(here)
     assert not _signed_in(there) and not _signed_in(copied)
     assert login(app.test_client(), "ta", PASSWORD).status_code == 401
+    # Whoever knew the old password could have made a token: the account's tokens are
+    # revoked with it; another account's are not.
+    assert app.test_client().get("/api/v1/courses", headers=token).status_code == 401
+    assert app.test_client().get("/api/v1/courses", headers=other).status_code == 200
     assert login(app.test_client(), "ta", NEW_PASSWORD).status_code == 302
 
 
@@ -141,8 +150,11 @@ def _issue(client: FlaskClient, course_id: int, user_id: int):  # type: ignore[n
 def test_an_instructor_issues_a_one_time_password_that_must_be_changed_at_sign_in(
     app: Flask, courses: DemoData, web_settings: Settings
 ) -> None:
+    from tests.web.test_api import bearer, token_for
+
     student = app.test_client()
     login(student, "student")
+    token = bearer(token_for(web_settings, courses, "student"))
     teacher = app.test_client()
     login(teacher, "instructor")
     people = teacher.get(f"/instructor/courses/{courses.course_id}/people")
@@ -151,7 +163,8 @@ def test_an_instructor_issues_a_one_time_password_that_must_be_changed_at_sign_i
     assert answer.status_code == 200
     one_time = ONE_TIME.search(answer.get_data(as_text=True)).group(1)
     assert answer.headers["Cache-Control"] == "no-store"
-    assert not _signed_in(student)  # the student's sessions ended
+    assert not _signed_in(student)  # the student's sessions ended, and her tokens
+    assert app.test_client().get("/api/v1/courses", headers=token).status_code == 401
     assert login(app.test_client(), "student", PASSWORD).status_code == 401
 
     fresh = app.test_client()

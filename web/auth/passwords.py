@@ -14,7 +14,9 @@ only carries it out):
 A one-time password (a roster import's, an instructor's, an administrator's)
 is shown once to whoever issued it and must be changed at the next sign-in
 (``web.access`` lets such a session open nothing else). Setting any password
-raises the account's session version: every session of it ends.
+raises the account's session version, so every session of it ends, and revokes
+its API tokens: a password is changed because someone else may know it, and
+whoever knew it could have made a token too.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from worker.models import Enrollment, Role, User
+from worker.models import ApiToken, Enrollment, Role, User, utcnow
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
@@ -56,7 +58,13 @@ def check_new_password(new: str, repeated: str, *, current: str = "", login: str
 
 
 def set_password(s: Session, user_id: int, digest: str, *, one_time: bool) -> None:
-    """Store ``digest`` and end every session of the account (no commit)."""
+    """Store ``digest``, end every session of the account and revoke its API tokens (no
+    commit)."""
+    s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     s.execute(
         update(User)
         .where(User.id == user_id)
