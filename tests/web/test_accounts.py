@@ -537,3 +537,30 @@ def test_guessing_the_current_password_meets_the_sign_in_limit(
     )
     assert login(app.test_client(), "student", PASSWORD).status_code == 429
     assert _user(web_settings, "student").session_version == 0  # nothing changed
+
+
+def test_an_instructor_issues_a_one_time_password_through_the_api(
+    app: Flask, courses: DemoData, web_settings: Settings
+) -> None:
+    from tests.web.test_api import bearer, token_for
+
+    c = courses.course_id
+    teacher = bearer(token_for(web_settings, courses, "instructor", "staff"))
+    ta = bearer(token_for(web_settings, courses, "ta", "staff"))
+    api = app.test_client()
+    url = f"/api/v1/courses/{c}/people/{{}}/one-time-password"
+    assert api.post(url.format("student"), headers=ta).status_code == 404  # instructors only
+    assert api.post(url.format("student2"), headers=teacher).status_code == 404  # not here
+    refused = api.post(url.format("ta"), headers=teacher)  # staff: its owner's to change
+    assert refused.status_code == 403 and "site administrator" in refused.get_json()["error"]
+
+    answer = api.post(url.format("student"), headers=teacher)
+    assert answer.status_code == 201 and answer.headers["Cache-Control"] == "no-store"
+    body = answer.get_json()
+    assert body["login"] == "student" and body["must_change"] is True
+    assert login(app.test_client(), "student", PASSWORD).status_code == 401
+    signed = login(app.test_client(), "student", body["password"])
+    assert signed.status_code == 302 and signed.headers["Location"] == "/account/password"
+    log = api.get(f"/api/v1/courses/{c}/audit", headers=teacher).get_json()["entries"]
+    assert log[0]["said"] == "instructor: one-time password (student)."
+    assert body["password"] not in str(log)

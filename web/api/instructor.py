@@ -10,10 +10,12 @@ from typing import Any
 
 from flask import abort, current_app, jsonify, request
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from web.api import bp
 from web.api.auth import error, staff_api
+from web.auth.passwords import instructor_may_reset, issue_one_time
 from web.auth.views import hash_password
 from web.database import db, settings
 from web.instructor import audit, instructor_required, roster, terms, uploads
@@ -27,7 +29,7 @@ from web.instructor.settings import (
     set_extension,
 )
 from web.staff.queries import assignment_or_404
-from worker.models import AssignmentUpload
+from worker.models import AssignmentUpload, Enrollment, User
 
 MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
@@ -163,10 +165,38 @@ def audit_log(course_id: int) -> dict[str, Any]:
                 "before": e.before,
                 "after": e.after,
                 "at": audit.plain(e.at),
+                "said": audit.sentence(e, who),
             }
             for e, who in audit.entries(db(), course_id)
         ]
     }
+
+
+@bp.route("/courses/<int:course_id>/people/<login>/one-time-password", methods=["POST"])
+@staff_api
+def one_time_password(course_id: int, login: str) -> tuple[Response, int]:
+    """A one-time password for a student of the course, as the people page issues it."""
+    instructor_required(course_id)
+    s = db()
+    user_id = s.scalar(
+        select(User.id)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.course_id == course_id, User.name == login)
+    )
+    if user_id is None:
+        return error(404, f"{login!r} is not in this course")
+    if not instructor_may_reset(s, current_user.id, course_id, user_id):
+        return error(
+            403,
+            f"only {login} or a site administrator can change that account's password (it has "
+            f"a role outside the courses you teach)",
+        )
+    password = issue_one_time(s, user_id)
+    audit.record(s, course_id, current_user.id, "one-time password", login)
+    s.commit()
+    response = jsonify({"login": login, "password": password, "must_change": True})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
 # -- assignment folders: upload (.zip), validation by a worker, publication ---------------

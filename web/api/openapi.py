@@ -23,6 +23,7 @@ SUBMISSION = {
 }
 BATCH = {"name": "batch", "in": "path", "required": True, "schema": {"type": "string"}}
 UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+LOGIN = {"name": "login", "in": "path", "required": True, "schema": {"type": "string"}}
 ERRORS = {
     "401": {"description": "no valid token"},
     "404": {"description": "not found, or not yours to see (the same answer)"},
@@ -230,8 +231,19 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/courses/{course_id}/audit": {
-        "get": _op("The course's audit log of settings, extensions and roster changes",
-                   [COURSE], staff=True)
+        "get": _op("The course's audit log of settings, extensions and roster changes, each "
+                   "entry also as a sentence (said)", [COURSE], staff=True)
+    },
+    "/courses/{course_id}/people/{login}/one-time-password": {
+        "post": _op(
+            "Issue a student of the course a one-time password (instructors; logged, the "
+            "password itself never): returned once, to be changed at the next sign-in; every "
+            "session of the account ends and its API tokens are revoked",
+            [COURSE, LOGIN], staff=True, ok="201",
+            extra={"403": {"description": "the account has a role outside the courses the "
+                                          "caller teaches: only its owner or a site "
+                                          "administrator sets its password"}},
+        )
     },
 }  # fmt: skip
 
