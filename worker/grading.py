@@ -32,6 +32,7 @@ from pathlib import Path
 from grader.assignment import Assignment as AssignmentSpec
 from grader.assignment import load_assignment
 from grader.messages import GradeReport, ReportStatus
+from worker.assignment_store import local_folder
 from worker.config import Settings
 from worker.db import is_unavailable, with_retry
 from worker.logs import about_submission
@@ -235,7 +236,10 @@ def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded 
     ensure_pool(settings)
 
     try:
-        spec = load_cached(claim.assignment_path)
+        # The folder where this host can read it, else its uploaded archive from the database.
+        spec = load_cached(
+            local_folder(grade_queue.engine, settings.data_dir, claim.assignment_path)
+        )
     except OSError:
         raise  # the folder may be back soon (a network file system): retried
     except Exception as err:

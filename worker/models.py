@@ -420,7 +420,9 @@ class AssignmentUpload(Base):
     checks.py), then ``valid`` or ``invalid`` with the report; only a valid one
     becomes ``published`` (an ``Assignment`` row of the course), from ``facts``,
     what the job learned of the version (``worker.submit.Version``). The unpacked
-    folder stays at ``path``: published versions are graded from it.
+    folder stays at ``path`` on the portal's host; the .zip itself is a blob
+    (``archive_sha256``), from which a worker elsewhere unpacks its own copy
+    (``worker.assignment_store``).
     """
 
     __tablename__ = "assignment_uploads"
@@ -433,6 +435,7 @@ class AssignmentUpload(Base):
     slug: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(200), default="")
     path: Mapped[str] = mapped_column(Text)
+    archive_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="validating")
     report: Mapped[str] = mapped_column(Text, default="")
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -14,13 +14,15 @@ facts publishing needs (``Version``: manifest hash, points, time limits), or
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
 
 from grader.assignment import AssignmentError, read_manifest
+from worker.assignment_store import local_folder
 from worker.config import Settings
-from worker.db import session_factory
+from worker.db import get_engine, session_factory
 from worker.models import AssignmentUpload, utcnow
 from worker.submit import version_of
 
@@ -71,7 +73,9 @@ def validate_upload(settings: Settings, upload_id: int) -> str:
 
     facts: dict = {}  # type: ignore[type-arg]
     try:
-        spec = load_assignment(Path(path))
+        # The portal's folder where this host can read it, else its archive from the database.
+        here = local_folder(get_engine(settings.database_url), settings.data_dir, path)
+        spec = load_assignment(Path(here))
         outcome = validate(spec, sandbox=settings.sandbox, log=progress)
         ok = outcome.ok
         lines.append(("VALID: " if ok else "INVALID:") + outcome.summary)
@@ -80,7 +84,9 @@ def validate_upload(settings: Settings, upload_id: int) -> str:
             # import them either: names, points, hidden or not, descriptions.
             checks = [{"name": c.name, "points": c.points, "hidden": c.hidden,
                        "description": c.description} for c in spec.checks]  # fmt: skip
-            facts = version_of(spec, settings).to_json() | {"checks": checks}
+            # Recorded at the portal's path: every host finds the folder by it (above).
+            version = dataclasses.replace(version_of(spec, settings), path=path)
+            facts = version.to_json() | {"checks": checks}
     except Exception as err:  # a broken checks.py must end as a report, not a stuck job
         log.exception("validating assignment upload %s", upload_id)
         ok = False

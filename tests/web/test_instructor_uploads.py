@@ -17,7 +17,7 @@ from tests.web.conftest import csrf_token, login, run_sent_validations
 from web.demo import DemoData
 from worker.config import Settings
 from worker.db import get_engine
-from worker.models import Assignment, AssignmentUpload, CourseAudit
+from worker.models import Assignment, AssignmentUpload, CourseAudit, GradeReport
 
 SLUG = "mse-upload"
 
@@ -224,3 +224,59 @@ def test_an_assignment_folder_is_uploaded_validated_and_published_through_the_ap
     with get_engine(web_settings.database_url).connect() as conn:
         actions = conn.scalars(select(CourseAudit.action).order_by(CourseAudit.id)).all()
     assert actions == ["assignment uploaded", "assignment validated again", "assignment published"]
+
+
+def test_a_worker_on_another_host_validates_and_grades_an_upload_from_the_database(
+    client: FlaskClient, demo: DemoData, web_settings: Settings, folder: Path, tmp_path: Path
+) -> None:
+    """The portal's disk is the portal's: a worker elsewhere (another container, another
+    host) has only the database, from which it unpacks the uploaded archive into its own
+    cache, validates it, and grades a student's submission with it."""
+    from tests.web.conftest import grade_queued, hand_in
+
+    login(client, "instructor")
+    answer = _upload(client, demo.course_id, _zip(folder))
+    upload_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    with get_engine(web_settings.database_url).connect() as conn:
+        row = conn.execute(select(AssignmentUpload).where(AssignmentUpload.id == upload_id)).one()
+    portal_folder = Path(row.path)
+    assert (portal_folder / "checks.py").is_file() and row.archive_sha256 is not None
+    # The worker's host: another data folder, and no portal disk (the folder is hidden).
+    elsewhere = web_settings.with_(data_dir=tmp_path / "worker-host")
+    (elsewhere.data_dir).mkdir()
+    (elsewhere.data_dir / "envs").symlink_to(web_settings.data_dir / "envs")
+    hidden = portal_folder.with_name(portal_folder.name + ".on-the-portal-only")
+
+    def on_the_worker_host():  # type: ignore[no-untyped-def]
+        """While the worker works, the portal's folder is out of its reach."""
+        return _Hidden(portal_folder, hidden)
+
+    with on_the_worker_host():
+        assert _finished(client, elsewhere, upload_id) == "valid"
+    cached = elsewhere.data_dir / "assignment-cache" / row.archive_sha256
+    assert (cached / "folder").is_dir()
+    assert _publish(client, demo.course_id, upload_id).status_code == 302
+    with get_engine(web_settings.database_url).connect() as conn:
+        (path,) = conn.scalars(select(Assignment.path).where(Assignment.slug == SLUG)).all()
+    assert path == str(portal_folder)  # recorded as the portal has it; found by it
+
+    client.delete_cookie("session")
+    login(client, "student")
+    solution = next((portal_folder / "solution").glob("*.py"))
+    hand_in(client, demo.course_id, SLUG, [(solution.read_bytes(), solution.name)])
+    with on_the_worker_host():
+        assert grade_queued(elsewhere, elsewhere.data_dir / "envs") == ["graded"]
+    with get_engine(web_settings.database_url).connect() as conn:
+        report = conn.scalar(select(GradeReport.report))
+    assert report["score"] == report["max_score"] > 0, report
+
+
+class _Hidden:
+    def __init__(self, folder: Path, away: Path) -> None:
+        self.folder, self.away = folder, away
+
+    def __enter__(self) -> None:
+        self.folder.rename(self.away)
+
+    def __exit__(self, *exc: object) -> None:
+        self.away.rename(self.folder)

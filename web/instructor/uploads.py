@@ -34,11 +34,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from grader.archive import SubmissionError, unpack_submission
+from grader.archive import SubmissionError
 from grader.assignment import AssignmentError, read_manifest
 from web.instructor import audit
+from worker.assignment_store import NotAnAssignment, unpack_assignment
 from worker.config import Settings
 from worker.models import AssignmentUpload, utcnow
+from worker.storage import store_blob
 from worker.submit import Version, register_version
 from worker.validation import validation_time_limit
 
@@ -47,23 +49,11 @@ SendValidation = Callable[[int, str, float], None]
 
 log = logging.getLogger(__name__)
 MAX_ZIP_BYTES = 50 * 1024 * 1024
-MAX_FILES = 2000
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 FOLDER = "assignment-uploads"
 
 
 class AssignmentRefused(ValueError):
     """The upload is not an assignment folder this course can take; the message says why."""
-
-
-def _root_of(unpacked: Path) -> Path:
-    """The folder holding assignment.toml: the archive's top, or its one top folder."""
-    if (unpacked / "assignment.toml").is_file():
-        return unpacked
-    tops = [p for p in unpacked.iterdir() if p.is_dir()]
-    if len(tops) == 1 and (tops[0] / "assignment.toml").is_file():
-        return tops[0]
-    raise AssignmentRefused("the archive has no assignment.toml (at its top or in one folder)")
 
 
 def _manifest(root: Path) -> dict:  # type: ignore[type-arg]
@@ -94,21 +84,18 @@ def receive(
         archive = Path(tmp) / "assignment.zip"
         archive.write_bytes(data)
         try:
-            unpack_submission(
-                archive,
-                home / "folder",
-                max_files=MAX_FILES,
-                max_total_bytes=MAX_UNPACKED_BYTES,
-            )
-        except SubmissionError as err:
+            root = unpack_assignment(archive, home / "folder")
+        except (SubmissionError, NotAnAssignment) as err:
             raise AssignmentRefused(str(err)) from None
-    root = _root_of(home / "folder")
     manifest = _manifest(root)
+    # The archive goes to the database too: workers on other hosts unpack it from there.
+    sha256, _ = store_blob(s, data)
     row = AssignmentUpload(
         course_id=course_id,
         slug=manifest["slug"],
         title=manifest["title"] or manifest["slug"],
         path=str(root),
+        archive_sha256=sha256,
         status="validating",
         uploaded_by=by_user_id,
         created_at=utcnow(),
