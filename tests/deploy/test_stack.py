@@ -16,7 +16,9 @@ containers. In order, as an operator would meet them:
    the database;
 6. 50 idle half-sent requests do not stall a sign-in through the proxy;
 7. a backup taken while gradings run, restored into the emptied stack: every
-   submission there, every report, the rest graded again; ``dlgrade fsck`` clean.
+   submission there, every report, the rest graded again; ``dlgrade fsck`` clean;
+8. an instructor's uploaded assignment validated and graded by the workers, which
+   share no disk with the portal.
 """
 
 from __future__ import annotations
@@ -245,3 +247,69 @@ def test_backup_while_grading_restores_into_an_empty_stack(stack: Stack, token: 
     assert 'dlgrade_grading_duration_seconds_bucket{assignment="activations",le="+Inf"}' in metrics
     capacity = stack.web("capacity", "--assignment", "activations", "--students", "300").stdout
     assert "activations on the cpu queue" in capacity and "ceil(300 x " in capacity, capacity
+
+
+def _multipart(field: str, name: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body of one file field; (body, content type)."""
+    boundary = "dlgrade-stack-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+            f"Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _api(stack: Stack, token: str, path: str, data: bytes | None = None,
+         content_type: str = "application/json") -> dict:  # fmt: skip
+    request = urllib.request.Request(
+        f"{stack.url}/api/v1{path}",
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+        method="GET" if data is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def test_an_uploaded_assignment_is_validated_and_graded_by_the_stacks_workers(
+    stack: Stack, logins: dict, token: str, tmp_path: Path
+) -> None:
+    """The workers share no disk with the portal: an instructor's upload reaches them through
+    the database (its .zip), and they validate it and grade a student's homework with it."""
+    import io
+    import zipfile
+
+    from grader.scaffold import new_assignment
+
+    teacher = stack.web("users", "token", logins["instructor"][0], "--scope", "staff")
+    teacher_token = teacher.stdout.strip()
+    folder = new_assignment("mse-stack", tmp_path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f"mse-stack/{f.relative_to(folder).as_posix()}")
+    (course,) = _api(stack, teacher_token, "/courses")["courses"]
+    body, kind = _multipart("file", "mse-stack.zip", buf.getvalue())
+    upload = _api(stack, teacher_token, f"/courses/{course['id']}/uploads", body, kind)
+    deadline = time.monotonic() + 600
+    while upload["status"] == "validating":
+        assert time.monotonic() < deadline, upload
+        time.sleep(2)
+        upload = _api(stack, teacher_token, f"/courses/{course['id']}/uploads/{upload['id']}")
+    assert upload["status"] == "valid", upload["report"]
+    published = _api(stack, teacher_token,
+                     f"/courses/{course['id']}/uploads/{upload['id']}/publish", b"{}")  # fmt: skip
+    assert published["status"] == "published"
+
+    solution = next((folder / "solution").glob("*.py"))
+    done = stack.cli("submit", "--remote", stack.url, "mse-stack", str(solution), "--wait",
+                     token=token, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    sub_id = int(done.stdout.split()[0])
+    graded = stack.wait_graded([sub_id], token)[sub_id]
+    assert graded["status"] == "graded" and graded["score"] == graded["max_score"] > 0, graded
