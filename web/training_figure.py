@@ -12,9 +12,12 @@ for a screen reader.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from flask import abort
+from werkzeug.wrappers import Response
 
 from web.figures import BLUE, GREY, RED, figure, svg
 
@@ -134,3 +137,16 @@ def training_svg(data: dict[str, Any]) -> bytes:
         right.set_ylabel("digit")
         right.set_title(f"run {run}'s network on the test images (% of each digit)")
     return svg(fig)
+
+
+def picture(checks: Iterable[Any], name: str) -> Response:
+    """The SVG of check ``name``'s training among ``checks`` (a report's, as its reader may
+    see it); 404 when there is none (no such check, no training, or withheld)."""
+    found = [c for c in checks if c.name == name and c.training]
+    if not found:
+        abort(404)
+    return Response(
+        training_svg(found[0].training),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, no-store"},
+    )

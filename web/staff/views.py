@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from grader.messages import GradeReport as ReportDoc
 from grader.messages import ta_flags
+from web import training_figure
 from web.access import STAFF_ROLES, staff_view
 from web.database import db
 from web.grades import standings, version_ids
@@ -26,7 +27,7 @@ from web.staff.queries import (
     submission_or_404,
 )
 from web.staff.regrade import batch_progress
-from web.training_figure import describe, training_svg
+from web.training_figure import describe
 from worker.models import Course, Enrollment, GradeRun, Submission
 
 
@@ -183,11 +184,4 @@ def training_picture(course_id: int, submission_id: int, check: str) -> Response
     wanted = request.args.get("report", type=int)
     chosen = next((r for r, _, _ in reports if wanted is None or r.id == wanted), None)
     doc = ReportDoc.from_dict(chosen.report) if chosen is not None else None
-    found = [c for c in (doc.checks if doc else ()) if c.name == check and c.training]
-    if not found:
-        abort(404)
-    return Response(
-        training_svg(found[0].training),
-        mimetype="image/svg+xml",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return training_figure.picture(doc.checks if doc else (), check)

@@ -27,13 +27,13 @@ from werkzeug.wrappers import Response
 
 from grader import feedback
 from grader.messages import GradeReport as ReportDoc
-from web import grades
+from web import grades, training_figure
 from web.access import enrollment_or_404
 from web.database import db, settings
 from web.handout import read_handout
 from web.staff.queries import starter_zip
 from web.student import bp
-from web.training_figure import describe, training_svg
+from web.training_figure import describe
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
 from worker.models import Assignment, Course, Enrollment, Submission, utcnow
@@ -312,14 +312,7 @@ def training_picture(submission_id: int, check: str) -> Response:
     sub, a = _own_submission(submission_id)
     (standing,) = grades.standings(s, [sub])
     report = grades.report_for_student(s, standing, a)
-    found = [c for c in (report.checks if report else ()) if c.name == check and c.training]
-    if not found:
-        abort(404)
-    return Response(
-        training_svg(found[0].training),
-        mimetype="image/svg+xml",
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return training_figure.picture(report.checks if report else (), check)
 
 
 @bp.route("/submissions/<int:submission_id>/status.json")
