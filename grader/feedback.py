@@ -13,6 +13,9 @@ import ast
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from grader.messages import WITHHELD_NAME, CheckResult, CheckStatus, GradeReport
 
@@ -136,3 +139,58 @@ def changes(older: GradeReport, newer: GradeReport) -> list[CheckChange]:
         if b_status != a_status or delta:
             found.append(CheckChange(key[0], b_status, a_status, delta))
     return found
+
+
+# -- a training check's runs (CheckResult.training), in words ----------------------------
+
+
+def training_runs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in data.get("runs", []) if isinstance(r, dict)]
+
+
+def last_confusion(data: dict[str, Any]) -> tuple[int, np.ndarray] | None:
+    """(run number, counts[digit][answer]) of the last run that has a confusion."""
+    for run in reversed(training_runs(data)):
+        counts = run.get("confusion")
+        if counts:
+            return int(run.get("run", 0)), np.asarray(counts, dtype=np.int64)
+    return None
+
+
+def most_confused(counts: np.ndarray, top: int = 3) -> list[tuple[int, int, int]]:
+    """The ``top`` off-diagonal cells, largest first: (digit, answered as, how many)."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None)[::-1][:top]
+    cells = [(int(i // off.shape[1]), int(i % off.shape[1])) for i in order]
+    return [(d, a, int(off[d, a])) for d, a in cells if off[d, a] > 0]
+
+
+def describe_training(data: dict[str, Any]) -> list[str]:
+    """The picture in sentences: each run's curve from start to end, and the commonest
+    confusions of the final network."""
+    lines = []
+    for run in training_runs(data):
+        epochs = run.get("epochs") or []
+        accuracy = run.get("accuracy")
+        tested = f"test accuracy {accuracy:.2%}" if accuracy is not None else "no test accuracy"
+        if len(epochs) >= 2:
+            first, last = epochs[0], epochs[-1]
+            lines.append(
+                f"Run {run.get('run')}: validation accuracy {first['accuracy']:.1%} at epoch "
+                f"{first['epoch']}, {last['accuracy']:.1%} after epoch {last['epoch']}; training "
+                f"loss {first['loss']:.3f} to {last['loss']:.3f}; {tested}."
+            )
+        else:
+            lines.append(
+                f"Run {run.get('run')}: {tested}. Your file trained the network itself, so the "
+                f"grader saw no epochs to plot."
+            )
+    found = last_confusion(data)
+    if found is not None:
+        run, counts = found
+        worst = most_confused(counts)
+        if worst:
+            said = ", ".join(f"{d} answered as {a} ({n} times)" for d, a, n in worst)
+            lines.append(f"Most common confusions of run {run}'s network: {said}.")
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from grader.feedback import groups, load_failed
+from grader.feedback import describe_training, groups, load_failed
 from grader.messages import CheckStatus, GradeReport, ReportStatus
 
 _MARK = {
@@ -64,6 +64,10 @@ def render_text(report: GradeReport, *, show_output: bool = True) -> str:
                 lines.append(_indent(c.message, "        "))
             if c.hint:
                 lines.append(_indent("hint: " + c.hint, "        "))
+    for c in report.checks:
+        if c.training:
+            lines.append(f"  training ({c.name}):")
+            lines += [_indent(line, "    ") for line in describe_training(c.training)]
     env = report.environment
     if env:
         facts = ", ".join(

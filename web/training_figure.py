@@ -7,7 +7,8 @@ the grader from the parameters it read), the test accuracy, and the confusion
 of the final network on the genuine test images in genuine digits. A file that
 trained itself has no epochs the grader saw: the picture says so and shows the
 confusion alone. ``describe`` says the same in words, for the page's text and
-for a screen reader.
+for a screen reader (``grader.feedback.describe_training``, which the command
+line's report prints too).
 """
 
 from __future__ import annotations
@@ -19,59 +20,8 @@ import numpy as np
 from flask import abort
 from werkzeug.wrappers import Response
 
+from grader.feedback import last_confusion, training_runs
 from web.figures import BLUE, GREY, RED, figure, svg
-
-
-def _runs(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in data.get("runs", []) if isinstance(r, dict)]
-
-
-def _last_confusion(data: dict[str, Any]) -> tuple[int, np.ndarray] | None:
-    """(run number, counts[digit][answer]) of the last run that has a confusion."""
-    for run in reversed(_runs(data)):
-        counts = run.get("confusion")
-        if counts:
-            return int(run.get("run", 0)), np.asarray(counts, dtype=np.int64)
-    return None
-
-
-def most_confused(counts: np.ndarray, top: int = 3) -> list[tuple[int, int, int]]:
-    """The ``top`` off-diagonal cells, largest first: (digit, answered as, how many)."""
-    off = counts.copy()
-    np.fill_diagonal(off, 0)
-    order = np.argsort(off, axis=None)[::-1][:top]
-    cells = [(int(i // off.shape[1]), int(i % off.shape[1])) for i in order]
-    return [(d, a, int(off[d, a])) for d, a in cells if off[d, a] > 0]
-
-
-def describe(data: dict[str, Any]) -> list[str]:
-    """The picture in sentences: each run's curve from start to end, and the commonest
-    confusions of the final network."""
-    lines = []
-    for run in _runs(data):
-        epochs = run.get("epochs") or []
-        accuracy = run.get("accuracy")
-        tested = f"test accuracy {accuracy:.2%}" if accuracy is not None else "no test accuracy"
-        if len(epochs) >= 2:
-            first, last = epochs[0], epochs[-1]
-            lines.append(
-                f"Run {run.get('run')}: validation accuracy {first['accuracy']:.1%} at epoch "
-                f"{first['epoch']}, {last['accuracy']:.1%} after epoch {last['epoch']}; training "
-                f"loss {first['loss']:.3f} to {last['loss']:.3f}; {tested}."
-            )
-        else:
-            lines.append(
-                f"Run {run.get('run')}: {tested}. Your file trained the network itself, so the "
-                f"grader saw no epochs to plot."
-            )
-    found = _last_confusion(data)
-    if found is not None:
-        run, counts = found
-        worst = most_confused(counts)
-        if worst:
-            said = ", ".join(f"{d} answered as {a} ({n} times)" for d, a, n in worst)
-            lines.append(f"Most common confusions of run {run}'s network: {said}.")
-    return lines
 
 
 def training_svg(data: dict[str, Any]) -> bytes:
@@ -85,7 +35,7 @@ def training_svg(data: dict[str, Any]) -> bytes:
     loss_axis = left.twinx()
     loss_axis.spines[["top"]].set_visible(False)
     shades = [BLUE, "#6f9bd1", "#a9c4e6"]
-    for i, run in enumerate(_runs(data)):
+    for i, run in enumerate(training_runs(data)):
         epochs = run.get("epochs") or []
         if len(epochs) < 2:
             continue
@@ -117,7 +67,7 @@ def training_svg(data: dict[str, Any]) -> bytes:
         left.set_axis_off()
         left.text(0.5, 0.5, "the file trained the network itself:\nno epochs for the grader "
                   "to plot", ha="center", va="center", color=GREY)  # fmt: skip
-    found = _last_confusion(data)
+    found = last_confusion(data)
     if found is None:
         right.set_axis_off()
     else:

@@ -175,3 +175,31 @@ def test_validate_fails_a_mutant_that_gets_no_hint(tmp_path):
         "answers, time-outs or memory, not code that raised; docs/AUTHORING.md, 'Hints'); "
         "hints received: none"
     ]
+
+
+def test_the_command_lines_report_says_how_training_went() -> None:
+    """A training check's runs in words under the checks: the curve's ends, the test
+    accuracy and the commonest confusions (numbers written here by hand)."""
+    from grader.messages import CheckResult, CheckStatus, GradeReport, ReportStatus
+    from grader.report import render_text
+
+    confusion = [[50 if d == a else 0 for a in range(10)] for d in range(10)]
+    confusion[7][1] = 9
+    training = {
+        "threshold": 0.97,
+        "median": 0.975,
+        "runs": [
+            {"run": 1, "accuracy": 0.975, "confusion": confusion,
+             "epochs": [{"epoch": 0, "loss": 2.3, "accuracy": 0.11},
+                        {"epoch": 10, "loss": 0.05, "accuracy": 0.98}]},
+        ],
+    }  # fmt: skip
+    check = CheckResult("mnist_accuracy", 20, 20, CheckStatus.PASSED, "ok", training=training)
+    report = GradeReport("mnist-torch-mlp", 20, 20, ReportStatus.GRADED, checks=(check,))
+    text = render_text(report, show_output=False)
+    assert (
+        "  training (mnist_accuracy):\n"
+        "    Run 1: validation accuracy 11.0% at epoch 0, 98.0% after epoch 10; training loss "
+        "2.300 to 0.050; test accuracy 97.50%.\n"
+        "    Most common confusions of run 1's network: 7 answered as 1 (9 times)."
+    ) in text

@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from grader.config import REPO_ROOT
+from grader.feedback import describe_training as describe
 from tests.conftest import require
 from tests.web.conftest import (
     PASSWORD,
@@ -29,7 +30,6 @@ from tests.web.conftest import (
 from tests.web.test_browser import sign_in
 from tests.web.test_report_browser import hand_in, no_sideways_scroll, shot
 from web.demo import DemoData, seed_demo
-from web.training_figure import describe
 from worker.config import Settings
 
 CONFUSION = [[100 if d == a else 0 for a in range(10)] for d in range(10)]

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grader.feedback import describe_training
 from grader.messages import GradeReport as ReportDoc
 from grader.messages import ta_flags
 from web import training_figure
@@ -27,7 +28,6 @@ from web.staff.queries import (
     submission_or_404,
 )
 from web.staff.regrade import batch_progress
-from web.training_figure import describe
 from worker.models import Course, Enrollment, GradeRun, Submission
 
 
@@ -153,7 +153,9 @@ def submission(course_id: int, submission_id: int) -> str:
         if entry[0].id == wanted:
             chosen = entry
     doc = ReportDoc.from_dict(chosen[0].report) if chosen else None
-    trainings = [(c, describe(c.training)) for c in (doc.checks if doc else ()) if c.training]
+    trainings = [
+        (c, describe_training(c.training)) for c in (doc.checks if doc else ()) if c.training
+    ]
     files, files_note = read_files(db(), sub.sha256, sub.filename)
     return render_template(
         "staff/submission.html",

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grader import feedback
+from grader.feedback import describe_training
 from grader.messages import GradeReport as ReportDoc
 from web import grades, training_figure
 from web.access import enrollment_or_404
@@ -33,7 +34,6 @@ from web.database import db, settings
 from web.handout import read_handout
 from web.staff.queries import starter_zip
 from web.student import bp
-from web.training_figure import describe
 from web.uploads import UploadRefused, prepare_upload
 from worker.late import assess
 from worker.models import Assignment, Course, Enrollment, Submission, utcnow
@@ -299,7 +299,7 @@ def submission(submission_id: int) -> str:
         report=report,
         released=grades.hidden_released(a),
         words=CHECK_WORDS,
-        trainings=[(c, describe(c.training)) for c in shown if c.training],
+        trainings=[(c, describe_training(c.training)) for c in shown if c.training],
     )
 
 
