@@ -81,6 +81,10 @@ def test_no_page_scrolls_sideways_at_390_px_and_every_input_is_labelled(
 
         sign_in(page, portal, "instructor")
         staff = crawl(page, portal, ["/staff/", "/instructor/"], "instructor")
+        page.context.clear_cookies()
+
+        sign_in(page, portal, "admin")
+        admin = crawl(page, portal, ["/admin/"], "admin")
         assert not errors, errors
 
     # The crawl reached each kind of page, not just the front doors.
@@ -95,3 +99,4 @@ def test_no_page_scrolls_sideways_at_390_px_and_every_input_is_labelled(
     ):
         assert wanted in staff, (wanted, staff)
     assert any(re.fullmatch(rf"/staff/courses/{c}/submissions/\d+", p) for p in staff), staff
+    assert "/admin/" in admin
