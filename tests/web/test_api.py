@@ -262,6 +262,7 @@ STAFF_ROUTES = [
     ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/validate"),
     ("POST", f"/api/v1/courses/{C}/uploads/{{upload}}/publish"),
     ("POST", f"/api/v1/courses/{C}/copy"),
+    ("POST", f"/api/v1/courses/{C}/people/{{login}}/one-time-password"),
 ]
 STUDENT_ROUTES = [
     ("GET", "/api/v1/me"),
@@ -305,7 +306,8 @@ def test_staff_routes_refuse_students_other_courses_ta_and_student_scoped_tokens
         web_settings, demo.assignments["worker-tiny"], demo.user_ids["student"], report_doc(HIDDEN)
     )
     token = token_for(web_settings, demo, who, scope)
-    url = path.format(course=demo.course_id, submission=sub, batch="0" * 16, upload=1)
+    url = path.format(course=demo.course_id, submission=sub, batch="0" * 16, upload=1,
+                      login="student")  # fmt: skip
     answer = _call(client, method, url, token)
     assert answer.status_code == expected, (url, answer.get_data(as_text=True)[:200])
     assert answer.is_json and "error" in answer.get_json()

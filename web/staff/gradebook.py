@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from grader.messages import ReportStatus
@@ -159,24 +159,35 @@ def course_columns(s: Session, course_id: int) -> list[Column]:
 
 
 def _submissions_query(course_id: int, version_ids: list[int]):  # type: ignore[no-untyped-def]
-    report = aliased(GradeReport)
+    """One row per enrolled student and submission (a student with none: one row of NULLs).
+
+    The newest report, newest override and runs in flight are each read once for the
+    course's submissions, grouped by submission and joined: not subqueries correlated
+    with each of the thousands of rows (which SQLite runs once per row).
+    """
+    mine = select(Submission.id).where(Submission.assignment_id.in_(version_ids))
     newest_report = (
-        select(func.max(report.id))
-        .where(report.submission_id == Submission.id)
-        .correlate(Submission)
-        .scalar_subquery()
+        select(GradeReport.submission_id, func.max(GradeReport.id).label("id"))
+        .where(GradeReport.submission_id.in_(mine))
+        .group_by(GradeReport.submission_id)
+        .subquery()
     )
     newest_override = (
-        select(ScoreOverride.score)
-        .where(ScoreOverride.submission_id == Submission.id)
-        .order_by(ScoreOverride.id.desc())
-        .limit(1)
-        .scalar_subquery()
+        select(ScoreOverride.submission_id, func.max(ScoreOverride.id).label("id"))
+        .where(ScoreOverride.submission_id.in_(mine))
+        .group_by(ScoreOverride.submission_id)
+        .subquery()
     )
-    in_flight = exists().where(
-        GradeRun.submission_id == Submission.id,
-        GradeRun.status.in_([s.value for s in IN_FLIGHT]),
+    busy = (
+        select(GradeRun.submission_id, func.count().label("n"))
+        .where(
+            GradeRun.submission_id.in_(mine),
+            GradeRun.status.in_([s.value for s in IN_FLIGHT]),
+        )
+        .group_by(GradeRun.submission_id)
+        .subquery()
     )
+    override = aliased(ScoreOverride)
     return (
         select(
             User.id,
@@ -192,8 +203,8 @@ def _submissions_query(course_id: int, version_ids: list[int]):  # type: ignore[
             Submission.late_penalty,
             GradeReport.score,
             GradeReport.status,
-            newest_override,
-            in_flight,
+            override.score,
+            busy.c.n,
         )
         .select_from(Enrollment)
         .join(User, User.id == Enrollment.user_id)
@@ -201,7 +212,11 @@ def _submissions_query(course_id: int, version_ids: list[int]):  # type: ignore[
             Submission,
             and_(Submission.user_id == User.id, Submission.assignment_id.in_(version_ids)),
         )
-        .outerjoin(GradeReport, GradeReport.id == newest_report)
+        .outerjoin(newest_report, newest_report.c.submission_id == Submission.id)
+        .outerjoin(GradeReport, GradeReport.id == newest_report.c.id)
+        .outerjoin(newest_override, newest_override.c.submission_id == Submission.id)
+        .outerjoin(override, override.id == newest_override.c.id)
+        .outerjoin(busy, busy.c.submission_id == Submission.id)
         .where(Enrollment.course_id == course_id, Enrollment.role == Role.STUDENT.value)
         .order_by(User.name, Submission.id)
     )
@@ -213,7 +228,8 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     version_ids = list(slug_of) or [-1]
     rows: dict[int, Row] = {}
     subs: dict[tuple[int, str], list[Scored]] = {}
-    for r in s.execute(_submissions_query(course_id, version_ids)):
+    # Core rows, not the ORM's: thousands of plain tuples, nothing to map to objects.
+    for r in s.connection().execute(_submissions_query(course_id, version_ids)).all():
         (uid, name, email, full_name, sis_id, section, sub_id, aid, at) = r[:9]
         (late, penalty, rscore, rstatus, override, busy) = r[9:]
         row = rows.get(uid)
