@@ -443,14 +443,20 @@ class RunContext:
         training curve: the mean cross-entropy on the run's training rows and the accuracy
         on its validation rows. ``scores`` gives the network's logits for rows as forward()
         receives them, computed on the trusted side from parameters the grader read: the
-        curve is the grader's measurement, like the accuracy it plots beside."""
+        curve is the grader's measurement, like the accuracy it plots beside. A picture
+        only: a run whose files it cannot read goes without one, never without a verdict."""
         if self._curve_rows is None:
             x_file, y_file = self.task.train_files
             x_val, y_val = self.task.validation_files
-            self._curve_rows = tuple(
-                np.load(self.data_file(name), mmap_mode="r")[:CURVE_ROWS]
-                for name in (x_file, y_file, x_val, y_val)
-            )
+            try:
+                self._curve_rows = tuple(
+                    np.load(self.data_file(name), mmap_mode="r")[:CURVE_ROWS]
+                    for name in (x_file, y_file, x_val, y_val)
+                )
+            except (OSError, ValueError):
+                self._curve_rows = ()
+        if not self._curve_rows:
+            return
         x_train, y_train, x_val, y_val = self._curve_rows
         logits = np.asarray(scores(np.asarray(x_train)), dtype=np.float64)
         shifted = logits - logits.max(axis=1, keepdims=True)

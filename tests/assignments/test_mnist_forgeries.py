@@ -94,8 +94,9 @@ def _replay(tmp_path: Path, source: str, n: int = 640, hidden: int = 16):
     rng = np.random.default_rng(0)
     folder = tmp_path / "data" / "run0"
     folder.mkdir(parents=True)
-    np.save(folder / "X_train.npy", rng.random((n, 784)).astype(np.float32))
-    np.save(folder / "y_train.npy", rng.integers(0, 10, n))
+    for split, rows in (("train", n), ("val", n // 4)):
+        np.save(folder / f"X_{split}.npy", rng.random((rows, 784)).astype(np.float32))
+        np.save(folder / f"y_{split}.npy", rng.integers(0, 10, rows))
     module = types.ModuleType("np_mnist")
     exec(compile(source, "np_mnist.py", "exec"), module.__dict__)
     net = _LocalNet(module.Network(784, hidden, 10, lr=0.1), tmp_path)

@@ -130,3 +130,37 @@ def test_the_confusion_is_counted_in_genuine_digits_whatever_the_run_called_them
         [1, 1, 0],
         [0, 0, 1],
     ]
+
+
+def test_an_epoch_is_recorded_from_the_runs_files_and_a_missing_file_costs_no_verdict(tmp_path):
+    """The curve: cross-entropy on the run's training rows, accuracy on its validation rows,
+    both from the scores the grader computes; without the files, no curve and no error."""
+    import types
+
+    rc = _context(("plain",))
+    rc.student = types.SimpleNamespace(
+        _session=types.SimpleNamespace(
+            sandbox=types.SimpleNamespace(spec=types.SimpleNamespace(root=tmp_path))
+        )
+    )
+    rc.record_epoch(0, lambda x: np.zeros((len(x), 10)))  # no data folder yet
+    assert rc.curve == []
+    folder = tmp_path / "data" / "run0"
+    folder.mkdir(parents=True)
+    rc._curve_rows = None
+    x = np.eye(4, 784, dtype=np.float32)
+    np.save(folder / "X_train.npy", x)
+    np.save(folder / "y_train.npy", np.array([0, 1, 2, 3]))
+    np.save(folder / "X_val.npy", x)
+    np.save(folder / "y_val.npy", np.array([0, 1, 2, 9]))
+
+    def scores(rows):  # a network sure of class i for the row with a 1 in pixel i
+        out = np.full((len(rows), 10), -30.0)
+        out[np.arange(len(rows)), np.argmax(rows, axis=1)] = 30.0
+        return out
+
+    rc.record_epoch(1, lambda rows: np.zeros((len(rows), 10)))  # uniform: ln 10, chance
+    rc.record_epoch(2, scores)
+    assert rc.curve[0] == {"epoch": 1, "loss": round(np.log(10), 5), "accuracy": 0.25}
+    assert rc.curve[1]["epoch"] == 2 and rc.curve[1]["loss"] < 1e-20
+    assert rc.curve[1]["accuracy"] == 0.75  # the fourth validation label says 9, not 3
