@@ -31,7 +31,7 @@ STARTER = FIXTURE / "starter" / "redteam.py"
 ZEROS = HERE / "redteam" / "attacks" / "forged_stdout.py"  # prints a lot, answers zeros
 
 CHECK_KEYS = {"name", "score", "max_score", "status", "message", "hidden", "seconds", "function",
-              "not_run", "hint"}  # fmt: skip
+              "not_run", "hint", "training"}  # fmt: skip
 REPORT_KEYS = {"assignment", "score", "max_score", "status", "message", "checks", "output",
                "environment", "hidden_output", "hidden_release"}  # fmt: skip
 
@@ -260,6 +260,7 @@ def test_cli_json_report_shape() -> None:
     for c in report["checks"]:
         assert set(c) == CHECK_KEYS
         assert c["status"] == "passed" and c["score"] == c["max_score"]
+        assert c["training"] is None  # a training check's runs only
         assert isinstance(c["seconds"], float) and c["seconds"] >= 0
     assert [c["hidden"] for c in report["checks"]] == [False] * 4 + [True]
     env = report["environment"]
