@@ -142,8 +142,13 @@ def assert_torch_example_scores_full(assignment: Assignment, path: Path, thresho
     assert report.status == ReportStatus.GRADED
     (result,) = report.checks
     assert (result.status, result.score) == (CheckStatus.PASSED, 20.0), result.message
-    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.message).group(1))
-    assert accuracy >= 100 * threshold
+    # The accuracy that decides: one run's, or near the threshold the median of three (the
+    # first run's own may be below it: training's randomness, which the median settles).
+    runs = result.training["runs"]
+    assert result.training["median"] >= threshold, [r["accuracy"] for r in runs]
+    if len(runs) == 1:
+        first = float(re.search(r"test accuracy ([\d.]+)%", result.message).group(1))
+        assert first == pytest.approx(100 * runs[0]["accuracy"], abs=0.005)
     assert report.environment["cuda"] == CUDA_ON_CPU_NOTE
     return result
 
