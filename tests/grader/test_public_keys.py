@@ -315,6 +315,19 @@ def test_the_subsample_is_most_of_each_split_in_a_secret_order(genuine):
     assert not np.array_equal(np.bincount(y[a]), np.bincount(y[b]))
 
 
+def test_no_batch_size_leaves_a_last_batch_of_one_image():
+    """A homework with batch normalisation and batches of 100 failed a grading whose secret
+    training split had 100k + 1 images (its last batch of one cannot be normalised in
+    training). Over many secret draws of MNIST-sized splits, no batch size a course uses
+    leaves one image over."""
+    # MNIST's training-set class counts (0..9), the size whose draws the homework meets.
+    y = np.repeat(np.arange(10), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+    sizes = {len(Relabelling.draw(seed, 0, 10, 784).subsample(y, "train")) for seed in range(40)}
+    assert len(sizes) > 20  # still a secret draw (near 90 totals are possible), not one number
+    for n in sizes:
+        assert all(n % batch != 1 for batch in range(2, 4097)), n
+
+
 # -- the points of template functions a file does not have ------------------------------------
 
 
