@@ -130,7 +130,11 @@ class CallClock:
         self.backstop = seconds * WALL_BACKSTOP_FACTOR
         self.created = self.t0 = time.monotonic()
         self.cpu0: float | None = None
-        self.wait0: float | None = None
+        # Where the starvation measure begins (wall, CPU used, time spent waiting for a
+        # CPU): at the call's first look at the clock, not at its start, because reading
+        # the waiting time costs more than most calls take (on cgroup v1 it reads every
+        # thread's run-queue delay), and a call that ends before its first poll needs none.
+        self.waited_from: tuple[float, float, float | None] | None = None
         self.used = 0.0
         self._begin()
 
@@ -140,7 +144,6 @@ class CallClock:
             cpu = self.sandbox.cpu_seconds()
             if cpu is not None:
                 self.cpu0, self.t0 = cpu, time.monotonic()
-                self.wait0 = self.sandbox.waiting_seconds()
 
     @property
     def counts_cpu(self) -> bool:
@@ -175,12 +178,18 @@ class CallClock:
                 CheckStatus.TIMEOUT,
                 f"took longer than the {self.seconds:g} s limit ({self.used:.1f} s of CPU time)",
             )
+        if self.waited_from is None:
+            self.waited_from = (now, self.used, self.sandbox.waiting_seconds())
         wall = now - self.t0
         if wall < self.backstop:
             return None
+        since, used_then, waiting_then = self.waited_from
         waiting = self.sandbox.waiting_seconds()
-        waited = waiting - self.wait0 if waiting is not None and self.wait0 is not None else 0.0
-        if waited >= STARVED_SHARE * max(wall - self.used, 1e-9):
+        waited = 0.0
+        if waiting is not None and waiting_then is not None:
+            waited = waiting - waiting_then
+        off_cpu = (now - since) - (self.used - used_then)
+        if waited >= STARVED_SHARE * max(off_cpu, 1e-9):
             if wall < self.seconds * STARVED_BACKSTOP_FACTOR:
                 return None  # starved, not asleep: more time to reach its CPU limit
             return PlatformFault(

@@ -208,7 +208,9 @@ def test_the_call_clock_counts_cpu_and_tells_asleep_from_starved() -> None:
     assert "still running after 8 s of wall time, having used 0.0 s of CPU" in over.message
 
     starved = CallClock(box, limit)
-    box.cpu, box.waiting = 0.5, 7.0  # 7 of its 7.5 s off a CPU spent waiting for one
+    _after(starved, 0.25)
+    assert starved.over() is None, "its first look at the clock, a poll after it began"
+    box.cpu, box.waiting = 0.5, 7.0  # 7 of its 7.5 s off a CPU since then spent waiting for one
     _after(starved, limit * WALL_BACKSTOP_FACTOR)
     assert starved.over() is None, "starved at the backstop: more time to reach a verdict"
     _after(starved, limit * (STARVED_BACKSTOP_FACTOR - WALL_BACKSTOP_FACTOR))
