@@ -194,6 +194,8 @@ class DockerSandbox(Sandbox):
         self.containers.append(container)
         self.latest = container
         self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
+        if self.latest_meter is not None:
+            self.latest_meter.close()
         self.latest_meter = None
         if self.cid_dir is None:
             self.cid_dir = Path(tempfile.mkdtemp(prefix="dlgrade-cid-"))
@@ -280,6 +282,8 @@ class DockerSandbox(Sandbox):
 
     def close(self) -> None:
         self.kill()
+        if self.latest_meter is not None:
+            self.latest_meter.close()
         if self.cid_dir is not None:
             shutil.rmtree(self.cid_dir, ignore_errors=True)
             self.cid_dir = None

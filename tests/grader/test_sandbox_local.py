@@ -11,6 +11,7 @@ anywhere, by asking for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -343,6 +344,58 @@ def test_no_cgroup_or_process_left_after_close(cgroups: CgroupLayout, sandbox_ro
     assert still_running(seen) == []
     box.close()  # idempotent
     assert box.describe()["oom_kills"] == 0
+
+
+def _fds_into(folders: list[Path]) -> list[str]:
+    """This process's open descriptors on files in ``folders``."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if any(target.startswith(str(f) + "/") for f in folders):
+                out.append(target)
+    return out
+
+
+def test_cpu_meter_reads_a_held_file_that_goes_with_its_group(
+    cgroups: CgroupLayout, sandbox_root: Path
+) -> None:
+    """The time limits read the group's CPU time twice per call from one held descriptor:
+    it must keep counting (a cgroup file is generated afresh at each read), and it must
+    not outlive the group, nor keep the group's folder from being removed."""
+    box = make_box(sandbox_root)
+    try:
+        proc = box.start(["python3", "-c", BURN_THEN_WAIT])
+        assert read_line(proc) == "burnt\n"
+        assert box.last_group is not None
+        folders = list(box.last_group.dirs)
+        first = box.cpu_seconds()
+        assert first is not None and first >= 0.2  # the 0.3 s of CPU it burnt before saying so
+        proc.stdin.write(b"burn\n")
+        proc.stdin.flush()
+        assert read_line(proc) == "burnt\n"
+        second = box.cpu_seconds()
+        assert second is not None and second >= first + 0.2
+        assert _fds_into(folders), "the meter holds its usage file open between reads"
+        box.kill()
+        assert not any(f.exists() for f in folders)
+        assert _fds_into(folders) == []
+        assert box.cpu_seconds() is None
+    finally:
+        box.close()
+
+
+BURN_THEN_WAIT = """
+import sys, time
+def burn():
+    t = time.process_time()
+    while time.process_time() - t < 0.3:
+        pass
+    print("burnt", flush=True)
+burn()
+for line in sys.stdin:
+    burn()
+"""
 
 
 @pytest.fixture
