@@ -30,7 +30,6 @@ about 1.4 us each), while these cost something only where a device is named.
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.util
 import sys
 import time
@@ -194,8 +193,13 @@ def install(torch: Any) -> bool:
     return True
 
 
-class _AfterTorchImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: hands ``torch``'s spec back with a loader that patches after it."""
+class _AfterTorchImport:
+    """Finds nothing itself: hands ``torch``'s spec back with a loader that patches after it.
+
+    A finder on ``sys.meta_path`` needs only ``find_spec``; not deriving from
+    ``importlib.abc.MetaPathFinder`` spares every grading, PyTorch or not, the
+    import of ``importlib.abc`` (about 10 ms of the sandbox's start).
+    """
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
         if name != "torch":
