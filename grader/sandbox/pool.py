@@ -214,8 +214,18 @@ def _remove_stopped(names: list[str], slots: list[Path]) -> None:
         slot.with_name(slot.name + ".cid").unlink(missing_ok=True)
 
 
-class ContainerPool:
-    """``size`` started containers per kind, refilled in the background; see the module."""
+class WarmPool:
+    """``size`` started sandboxes per kind, refilled in the background; see the module.
+
+    What is kept waiting, and how it goes, is the subclass's: ``_start`` one for a
+    spec (None when it did not start), ``_discard`` some that will never be used.
+    Each waiting one has ``proc`` (its program, reading its standard input for the
+    word to go), ``slot`` (its empty /sandbox folder) and ``started``.
+    """
+
+    # Whether the refill thread alone may start sandboxes (fill() waits for it): a
+    # process started by a thread dies with that thread under --die-with-parent.
+    starts_in_thread = False
 
     def __init__(
         self,
@@ -236,7 +246,7 @@ class ContainerPool:
         self.owner = f"{owner_id()}:{secrets.token_hex(4)}"
         self.slots = Path(tempfile.mkdtemp(prefix="dlgrade-pool-"))
         os.chmod(self.slots, 0o755)
-        self._ready: dict[PoolKind, collections.deque[WarmContainer]] = {}
+        self._ready: dict[PoolKind, collections.deque] = {}
         self._asked: dict[PoolKind, tuple[float, SandboxSpec]] = {}
         self._starting: dict[PoolKind, int] = {}
         self._doomed: list[tuple[list[str], list[Path]]] = []  # stopped, to remove
@@ -250,8 +260,8 @@ class ContainerPool:
             self._thread.start()
 
     # -- gradings ---------------------------------------------------------------------
-    def take(self, spec: SandboxSpec) -> WarmContainer | None:
-        """A waiting container for ``spec``'s kind, now its caller's alone; None if none waits."""
+    def take(self, spec: SandboxSpec):  # -> the subclass's waiting sandbox, or None
+        """A waiting sandbox for ``spec``'s kind, now its caller's alone; None if none waits."""
         kind = kind_of(spec)
         dead = []
         found = None
@@ -269,7 +279,7 @@ class ContainerPool:
             else:
                 self.missed += 1
         self._wake.set()
-        _remove(dead)
+        self._discard(dead)
         return found
 
     def fill(self, spec: SandboxSpec, timeout_s: float = READY_TIMEOUT_S) -> int:
@@ -280,31 +290,22 @@ class ContainerPool:
         kind = kind_of(spec)
         with self._lock:
             self._asked[kind] = (time.monotonic(), spec)
+        if self.starts_in_thread and not self._thread.is_alive():
+            raise RuntimeError("this pool starts its sandboxes in its refill thread: none runs")
         deadline = time.monotonic() + timeout_s
         while self.waiting(kind) < self.size and time.monotonic() < deadline:
-            if not self._add(kind, spec):
+            if self.starts_in_thread:
+                self._wake.set()
+                time.sleep(0.02)
+            elif not self._add(kind, spec):
                 time.sleep(0.1)  # the background thread is starting the one missing
         return self.waiting(kind)
-
-    def remove_later(self, names: list[str], slots: list[Path]) -> None:
-        """Remove stopped containers (and their slots) in the background; now without one."""
-        if not self._thread.is_alive():
-            _remove_stopped(names, slots)
-            return
-        with self._lock:
-            self._doomed.append((names, slots))
-        self._wake.set()
 
     def waiting(self, kind: PoolKind | None = None) -> int:
         with self._lock:
             if kind is not None:
                 return len(self._ready.get(kind, ()))
             return sum(len(q) for q in self._ready.values())
-
-    def names(self) -> list[str]:
-        """The containers waiting now."""
-        with self._lock:
-            return [w.name for q in self._ready.values() for w in q]
 
     def close(self) -> None:
         """Stop refilling and remove every waiting container."""
@@ -316,46 +317,25 @@ class ContainerPool:
             left = [w for q in self._ready.values() for w in q]
             self._ready.clear()
             doomed, self._doomed = self._doomed, []
-        _remove(left)
+        self._discard(left)
         for names, slots in doomed:
             _remove_stopped(names, slots)
         shutil.rmtree(self.slots, ignore_errors=True)
 
-    # -- the background thread ----------------------------------------------------------
-    def _start(self, spec: SandboxSpec) -> WarmContainer | None:
-        info = _require_engine()
-        name = f"dlgrade-pool-{secrets.token_hex(6)}"
-        slot = self.slots / name
+    def _start(self, spec: SandboxSpec):  # -> a waiting sandbox, or None
+        raise NotImplementedError
+
+    def _new_slot(self, name: str | None = None) -> Path:
+        """An empty folder of this pool's, readable by the sandbox: one waiting /sandbox."""
+        slot = self.slots / (name or f"slot-{secrets.token_hex(6)}")
         slot.mkdir(mode=0o755)
         os.chmod(slot, 0o755)
-        box = DockerSandbox(dataclasses.replace(spec, root=slot, label="pool"))
-        preimports = PREIMPORTS.get(spec.environment, ("numpy",))
-        argv = box.run_argv(
-            name,
-            ["python3", "-c", WARM_PROGRAM, *preimports],
-            swap_limit=bool(info.get("SwapLimit")),
-        )
-        # After "docker run": the pool's label, and the id file the time limits' CPU meter reads.
-        argv[2:2] = ["--label", f"{LABEL_POOL}={self.owner}", "--cidfile", f"{slot}.cid"]
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=cli_env(),
-            start_new_session=True,
-        )
-        warm = WarmContainer(name, OwnedProcess(proc), slot, time.monotonic())
-        if not _read_ready(proc, READY_TIMEOUT_S):
-            err = b""
-            with contextlib.suppress(OSError, ValueError):
-                if proc.poll() is not None and proc.stderr is not None:
-                    err = proc.stderr.read(2000)
-            log.warning("pooled container %s did not start: %s", name, err.decode(errors="replace"))
-            _remove([warm])
-            return None
-        return warm
+        return slot
 
+    def _discard(self, waiting: list) -> None:
+        raise NotImplementedError
+
+    # -- the background thread ----------------------------------------------------------
     def _add(self, kind: PoolKind, spec: SandboxSpec) -> bool:
         """Start one container for ``kind`` unless enough wait or are starting; True if tried."""
         with self._lock:
@@ -375,7 +355,7 @@ class ContainerPool:
                     self._ready.setdefault(kind, collections.deque()).append(warm)
                     warm = None
         if warm is not None:
-            _remove([warm])  # the pool closed meanwhile
+            self._discard([warm])  # the pool closed meanwhile
         return True
 
     def _keep(self) -> None:
@@ -404,13 +384,66 @@ class ContainerPool:
                             retired.append(warm)
                     if len(ready) < self.size:
                         wanted.append((kind, spec))
-            _remove(retired)
+            self._discard(retired)
             for kind, spec in wanted:
                 if self._stopped.is_set():
                     break
                 self._add(kind, spec)
                 if self.waiting(kind) < self.size:
                     self._wake.set()  # one at a time: a grading may take meanwhile
+
+
+class ContainerPool(WarmPool):
+    """``size`` started Docker containers per kind, refilled in the background; see the module."""
+
+    def names(self) -> list[str]:
+        """The containers waiting now."""
+        with self._lock:
+            return [w.name for q in self._ready.values() for w in q]
+
+    def remove_later(self, names: list[str], slots: list[Path]) -> None:
+        """Remove stopped containers (and their slots) in the background; now without one."""
+        if not self._thread.is_alive():
+            _remove_stopped(names, slots)
+            return
+        with self._lock:
+            self._doomed.append((names, slots))
+        self._wake.set()
+
+    def _discard(self, waiting: list[WarmContainer]) -> None:
+        _remove(waiting)
+
+    def _start(self, spec: SandboxSpec) -> WarmContainer | None:
+        info = _require_engine()
+        name = f"dlgrade-pool-{secrets.token_hex(6)}"
+        slot = self._new_slot(name)
+        box = DockerSandbox(dataclasses.replace(spec, root=slot, label="pool"))
+        preimports = PREIMPORTS.get(spec.environment, ("numpy",))
+        argv = box.run_argv(
+            name,
+            ["python3", "-c", WARM_PROGRAM, *preimports],
+            swap_limit=bool(info.get("SwapLimit")),
+        )
+        # After "docker run": the pool's label, and the id file the time limits' CPU meter reads.
+        argv[2:2] = ["--label", f"{LABEL_POOL}={self.owner}", "--cidfile", f"{slot}.cid"]
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(),
+            start_new_session=True,
+        )
+        warm = WarmContainer(name, OwnedProcess(proc), slot, time.monotonic())
+        if not _read_ready(proc, READY_TIMEOUT_S):
+            err = b""
+            with contextlib.suppress(OSError, ValueError):
+                if proc.poll() is not None and proc.stderr is not None:
+                    err = proc.stderr.read(2000)
+            log.warning("pooled container %s did not start: %s", name, err.decode(errors="replace"))
+            _remove([warm])
+            return None
+        return warm
 
 
 def pooled_name_prefix(label: str) -> str:
@@ -573,28 +606,34 @@ def reap_pools() -> list[str]:
     return dead
 
 
-# -- the pool of this process (a worker installs one; the engine's make_sandbox uses it) ---
+# -- the pools of this process (a worker installs one; the engine's make_sandbox uses it) --
 
-_installed: tuple[int, ContainerPool] | None = None
-
-
-def install(pool: ContainerPool | None) -> None:
-    """Make ``pool`` this process's: Docker sandboxes made after this take from it."""
-    global _installed
-    _installed = (os.getpid(), pool) if pool is not None else None
+_installed: dict[str, tuple[int, WarmPool]] = {}
 
 
-def installed() -> ContainerPool | None:
-    """This process's pool; None in a child forked after ``install`` (its thread stayed behind)."""
-    if _installed is None or _installed[0] != os.getpid():
+def install(pool: WarmPool | None, kind: str = "docker") -> None:
+    """Make ``pool`` this process's for ``kind``: sandboxes of that kind made after this
+    take from it (None: no pool for that kind)."""
+    if pool is None:
+        _installed.pop(kind, None)
+    else:
+        _installed[kind] = (os.getpid(), pool)
+
+
+def installed(kind: str = "docker") -> WarmPool | None:
+    """This process's pool for ``kind``; None in a child forked after ``install`` (its
+    thread stayed behind)."""
+    found = _installed.get(kind)
+    if found is None or found[0] != os.getpid():
         return None
-    return _installed[1]
+    return found[1]
 
 
 __all__ = [
     "LABEL_POOL",
     "ContainerPool",
     "PooledDockerSandbox",
+    "WarmPool",
     "install",
     "installed",
     "reap_pools",
