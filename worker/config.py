@@ -85,6 +85,11 @@ class Settings:
     # sandbox it grades in (environment and limits): a grading takes one instead of
     # starting a container cold (grader/sandbox/pool.py). 0: no pool.
     docker_pool: int = 2
+    # The same for a worker grading in the local sandbox (grader/sandbox/local_pool.py):
+    # bubblewrap sandboxes with numpy imported, waiting. Off unless asked for: a local
+    # worker is most often a laptop or a small course's one host, where each waiting
+    # sandbox holds its interpreter's memory (about 30 MB, 300 MB with torch) all day.
+    local_pool: int = 0
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -115,6 +120,7 @@ ENV_NAMES = {
     "student_quota_bytes": "DLGRADE_STUDENT_QUOTA_BYTES",
     "gpu_queue": "DLGRADE_GPU_QUEUE",
     "docker_pool": "DLGRADE_DOCKER_POOL",
+    "local_pool": "DLGRADE_LOCAL_POOL",
 }
 
 

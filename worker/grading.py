@@ -205,28 +205,35 @@ class Graded:
 
 
 def ensure_pool(settings: Settings) -> None:
-    """This process's warm pool of Docker sandboxes, installed once where Docker grades.
+    """This process's warm pool of sandboxes of the kind it grades in, installed once:
+    Docker containers (``docker_pool``), or bubblewrap sandboxes (``local_pool``).
 
     Per process: a Celery pool process grades in its own, so each keeps its own
     pool (its thread would not survive a fork).
     """
     from grader.sandbox import default_kind, pool
 
-    if settings.docker_pool <= 0 or pool.installed() is not None:
+    kind = settings.sandbox or default_kind()
+    size = {"docker": settings.docker_pool, "local": settings.local_pool}.get(kind, 0)
+    if size <= 0 or pool.installed(kind) is not None:
         return
-    if (settings.sandbox or default_kind()) != "docker":
-        return
-    pool.install(pool.ContainerPool(size=settings.docker_pool))
+    if kind == "docker":
+        pool.install(pool.ContainerPool(size=size), kind)
+    else:
+        from grader.sandbox.local_pool import LocalPool
+
+        pool.install(LocalPool(size=size), kind)
 
 
 def close_pool() -> None:
-    """Remove this process's waiting containers (at the end of a worker process)."""
+    """End this process's waiting sandboxes (at the end of a worker process)."""
     from grader.sandbox import pool
 
-    warm = pool.installed()
-    if warm is not None:
-        pool.install(None)
-        warm.close()
+    for kind in ("docker", "local"):
+        warm = pool.installed(kind)
+        if warm is not None:
+            pool.install(None, kind)
+            warm.close()
 
 
 def _grade(settings: Settings, grade_queue: GradeQueue, claim: Claim) -> Graded | str:

@@ -37,9 +37,15 @@ def make_sandbox(kind: str | None, spec: SandboxSpec) -> Sandbox:
         warm = pool.installed()
         return DockerSandbox(spec) if warm is None else pool.PooledDockerSandbox(spec, warm)
     if kind == "local":
+        from grader.sandbox import pool
         from grader.sandbox.local import LocalSandbox
 
-        return LocalSandbox(spec)
+        warm = pool.installed("local")
+        if warm is None:
+            return LocalSandbox(spec)
+        from grader.sandbox.local_pool import PooledLocalSandbox
+
+        return PooledLocalSandbox(spec, warm)
     raise SandboxUnavailable(f"unknown sandbox '{kind}' (choose from {', '.join(KINDS)})")
 
 

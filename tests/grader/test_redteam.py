@@ -19,7 +19,8 @@ their bytes can be read.
 Sandboxes: "local" needs bubblewrap (without it the local sandbox is only
 rlimits and says it is no boundary), "docker" needs the engine and the images;
 "docker-pool" grades as a worker with a warm pool does, in a container that was
-started and waiting before the submission existed.
+started and waiting before the submission existed; "local-pool" likewise in a
+bubblewrap sandbox from a worker's local pool (grader/sandbox/local_pool.py).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from grader.sandbox import SandboxSpec, docker_ready, make_sandbox
 from grader.sandbox import pool as pools
 from grader.sandbox.cgroups import cgroups_available
 from grader.sandbox.local import bwrap_path
+from grader.sandbox.local_pool import LocalPool
 from grader.sandbox.pool import ContainerPool
 from grader.session import (
     STARVED_BACKSTOP_FACTOR,
@@ -119,6 +121,8 @@ SANDBOXES = [
     pytest.param("docker", marks=pytest.mark.docker),
     # A worker's warm pool (grader/sandbox/pool.py): the grading takes a waiting container.
     pytest.param("docker-pool", marks=pytest.mark.docker),
+    # The same for the local sandbox: a waiting bubblewrap sandbox (local_pool.py).
+    pytest.param("local-pool", marks=pytest.mark.bwrap),
 ]
 
 
@@ -130,7 +134,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     kinds = SANDBOXES
     if '"grader.cli"' in inspect.getsource(metafunc.function):
-        kinds = [p for p in SANDBOXES if p.values[0] != "docker-pool"]
+        kinds = [p for p in SANDBOXES if not str(p.values[0]).endswith("-pool")]
     metafunc.parametrize("sandbox", kinds, indirect=True)
 
 
@@ -257,9 +261,12 @@ class Host:
 
     def assert_untouched(self, report: GradeReport) -> None:
         procs = _processes()
+        # The processes of sandboxes waiting in a local pool (its refill thread starts them
+        # whenever a grading takes one, for the next grading): no grading's.
+        waiting = {pid for warm in LOCAL_POOLS for pid in warm.waiting_pids()}
         survivors = [
             (pid, procs[pid][2][:120]) for pid, started in self.seen.items()
-            if pid in procs and procs[pid][1] == started
+            if pid in procs and procs[pid][1] == started and pid not in waiting
         ]  # fmt: skip
         assert not survivors, f"processes of the grading still running: {survivors}"
         for marker in PROCESS_MARKERS.values():
@@ -304,13 +311,42 @@ def docker_pool() -> Iterator[ContainerPool]:
     pool.close()
 
 
+@pytest.fixture(scope="module")
+def local_pool() -> Iterator[LocalPool]:
+    # Its sandboxes start in its refill thread only (see local_pool.py); a waiting one is
+    # no process an attack left behind: it carries none of the markers looked for.
+    pool = LocalPool(size=1, tick_s=0.2)
+    LOCAL_POOLS.append(pool)
+    yield pool
+    LOCAL_POOLS.remove(pool)
+    pool.close()
+
+
+LOCAL_POOLS: list[LocalPool] = []
+
+
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest, assignment: Assignment) -> Iterator[str]:
     kind = request.param
-    if kind == "local":
+    if kind in ("local", "local-pool"):
         # Without bubblewrap the local sandbox is rlimits only and says it is no boundary.
         require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
-        yield kind
+        if kind == "local":
+            yield kind
+            return
+        warm: LocalPool = request.getfixturevalue("local_pool")
+        spec = SandboxSpec(
+            root=FIXTURE, environment=assignment.environment, limits=assignment.limits
+        )
+        assert warm.fill(spec) == 1
+        taken = warm.taken
+        pools.install(warm, "local")
+        try:
+            yield "local"
+        finally:
+            pools.install(None, "local")
+        # The attack met a pooled sandbox, not a cold one.
+        assert warm.taken > taken
         return
     require(
         docker_ready("numpy"),

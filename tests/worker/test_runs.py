@@ -593,20 +593,27 @@ def test_a_runner_killed_from_outside_is_retried_and_graded_in_full(
     assert "killed from outside" in _run(settings, acc.run_id).error, "staff see the attempts"
 
 
-def test_a_docker_worker_keeps_a_pool_and_a_local_one_none(settings: Settings) -> None:
+def test_a_docker_worker_keeps_a_pool_and_a_local_one_only_when_asked(
+    settings: Settings,
+) -> None:
     from grader.sandbox import pool
+    from grader.sandbox.local_pool import LocalPool
     from worker.grading import close_pool, ensure_pool
 
-    assert pool.installed() is None
+    assert pool.installed() is None and pool.installed("local") is None
     for quiet in (settings.with_(sandbox="local"), settings.with_(sandbox="docker", docker_pool=0)):
         ensure_pool(quiet)
-        assert pool.installed() is None
+        assert pool.installed() is None and pool.installed("local") is None
     try:
         ensure_pool(settings.with_(sandbox="docker", docker_pool=3))
         warm = pool.installed()
         assert warm is not None and warm.size == 3
         ensure_pool(settings.with_(sandbox="docker", docker_pool=3))
         assert pool.installed() is warm  # one per process
+        ensure_pool(settings.with_(sandbox="local", local_pool=2))
+        local = pool.installed("local")
+        assert isinstance(local, LocalPool) and local.size == 2
+        assert pool.installed() is warm  # one per kind
     finally:
         close_pool()
-    assert pool.installed() is None
+    assert pool.installed() is None and pool.installed("local") is None

@@ -1,0 +1,305 @@
+"""A worker's warm pool of bubblewrap sandboxes: each waiting sandbox serves one start.
+
+Real bubblewrap sandboxes with real cgroups, started through ``LocalPool``, looked
+at from inside (what a program finds there) and from outside (their processes,
+cgroup files and limits). The red-team tests run against pooled sandboxes too
+(test_redteam.py ``local-pool``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.config import REPO_ROOT
+from grader.engine import grade
+from grader.sandbox import pool as pools
+from grader.sandbox.base import SandboxLimits, SandboxSpec
+from grader.sandbox.cgroups import CgroupLayout, cgroup_layout, reap_cgroups
+from grader.sandbox.local import LocalSandbox, bwrap_path
+from grader.sandbox.local_pool import LocalPool, PooledLocalSandbox
+from tests.conftest import require
+
+SMALL = SandboxLimits(memory_mb=256, cpus=1.0, pids=32, tmpfs_mb=16, cpu_seconds=60)
+RUN_TIMEOUT_S = 60
+ACTIVATIONS = REPO_ROOT / "assignments" / "activations"
+
+pytestmark = pytest.mark.bwrap
+
+
+@pytest.fixture(scope="module")
+def layout() -> CgroupLayout:
+    require(bwrap_path() is not None, "bubblewrap", "apt-get install bubblewrap")
+    found, why = cgroup_layout()
+    require(found is not None, f"memory cgroup ({why})", "run as root with cgroup v1 or v2")
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def pool(layout: CgroupLayout) -> Iterator[LocalPool]:
+    pool = LocalPool(size=2, tick_s=0.2)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A folder in /tmp that a sandbox's uid can reach (pytest's own are 0700)."""
+    place = Path(tempfile.mkdtemp(prefix="dlgrade-test-local-pool-"))
+    place.chmod(0o755)
+    yield place
+    shutil.rmtree(place, ignore_errors=True)
+
+
+def prepared(root: Path, marker: str) -> Path:
+    """A folder like the engine's: runner/, submission/ (holding ``marker``), data/."""
+    for sub in ("runner", "submission", "data"):
+        (root / sub).mkdir(parents=True)
+    root.parent.chmod(0o755)
+    (root / "submission" / "marker.txt").write_text(marker)
+    for path in (root, *root.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def alive(pid: int, started: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] == started and fields[0] not in ("Z", "X")
+
+
+def started_at(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+
+
+def run_in(box: LocalSandbox, code: str) -> dict:
+    proc = box.start(["python3", "-c", textwrap.dedent(code)])
+    out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+# What a first grading leaves wherever it can, and what the next one looks for.
+LEAVE = """
+import json, os, subprocess, sys
+open("/tmp/left-behind", "w").write("first")
+open("/dev/shm/left-behind", "w").write("first")
+os.environ["LEFT_BEHIND"] = "first"
+sys.modules["left_behind"] = sys  # in the interpreter the pool started
+daemon = subprocess.Popen(["sleep", "600"], start_new_session=True)
+print(json.dumps({"marker": open("/sandbox/submission/marker.txt").read(),
+                  "daemon": daemon.pid}), flush=True)
+"""
+LOOK = """
+import json, os, resource, sys
+found = {
+    "marker": open("/sandbox/submission/marker.txt").read(),
+    "tmp": sorted(os.listdir("/tmp")),
+    "shm": sorted(os.listdir("/dev/shm")),
+    "env": os.environ.get("LEFT_BEHIND"),
+    "module": "left_behind" in sys.modules,
+    "processes": sorted(
+        open(f"/proc/{p}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+        for p in os.listdir("/proc") if p.isdigit()
+    ),
+    "uid": os.getuid(),
+    "limits": {name: resource.getrlimit(getattr(resource, name)) for name in
+               ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE")},
+    "environ": {k: v for k, v in os.environ.items() if k != "LEFT_BEHIND"},
+    "cwd": os.getcwd(),
+    "writable_root": os.access("/", os.W_OK),
+    "sandbox_writable": os.access("/sandbox", os.W_OK),
+}
+print(json.dumps(found), flush=True)
+"""
+
+
+def test_a_pooled_sandbox_serves_one_start_and_carries_nothing_over(
+    pool: LocalPool, tmp_path: Path
+) -> None:
+    first_root = prepared(tmp_path / "first", "first submission")
+    second_root = prepared(tmp_path / "second", "second submission")
+    spec = SandboxSpec(root=first_root, limits=SMALL, label="test-pool")
+    assert pool.fill(spec) == 2
+    first = PooledLocalSandbox(spec, pool)
+    try:
+        left = run_in(first, LEAVE)
+        assert left["marker"] == "first submission"
+        [group] = first.groups
+        folders = list(group.dirs)
+        [slot] = first.slots
+    finally:
+        first.kill()
+    # Killed with its grading, its group and slot removed: never back in the pool.
+    assert not any(f.exists() for f in folders)
+    assert not slot.exists()
+
+    second = PooledLocalSandbox(SandboxSpec(root=second_root, limits=SMALL), pool)
+    try:
+        seen = run_in(second, LOOK)
+    finally:
+        second.kill()
+    assert (first.pooled_starts, second.pooled_starts) == (1, 1)
+    assert seen["marker"] == "second submission"
+    assert seen["tmp"] == [] and seen["shm"] == []
+    assert seen["env"] is None and seen["module"] is False
+    assert not any("sleep 600" in p for p in seen["processes"]), seen["processes"]
+    # What runs in its namespace: bubblewrap's init, and the program now running.
+    assert len(seen["processes"]) == 2, seen["processes"]
+    assert pool.taken == 2
+
+
+def test_a_pooled_sandbox_has_the_same_limits_and_view_as_a_cold_one(
+    pool: LocalPool, tmp_path: Path
+) -> None:
+    root = prepared(tmp_path / "root", "same")
+    spec = SandboxSpec(root=root, limits=SMALL)
+    pool.fill(spec)
+    found = {}
+    groups = {}
+    for kind, box in (("cold", LocalSandbox(spec)), ("pooled", PooledLocalSandbox(spec, pool))):
+        try:
+            found[kind] = run_in(box, LOOK)
+            [group] = box.groups
+            groups[kind] = {
+                name: (group.layout.homes[ctl] / group.name / name).read_text()
+                for ctl, name in (
+                    ("memory", "memory.limit_in_bytes"),
+                    ("pids", "pids.max"),
+                    ("cpu", "cpu.cfs_quota_us"),
+                    ("cpu", "cpu.cfs_period_us"),
+                )
+                if group.layout.version == 1 and group.layout.has(ctl)
+            }
+        finally:
+            box.kill()
+    cold, pooled = found["cold"], found["pooled"]
+    assert pooled["marker"] == cold["marker"] == "same"
+    for key in ("limits", "environ", "cwd", "writable_root", "sandbox_writable", "tmp", "shm"):
+        assert pooled[key] == cold[key], key
+    assert pooled["uid"] != 0 and cold["uid"] != 0
+    assert pooled["writable_root"] is False and pooled["sandbox_writable"] is False
+    assert groups["pooled"] == groups["cold"]
+    assert pool.taken == 1 and pool.missed == 0
+
+
+def test_a_start_with_none_waiting_is_cold_and_the_same(pool: LocalPool, tmp_path: Path):
+    box = PooledLocalSandbox(SandboxSpec(root=prepared(tmp_path / "r", "cold"), limits=SMALL), pool)
+    try:
+        assert run_in(box, LOOK)["marker"] == "cold"
+    finally:
+        box.kill()
+    assert box.pooled_starts == 0 and box.starts == 1
+    assert pool.missed == 1
+
+
+def test_the_pool_refills_after_a_take_and_lets_an_idle_kind_go(
+    layout: CgroupLayout, tmp_path: Path
+) -> None:
+    pool = LocalPool(size=1, idle_s=3.0, tick_s=0.2)
+    taken = None
+    try:
+        spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), limits=SMALL)
+        assert pool.fill(spec) == 1
+        taken = pool.take(spec)
+        assert taken is not None
+        # Refilled in the background with a fresh sandbox.
+        assert wait_until(lambda: pool.waiting() == 1)
+        [refilled] = [w for q in pool._ready.values() for w in q]
+        assert refilled.proc.pid != taken.proc.pid
+        folders = list(refilled.box.groups[0].dirs)
+        # Nobody asks for this kind any more: after idle_s its sandboxes are killed.
+        assert wait_until(lambda: pool.waiting() == 0)
+        assert wait_until(lambda: not any(f.exists() for f in folders))
+        assert refilled.proc.poll() is not None
+    finally:
+        if taken is not None:
+            taken.box.close()
+        pool.close()
+
+
+WORKER = """
+import json, sys, time
+from pathlib import Path
+from grader.sandbox.base import SandboxLimits, SandboxSpec
+from grader.sandbox.local_pool import LocalPool
+pool = LocalPool(size=1, tick_s=0.2)
+limits = SandboxLimits(memory_mb=256, cpus=1.0, pids=32, tmpfs_mb=16, cpu_seconds=60)
+assert pool.fill(SandboxSpec(root=Path(sys.argv[1]), limits=limits)) == 1
+warm = pool._ready[next(iter(pool._ready))][0]
+print(json.dumps({"members": warm.box.groups[0].members(),
+                  "group": warm.box.groups[0].name}), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_waiting_sandbox_dies_with_its_worker_and_its_group_is_reaped(
+    layout: CgroupLayout, tmp_path: Path
+) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(prepared(tmp_path / "r", "x"))],
+        stdout=subprocess.PIPE,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert worker.stdout is not None
+        facts = json.loads(worker.stdout.readline())
+        members = {pid: started_at(pid) for pid in facts["members"]}
+        assert len(members) >= 3  # bubblewrap, its init, the waiting interpreter
+    finally:
+        worker.kill()
+        worker.wait()
+    # bubblewrap runs --die-with-parent: the sandbox ends with the thread that started it.
+    assert wait_until(lambda: not any(alive(p, s) for p, s in members.items()))
+    # Its cgroup, named after the dead worker, is the reaper's.
+    assert facts["group"] in reap_cgroups(max_age_s=3600)
+    assert not any((parent / facts["group"]).exists() for parent in layout.parents)
+
+
+def test_a_worker_grading_takes_a_waiting_sandbox_and_scores_the_same(layout: CgroupLayout):
+    """The engine with the pool installed, as a worker grades: full marks, one pooled start."""
+    assignment = load_assignment(ACTIVATIONS)
+    solution = ACTIVATIONS / "solution" / "activations.py"
+    cold = grade(assignment, solution, sandbox="local")
+    pool = LocalPool(size=1, tick_s=0.2)
+    pools.install(pool, "local")
+    try:
+        spec = SandboxSpec(
+            root=ACTIVATIONS, environment=assignment.environment, limits=assignment.limits
+        )
+        assert pool.fill(spec) == 1
+        warm = grade(assignment, solution, sandbox="local")
+    finally:
+        pools.install(None, "local")
+        pool.close()
+    assert warm.environment["pooled_starts"] == 1
+    assert "pooled_starts" not in cold.environment
+    assert warm.score == cold.score == warm.max_score
+    assert [(c.name, c.status, c.score) for c in warm.checks] == [
+        (c.name, c.status, c.score) for c in cold.checks
+    ]
