@@ -5,8 +5,13 @@
 1. activations (45 checks): the instructor's solution graded, against the bare
    time of a fresh interpreter importing the same file and calling its
    functions on inputs of the checks' shapes (the work grading cannot avoid):
-   - ``dlgrade grade --sandbox local``: the command line, a process of its own;
-   - the engine in this process (``grader.engine.grade``), local sandbox;
+   - ``dlgrade grade --sandbox local``: the command line, a process of its own,
+     with the grader's bytecode compiled as an installed package has it (the
+     bench compiles it first: a checkout run with PYTHONDONTWRITEBYTECODE would
+     otherwise compile every module of the grader at every start);
+   - the engine in this process (``grader.engine.grade``), local sandbox: one
+     started cold, and one taken from a warm local pool
+     (grader/sandbox/local_pool.py) that had refilled since the last grading;
    - the engine in this process, Docker: a container started cold, and one
      taken from a warm pool (grader/sandbox/pool.py) that had refilled since
      the last grading, as a worker's pool has between two gradings.
@@ -27,6 +32,7 @@ benchmark: bench/bench_mnist_numpy.py.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -46,6 +52,7 @@ from grader.engine import grade  # noqa: E402
 from grader.sandbox import SandboxSpec, docker_ready  # noqa: E402
 from grader.sandbox import pool as pools  # noqa: E402
 from grader.sandbox.local import ensure_env  # noqa: E402
+from grader.sandbox.local_pool import LocalPool  # noqa: E402
 
 ACTIVATIONS = ROOT / "assignments" / "activations"
 SOLUTION = ACTIVATIONS / "solution" / "activations.py"
@@ -144,7 +151,7 @@ def report(name: str, samples: dict[str, list[float]], base: str) -> None:
         print(f"  {key:<36} {m:8.3f} s   ratio to bare {m / b:6.2f}")
 
 
-def wait_refilled(pool: pools.ContainerPool) -> None:
+def wait_refilled(pool: pools.WarmPool) -> None:
     deadline = time.monotonic() + REFILL_TIMEOUT_S
     while pool.waiting() < pool.size:
         if time.monotonic() > deadline:
@@ -152,13 +159,19 @@ def wait_refilled(pool: pools.ContainerPool) -> None:
         time.sleep(0.05)
 
 
-def gradings(args: argparse.Namespace, with_docker: bool, pool: pools.ContainerPool | None) -> None:
+def gradings(
+    args: argparse.Namespace,
+    with_docker: bool,
+    pool: pools.ContainerPool | None,
+    local_pool: LocalPool | None,
+) -> None:
     env_python = str(ensure_env("numpy") / "bin" / "python3")
     stages = Stages()
     samples: dict[str, list[float]] = {"bare import + calls": []}
     if "local" in args.kinds:
         samples["dlgrade grade --sandbox local (CLI)"] = []
-        samples["engine in-process, local"] = []
+        samples["engine in-process, local cold"] = []
+        samples["engine in-process, local pooled"] = []
     if with_docker:
         samples["engine in-process, docker cold"] = []
         samples["engine in-process, docker pooled"] = []
@@ -168,7 +181,15 @@ def gradings(args: argparse.Namespace, with_docker: bool, pool: pools.ContainerP
         )
         if "local" in args.kinds:
             samples["dlgrade grade --sandbox local (CLI)"].append(timed(cli_local))
-            samples["engine in-process, local"].append(stages.grade("local", "local"))
+            samples["engine in-process, local cold"].append(stages.grade("local cold", "local"))
+            if local_pool is not None:
+                pools.install(local_pool, "local")
+                wait_refilled(local_pool)
+                samples["engine in-process, local pooled"].append(
+                    stages.grade("local pooled", "local")
+                )
+                wait_refilled(local_pool)  # the refill's CPU is charged to no variant
+                pools.install(None, "local")
         if with_docker and pool is not None:
             pools.install(None)
             samples["engine in-process, docker cold"].append(stages.grade("docker cold", "docker"))
@@ -242,24 +263,32 @@ def main() -> None:
     if "docker" in args.kinds and not with_docker:
         print("docker: no engine or no image here; only local is measured")
     assignment = load_assignment(ACTIVATIONS)
-    pool = None
+    spec = SandboxSpec(root=ROOT, environment=assignment.environment, limits=assignment.limits)
+    pool = local_pool = None
     if with_docker:
         pool = pools.ContainerPool(size=1)
-        spec = SandboxSpec(root=ROOT, environment=assignment.environment, limits=assignment.limits)
         pool.fill(spec)
+    if "local" in args.kinds:
+        local_pool = LocalPool(size=1)
+        local_pool.fill(spec)
+    # The command line as installed: its modules' bytecode compiled (pip does so).
+    for package in ("grader", "reference"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     # Local sandboxes weigh half a process under contention (grader/sandbox/cgroups.py,
     # _weigh_sandboxes): on a loaded host the local figures measure that weight first.
     print("load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     try:
         # Warm once (imports, the host view's cache, the image lookup): the same for all.
         grade(assignment, SOLUTION, sandbox="local" if "local" in args.kinds else "docker")
-        gradings(args, with_docker, pool)
+        gradings(args, with_docker, pool, local_pool)
         if pool is not None and args.worker_rounds > 0:
             worker_time_to_report(args, pool)
     finally:
         pools.install(None)
-        if pool is not None:
-            pool.close()
+        pools.install(None, "local")
+        for each in (pool, local_pool):
+            if each is not None:
+                each.close()
     print("load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
