@@ -75,6 +75,10 @@ CPU_PERIOD_US = 100_000
 # v1 cpu.shares, 100 for v2 cpu.weight), below the services beside them (_weigh_sandboxes).
 SANDBOX_SHARES_V1 = 512
 SANDBOX_WEIGHT_V2 = 50
+# One sandbox among the others: the kernel's default weight, and the least there is
+# (a pool's waiting sandbox while it imports its libraries: it runs on idle CPU only).
+DEFAULT_SHARES_V1, IDLE_SHARES_V1 = 1024, 2
+DEFAULT_WEIGHT_V2, IDLE_WEIGHT_V2 = 100, 1
 
 
 @dataclass(frozen=True)
@@ -485,6 +489,25 @@ class SubmissionCgroup:
             else:
                 _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
                 _write(cpu / "cpu.cfs_quota_us", str(quota))
+
+    def set_idle(self, idle: bool) -> bool:
+        """Weigh this group as nothing beside the other sandboxes (``idle``), or as one of
+        them again; True where the weight was written.
+
+        For a pool's waiting sandbox: while it starts and imports its libraries it
+        takes only CPU that no grading wants, and it weighs as any other once taken.
+        """
+        if not self.layout.has("cpu"):
+            return False
+        cpu = self.folder("cpu")
+        try:
+            if self.layout.version == 1:
+                _write(cpu / "cpu.shares", str(IDLE_SHARES_V1 if idle else DEFAULT_SHARES_V1))
+            else:
+                _write(cpu / "cpu.weight", str(IDLE_WEIGHT_V2 if idle else DEFAULT_WEIGHT_V2))
+        except OSError:
+            return False
+        return True
 
     def join_fds(self) -> list[int]:
         """Open cgroup.procs of each folder: a child that writes b"0" to each is in the group.

@@ -10,8 +10,12 @@ and waiting, as ``pool.ContainerPool`` keeps Docker containers:
   same limits), whose /sandbox is a read-only bind of an empty folder of its own
   (its *slot*), running ``pool.WARM_PROGRAM``: the interpreter with numpy
   imported, no submission, reading its standard input for the word to go;
-- a grading takes one: the prepared folder is hard-linked into the slot (the
-  bind shows what is added to it), then the program is told to run the runner;
+- while it starts and waits its cgroup weighs as little as the kernel allows
+  (``SubmissionCgroup.set_idle``): the refill that follows a take runs on CPU
+  no grading wants, and never slows the grading that took one;
+- a grading takes one (its weight back to a sandbox's): the prepared folder is
+  hard-linked into the slot (the bind shows what is added to it), then the
+  program is told to run the runner;
 - once taken it is the grading's alone and is killed with it, its cgroup
   removed: never handed to another grading.
 
@@ -80,6 +84,8 @@ class LocalPool(WarmPool):
         warm = super().take(spec)
         if warm is not None:
             self._let_go([warm])
+            for group in warm.box.groups:
+                group.set_idle(False)  # a grading's now: it weighs as any other
         return warm
 
     def _discard(self, waiting: list[WarmLocal]) -> None:
@@ -117,6 +123,9 @@ class LocalPool(WarmPool):
             self._held.append(box)
         try:
             proc = box.start(["python3", "-c", WARM_PROGRAM, *preimports])
+            # Started after a take, while that grading runs: it must not slow it down.
+            for group in box.groups:
+                group.set_idle(True)
             warm = WarmLocal(box, proc, slot, time.monotonic())
             ready = _read_ready(proc, READY_TIMEOUT_S)
         except (OSError, SandboxUnavailable) as exc:

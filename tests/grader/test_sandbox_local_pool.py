@@ -192,6 +192,7 @@ def test_a_pooled_sandbox_has_the_same_limits_and_view_as_a_cold_one(
                     ("pids", "pids.max"),
                     ("cpu", "cpu.cfs_quota_us"),
                     ("cpu", "cpu.cfs_period_us"),
+                    ("cpu", "cpu.shares"),  # a taken one weighs as a cold one again
                 )
                 if group.layout.version == 1 and group.layout.has(ctl)
             }
@@ -205,6 +206,19 @@ def test_a_pooled_sandbox_has_the_same_limits_and_view_as_a_cold_one(
     assert pooled["writable_root"] is False and pooled["sandbox_writable"] is False
     assert groups["pooled"] == groups["cold"]
     assert pool.taken == 1 and pool.missed == 0
+
+
+def test_a_waiting_sandbox_takes_only_cpu_no_grading_wants(pool: LocalPool, tmp_path: Path):
+    """Refilled while the grading that took one runs, it must not slow that grading down."""
+    spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), limits=SMALL)
+    assert pool.fill(spec) == 2
+    for warm in [w for q in pool._ready.values() for w in q]:
+        [group] = warm.box.groups
+        if group.layout.version == 1:
+            shares = (group.folder("cpu") / "cpu.shares").read_text()
+            assert int(shares) == 2  # the least cgroup v1 allows; a grading's is 1024
+        else:
+            assert int((group.folder("cpu") / "cpu.weight").read_text()) == 1
 
 
 def test_a_start_with_none_waiting_is_cold_and_the_same(pool: LocalPool, tmp_path: Path):
