@@ -573,15 +573,26 @@ def grad_check(
     rtol: float = 1e-5,
     atol: float = 1e-7,
     h: float = 1e-5,
+    elementwise: bool = False,
 ) -> Verdict:
     """Compare a student's gradient with centred differences of the trusted ``f`` at ``x``.
 
     f: the reference forward (array -> array shaped like dout); the expected
     gradient is the vector-Jacobian product ``d sum(f(x) * dout) / dx``.
+    elementwise: f maps each element on its own (an activation), so every element's
+    centred difference is taken in one pair of calls: the same numbers as one
+    element at a time (the others' terms cancel exactly there), in 2 calls, not 2N.
     """
-    from reference.gradcheck import eval_numerical_gradient_array
+    from reference.gradcheck import (
+        eval_numerical_gradient_array,
+        eval_numerical_gradient_elementwise,
+    )
 
-    numeric = eval_numerical_gradient_array(f, np.array(x, dtype=np.float64), dout, h=h)
+    x = np.array(x, dtype=np.float64)
+    if elementwise:
+        numeric = eval_numerical_gradient_elementwise(f, x, dout, h=h)
+    else:
+        numeric = eval_numerical_gradient_array(f, x, dout, h=h)
     verdict = compare(got, numeric, rtol=rtol, atol=atol, name=name)
     if verdict.passed:
         return Verdict(True, f"{name}: agrees with the numerical gradient")

@@ -111,6 +111,7 @@ def _grad_check(name: str):
                         name=label + " vs finite differences",
                         rtol=1e-5,
                         atol=1e-7,
+                        elementwise=True,
                     )
                 )
         return all_of(*verdicts)
