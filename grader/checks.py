@@ -521,6 +521,13 @@ def compare(
         as_float32 = ""
     if as_float32:
         rtol, atol = float32_tolerances(rtol, atol, exp)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a - exp)
+    if np.isfinite(diff).all() and np.isfinite(exp).all():
+        # Every value and difference finite, as nearly always: what follows, without the
+        # NaN and inf bookkeeping that changes nothing then (a third of compare's time).
+        excess = diff - (atol + rtol * np.abs(exp))
+        return _judged(name, a, exp, diff, excess, rtol, atol, as_float32)
     bad_nan = ~np.isfinite(a) & np.isfinite(exp)
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
@@ -540,6 +547,20 @@ def compare(
         diff = np.nan_to_num(diff, nan=np.inf)
         allowed = atol + rtol * np.abs(np.nan_to_num(exp, posinf=0.0, neginf=0.0))
         excess = diff - allowed
+    return _judged(name, a, exp, diff, excess, rtol, atol, as_float32)
+
+
+def _judged(
+    name: str,
+    a: np.ndarray,
+    exp: np.ndarray,
+    diff: np.ndarray,
+    excess: np.ndarray,
+    rtol: float,
+    atol: float,
+    as_float32: str,
+) -> Verdict:
+    """compare()'s verdict from each value's error and its excess over the tolerance."""
     if a.size == 0 or not (excess > 0).any():
         return Verdict(True, f"{name}: all {a.size} values within rtol={rtol:g}, atol={atol:g}")
     worst = np.unravel_index(int(np.argmax(excess)), a.shape)
