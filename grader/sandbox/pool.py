@@ -69,7 +69,17 @@ GO = b"dlgrade-pool-go\n"
 # What each environment's waiting interpreter imports: what the runner and the
 # course's homework import first. matplotlib is left out on purpose: it reads
 # MPLBACKEND and MPLCONFIGDIR when imported, which the runner sets for the grading.
-PREIMPORTS: dict[str, tuple[str, ...]] = {"numpy": ("numpy",), "torch": ("numpy", "torch")}
+# The runner's own standard-library imports come first (shutil alone loads the bz2 and
+# lzma extensions): a cold runner imports them all before the submission too, so the
+# submission finds the same modules loaded either way.
+RUNNER_STDLIB = (
+    "contextlib", "copy", "shutil", "threading", "traceback", "types", "struct", "typing",
+    "importlib.util",
+)  # fmt: skip
+PREIMPORTS: dict[str, tuple[str, ...]] = {
+    "numpy": (*RUNNER_STDLIB, "numpy"),
+    "torch": (*RUNNER_STDLIB, "numpy", "torch"),
+}
 # Seconds a container may take to start and import its libraries before it is given up.
 READY_TIMEOUT_S = 120.0
 
