@@ -47,9 +47,8 @@ from grader.sandbox.pool import (
     READY_TIMEOUT_S,
     WARM_PROGRAM,
     WarmPool,
-    _header,
-    _link_tree,
     _read_ready,
+    hand_over,
 )
 
 log = logging.getLogger(__name__)
@@ -171,10 +170,7 @@ class PooledLocalSandbox(LocalSandbox):
         self.slots.append(warm.slot)
         self.starts += 1
         try:
-            _link_tree(Path(self.spec.root), warm.slot)
-            assert warm.proc.stdin is not None
-            warm.proc.stdin.write(_header(argv))
-            warm.proc.stdin.flush()
+            hand_over(warm.proc, Path(self.spec.root), warm.slot, argv)
         except (OSError, ValueError) as exc:
             self.kill()
             raise SandboxUnavailable(f"could not hand the pooled sandbox its work: {exc}") from None

@@ -470,6 +470,15 @@ def _header(argv: list[str]) -> bytes:
     return GO + struct.pack(">I", len(body)) + body
 
 
+def hand_over(proc: subprocess.Popen[bytes], root: Path, slot: Path, argv: list[str]) -> None:
+    """Give a waiting sandbox its grading: the prepared folder hard-linked into its slot,
+    then the word to run ``argv``. Raises OSError or ValueError when either fails."""
+    _link_tree(root, slot)
+    assert proc.stdin is not None
+    proc.stdin.write(_header(argv))
+    proc.stdin.flush()
+
+
 def _link_tree(src: Path, dest: Path) -> None:
     """Hard-link (copy across file systems) the prepared folder into a container's slot."""
     for path in sorted(src.rglob("*")):
@@ -518,10 +527,7 @@ class PooledDockerSandbox(DockerSandbox):
         self.latest_cid, self.latest_meter = warm.cid, None  # its CPU time: the time limits
         self.pooled_names.append(warm.name)
         try:
-            _link_tree(Path(self.spec.root), warm.slot)
-            assert warm.proc.stdin is not None
-            warm.proc.stdin.write(_header(argv))
-            warm.proc.stdin.flush()
+            hand_over(warm.proc, Path(self.spec.root), warm.slot, argv)
         except (OSError, ValueError) as exc:
             self.kill()
             raise SandboxUnavailable(

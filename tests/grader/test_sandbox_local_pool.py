@@ -30,6 +30,7 @@ from grader.sandbox.cgroups import CgroupLayout, cgroup_layout, reap_cgroups
 from grader.sandbox.local import LocalSandbox, bwrap_path
 from grader.sandbox.local_pool import LocalPool, PooledLocalSandbox
 from tests.conftest import require
+from tests.grader.test_sandbox_pool import LEAVE
 
 SMALL = SandboxLimits(memory_mb=256, cpus=1.0, pids=32, tmpfs_mb=16, cpu_seconds=60)
 RUN_TIMEOUT_S = 60
@@ -103,17 +104,7 @@ def run_in(box: LocalSandbox, code: str) -> dict:
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
-# What a first grading leaves wherever it can, and what the next one looks for.
-LEAVE = """
-import json, os, subprocess, sys
-open("/tmp/left-behind", "w").write("first")
-open("/dev/shm/left-behind", "w").write("first")
-os.environ["LEFT_BEHIND"] = "first"
-sys.modules["left_behind"] = sys  # in the interpreter the pool started
-daemon = subprocess.Popen(["sleep", "600"], start_new_session=True)
-print(json.dumps({"marker": open("/sandbox/submission/marker.txt").read(),
-                  "daemon": daemon.pid}), flush=True)
-"""
+# What the next grading looks for (what the first leaves: LEAVE, as for Docker's pool).
 LOOK = """
 import json, os, resource, sys
 found = {
