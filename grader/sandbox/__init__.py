@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from grader.sandbox.base import Sandbox, SandboxLimits, SandboxSpec, SandboxUnavailable
 
 KINDS = ("docker", "local")
@@ -37,10 +39,13 @@ def make_sandbox(kind: str | None, spec: SandboxSpec) -> Sandbox:
         warm = pool.installed()
         return DockerSandbox(spec) if warm is None else pool.PooledDockerSandbox(spec, warm)
     if kind == "local":
-        from grader.sandbox import pool
         from grader.sandbox.local import LocalSandbox
 
-        warm = pool.installed("local")
+        # A pool is installed only by code that imported the pool module (a worker): where
+        # it was never imported there is none, and the command line need not pay for
+        # importing it (and Docker's modules with it) to find that out.
+        pool = sys.modules.get("grader.sandbox.pool")
+        warm = pool.installed("local") if pool is not None else None
         if warm is None:
             return LocalSandbox(spec)
         from grader.sandbox.local_pool import PooledLocalSandbox
