@@ -1,7 +1,8 @@
 """A warm pool of single-use bubblewrap sandboxes, kept by a worker process.
 
 The local sandbox's cold start is bubblewrap, the interpreter and numpy's import
-(about 0.14 s of a 0.28 s activations grading on a quiet 2-core host). A worker
+(about 0.2 s of a 0.31 s activations grading on this 2-core host; a pooled one takes
+0.05 s from the take to the loaded submission, README "Benchmarks"). A worker
 that grades with ``--sandbox local`` can keep ``size`` of them per kind started
 and waiting, as ``pool.ContainerPool`` keeps Docker containers:
 
