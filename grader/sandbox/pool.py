@@ -304,6 +304,10 @@ class WarmPool:
             raise RuntimeError("this pool starts its sandboxes in its refill thread: none runs")
         deadline = time.monotonic() + timeout_s
         while self.waiting(kind) < self.size and time.monotonic() < deadline:
+            with self._lock:
+                # Asked for as long as this waits: a start slower than idle_s (a busy
+                # host, an idle weight) must not see its kind let go meanwhile.
+                self._asked[kind] = (time.monotonic(), spec)
             if self.starts_in_thread:
                 self._wake.set()
                 time.sleep(0.02)

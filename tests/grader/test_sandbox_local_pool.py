@@ -225,7 +225,7 @@ def test_a_start_with_none_waiting_is_cold_and_the_same(pool: LocalPool, tmp_pat
 def test_the_pool_refills_after_a_take_and_lets_an_idle_kind_go(
     layout: CgroupLayout, tmp_path: Path
 ) -> None:
-    pool = LocalPool(size=1, idle_s=3.0, tick_s=0.2)
+    pool = LocalPool(size=1, idle_s=8.0, tick_s=0.2)
     taken = None
     try:
         spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), limits=SMALL)
