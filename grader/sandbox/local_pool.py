@@ -74,11 +74,18 @@ class LocalPool(WarmPool):
 
     starts_in_thread = True
 
-    def __init__(self, size: int = 2, **kwargs: object) -> None:
-        kwargs.pop("refill", None)  # always: only the refill thread may start them
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        idle_s: float = 300.0,
+        max_wait_s: float = 600.0,
+        tick_s: float = 1.0,
+    ) -> None:
         # Every sandbox starting or waiting: none is in between, for waiting_pids().
         self._held: list[LocalSandbox] = []
-        super().__init__(size, refill=True, **kwargs)  # type: ignore[arg-type]
+        # Always with its refill thread: only that thread may start them.
+        super().__init__(size, idle_s=idle_s, max_wait_s=max_wait_s, tick_s=tick_s, refill=True)
 
     def take(self, spec: SandboxSpec) -> WarmLocal | None:
         warm = super().take(spec)
