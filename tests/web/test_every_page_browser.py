@@ -18,7 +18,7 @@ import pytest
 
 from tests.web.conftest import ACTIVATIONS, chromium_page, grade_queued
 from tests.web.test_browser import sign_in
-from tests.web.test_report_browser import hand_in, no_sideways_scroll, shot
+from tests.web.test_report_browser import hand_in, no_sideways_scroll, settled, shot
 from web.demo import DemoData
 from worker.config import Settings
 
@@ -52,7 +52,8 @@ def crawl(page, portal: str, starts: list[str], role: str) -> list[str]:  # type
             continue
         seen.append(path)
         response = page.goto(portal + path)
-        assert response is not None and response.status == 200, (role, path, response.status)
+        status = response.status if response is not None else None
+        assert status == 200, (role, path, status)
         no_sideways_scroll(page)
         assert page.evaluate(UNLABELLED) == [], (role, path)
         assert page.evaluate(TICKED_DESTRUCTIVE) == [], (role, path)
@@ -76,6 +77,7 @@ def test_no_page_scrolls_sideways_at_390_px_and_every_input_is_labelled(
         hand_in(page, portal, demo.course_id, "activations", ACTIVATIONS / "examples" /
                 "sample_submission.py")  # fmt: skip
         assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+        settled(page)
         student = crawl(page, portal, ["/", "/account/password"], "student")
         page.context.clear_cookies()
 

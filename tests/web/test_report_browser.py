@@ -56,6 +56,15 @@ def hand_in(page, portal: str, course: int, slug: str, path: Path) -> str:  # ty
     return page.url
 
 
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the status page has reloaded itself with the report.
+
+    Its script reloads the page once it sees the grade; a test that navigated away
+    first would race that reload and Chromium would drop one of the two navigations.
+    """
+    page.wait_for_selector('#live[data-status="graded"]')
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_report_that_teaches(
     portal: str,
@@ -82,6 +91,7 @@ def test_a_report_that_teaches(
         # 1. A syntax error: one message, the student's lines as they wrote them.
         url = hand_in(page, portal, course, "activations", broken)
         assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+        settled(page)
         page.goto(url)
         box = page.locator("#load-failure")
         expect(box).to_contain_text("activations.py did not load")
@@ -103,6 +113,7 @@ def test_a_report_that_teaches(
         url = hand_in(page, portal, course, "activations", ACTIVATIONS / "examples" /
                       "sample_submission.py")  # fmt: skip
         assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+        settled(page)
         page.goto(url)
         groups = page.locator("section.group.failing h3")
         titles = [t.split(" ·")[0] for t in groups.all_inner_texts()]
@@ -126,6 +137,7 @@ def test_a_report_that_teaches(
         # 3. A call that never returns: the report names the line it was stopped at.
         url = hand_in(page, portal, course, "worker-tiny", looping)
         assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+        settled(page)
         page.goto(url)
         row = page.locator("tr.check.failing", has_text="add")
         expect(row).to_contain_text("ran past its time limit")
@@ -162,6 +174,7 @@ def test_nan_is_named_in_a_released_report(
         url = hand_in(page, portal, demo.course_id, "activations",
                       ACTIVATIONS / "examples" / "sample_submission.py")  # fmt: skip
         assert grade_queued(web_settings, sandbox_envs) == ["graded"]
+        settled(page)
         page.goto(url)
         sigmoid = page.locator("section.group.failing", has_text="sigmoid_large_inputs").first
         expect(sigmoid.locator("pre").first).to_contain_text("got NaN, expected")
