@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from grader.checks import DEFAULT_ATOL, DEFAULT_RTOL, CheckSpec
 from grader.sandbox.base import SandboxLimits
 from grader.sandbox.environments import ENVIRONMENTS
-from grader.session import LoadSpec
+from grader.tolerance import DEFAULT_ATOL, DEFAULT_RTOL
+
+if TYPE_CHECKING:  # the checks API and the session import numpy: reading a manifest need not
+    from grader.checks import CheckSpec
+    from grader.session import LoadSpec
 
 QUEUES = ("cpu", "gpu")
 LOAD_MODES = ("import", "script")
@@ -416,6 +419,20 @@ class Folder:
     manifest: dict[str, Any]
     manifest_hash: str
     environment: str = "numpy"
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+
+
+def sandbox_limits(v: dict[str, Any]) -> SandboxLimits:
+    """The sandbox's limits from a manifest's values (``read_manifest``)."""
+    return SandboxLimits(
+        memory_mb=v["limits.memory_mb"],
+        cpus=float(v["limits.cpus"]),
+        pids=v["limits.pids"],
+        tmpfs_mb=v["limits.tmpfs_mb"],
+        output_bytes=v["limits.output_kb"] * 1024,
+        # CPU time of all the runner's threads together: torch trains on `cpus` of them.
+        cpu_seconds=(int(v["limits.total_seconds"]) + 60) * max(1, int(v["limits.cpus"])),
+    )
 
 
 def _manifest_hash(root: Path) -> str:
@@ -426,6 +443,8 @@ def _manifest_hash(root: Path) -> str:
 def read_folder(folder: str | Path) -> Folder:
     """The folder's manifest, checked against the schema; nothing of it is imported."""
     root = Path(folder).resolve()
+    if not (root / "assignment.toml").is_file():
+        raise AssignmentError(f"{root} is not an assignment folder (no assignment.toml)")
     try:
         manifest = tomllib.loads((root / "assignment.toml").read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -442,6 +461,7 @@ def read_folder(folder: str | Path) -> Folder:
         manifest=manifest,
         manifest_hash=_manifest_hash(root),
         environment=v["environment"],
+        limits=sandbox_limits(v),
     )
 
 
@@ -459,16 +479,10 @@ def load_assignment(folder: str | Path) -> Assignment:
     slug = v["slug"]
     files = tuple(v["submission.files"])
     entry = v["submission.entry"] or files[0]
+    from grader.session import LoadSpec
+
     total_s = float(v["limits.total_seconds"])
-    limits = SandboxLimits(
-        memory_mb=v["limits.memory_mb"],
-        cpus=float(v["limits.cpus"]),
-        pids=v["limits.pids"],
-        tmpfs_mb=v["limits.tmpfs_mb"],
-        output_bytes=v["limits.output_kb"] * 1024,
-        # CPU time of all the runner's threads together: torch trains on `cpus` of them.
-        cpu_seconds=(int(total_s) + 60) * max(1, int(v["limits.cpus"])),
-    )
+    limits = sandbox_limits(v)
     load = LoadSpec(
         file=entry,
         module=v["submission.module"] or Path(entry).stem,

@@ -28,6 +28,7 @@ import numpy as np
 from grader.messages import CheckStatus
 from grader.replies import Watched
 from grader.session import RunnerSession, StudentError
+from grader.tolerance import DEFAULT_ATOL, DEFAULT_RTOL
 
 __all__ = [
     "CheckFailed",
@@ -264,8 +265,6 @@ class RemoteObject:
 
 # -- judging -------------------------------------------------------------------------
 
-# compare()'s tolerances where neither the check nor the manifest's [tolerances] gives one.
-DEFAULT_RTOL, DEFAULT_ATOL = 1e-7, 1e-9
 _tolerances: ContextVar[tuple[float, float]] = ContextVar(
     "dlgrade_tolerances", default=(DEFAULT_RTOL, DEFAULT_ATOL)
 )
