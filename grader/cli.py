@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
-from grader.assignment import AssignmentError, load_assignment
+from grader.assignment import AssignmentError, load_assignment, read_folder
 from grader.config import REPO_ROOT
-from grader.sandbox import KINDS, SandboxUnavailable
+from grader.sandbox import KINDS, SandboxSpec, SandboxUnavailable, default_kind
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from grader.engine import grade
-    from grader.messages import ReportStatus, bounded, report_json
-    from grader.report import render_text
+    gpu = getattr(args, "gpu", False)
+    with _sandbox_started_early(args.assignment, args.sandbox, gpu) as kind:
+        from grader.engine import grade
+        from grader.messages import ReportStatus, bounded, report_json
+        from grader.report import render_text
 
-    assignment = load_assignment(args.assignment)
-    report = grade(
-        assignment,
-        args.submission,
-        sandbox=args.sandbox,
-        seed=args.seed,
-        gpu=getattr(args, "gpu", False),
-    )
+        assignment = load_assignment(args.assignment)
+        report = grade(assignment, args.submission, sandbox=kind, seed=args.seed, gpu=gpu)
     if args.student_view:
         report = report.student_view()
     if args.json:
@@ -33,6 +32,26 @@ def _grade(args: argparse.Namespace) -> int:
     else:
         print(render_text(report))
     return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0
+
+
+@contextlib.contextmanager
+def _sandbox_started_early(folder: str, kind: str | None, gpu: bool) -> Iterator[str]:
+    """The sandbox kind to grade in, its sandbox already starting (``pool.head_start``).
+
+    Reading the manifest needs no numpy, so the sandbox (its interpreter and numpy)
+    starts before this process imports numpy and the checks: on two cores the two
+    imports run side by side. A sandbox with the GPU always starts at its grading.
+    """
+    manifest = read_folder(folder)
+    kind = kind or default_kind(manifest.environment)
+    if gpu:
+        yield kind
+        return
+    from grader.sandbox.pool import head_start
+
+    spec = SandboxSpec(Path(folder), manifest.environment, manifest.limits, gpu=False)
+    with head_start(kind, spec):
+        yield kind
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -51,8 +70,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from grader.scaffold import new_assignment
 
     try:

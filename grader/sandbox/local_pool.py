@@ -81,11 +81,18 @@ class LocalPool(WarmPool):
         idle_s: float = 300.0,
         max_wait_s: float = 600.0,
         tick_s: float = 1.0,
+        once: bool = False,
+        idle_weight: bool = True,
     ) -> None:
+        """``idle_weight`` False: a sandbox starts at a grading's weight (``head_start``:
+        the grading is waiting for it, nothing runs beside it to protect)."""
         # Every sandbox starting or waiting: none is in between, for waiting_pids().
         self._held: list[LocalSandbox] = []
+        self.idle_weight = idle_weight
         # Always with its refill thread: only that thread may start them.
-        super().__init__(size, idle_s=idle_s, max_wait_s=max_wait_s, tick_s=tick_s, refill=True)
+        super().__init__(
+            size, idle_s=idle_s, max_wait_s=max_wait_s, tick_s=tick_s, refill=True, once=once
+        )
 
     def take(self, spec: SandboxSpec) -> WarmLocal | None:
         warm = super().take(spec)
@@ -131,7 +138,7 @@ class LocalPool(WarmPool):
         try:
             proc = box.start(["python3", "-c", WARM_PROGRAM, *preimports])
             # Started after a take, while that grading runs: it must not slow it down.
-            for group in box.groups:
+            for group in box.groups if self.idle_weight else ():
                 group.set_idle(True)
             warm = WarmLocal(box, proc, slot, time.monotonic())
             ready = _read_ready(proc, READY_TIMEOUT_S)

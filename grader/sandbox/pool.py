@@ -54,6 +54,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
@@ -245,9 +246,17 @@ class WarmPool:
         max_wait_s: float = 600.0,
         tick_s: float = 1.0,
         refill: bool = True,
+        once: bool = False,
     ) -> None:
-        """``refill`` False: no background thread; only ``fill`` starts containers."""
+        """``refill`` False: no background thread; only ``fill`` starts containers.
+
+        ``once``: a pool for the grading about to run in this process (``head_start``):
+        a kind asked for by ``prime`` is started once, a take never asks for more,
+        and a take waits for the one still starting (it started ahead of the
+        grading: it is nearer ready than a cold start would be).
+        """
         self.size = size
+        self.once = once
         self.idle_s = idle_s
         self.max_wait_s = max_wait_s
         self.tick_s = tick_s
@@ -260,7 +269,8 @@ class WarmPool:
         self._asked: dict[PoolKind, tuple[float, SandboxSpec]] = {}
         self._starting: dict[PoolKind, int] = {}
         self._doomed: list[tuple[list[str], list[Path]]] = []  # stopped, to remove
-        self._lock = threading.Lock()
+        # A condition, so that a take in a ``once`` pool can wait for a start to end.
+        self._lock = threading.Condition()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self.taken = 0  # containers handed to gradings
@@ -276,7 +286,17 @@ class WarmPool:
         dead = []
         found = None
         with self._lock:
-            self._asked[kind] = (time.monotonic(), spec)
+            if self.once:
+                deadline = time.monotonic() + READY_TIMEOUT_S
+                while not self._ready.get(kind) and (
+                    kind in self._asked or self._starting.get(kind, 0) > 0
+                ):
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._stopped.is_set():
+                        break
+                    self._lock.wait(min(left, 1.0))
+            else:
+                self._asked[kind] = (time.monotonic(), spec)
             ready = self._ready.get(kind, collections.deque())
             while ready:
                 warm = ready.popleft()
@@ -314,6 +334,12 @@ class WarmPool:
             elif not self._add(kind, spec):
                 time.sleep(0.1)  # the background thread is starting the one missing
         return self.waiting(kind)
+
+    def prime(self, spec: SandboxSpec) -> None:
+        """Have the background thread start ``spec``'s kind now; return at once."""
+        with self._lock:
+            self._asked[kind_of(spec)] = (time.monotonic(), spec)
+        self._wake.set()
 
     def waiting(self, kind: PoolKind | None = None) -> int:
         with self._lock:
@@ -360,14 +386,20 @@ class WarmPool:
         try:
             warm = self._start(spec)
         except (OSError, SandboxUnavailable) as exc:
-            log.warning("could not start a pooled container: %s", exc)
-            self._stopped.wait(5.0)  # an engine away: do not spin
+            if self.once:  # the grading starts its own, and says why if that fails too
+                log.debug("could not start a sandbox ahead of its grading: %s", exc)
+            else:
+                log.warning("could not start a pooled container: %s", exc)
+                self._stopped.wait(5.0)  # an engine away: do not spin
         finally:
             with self._lock:
                 self._starting[kind] -= 1
                 if warm is not None and not self._stopped.is_set():
                     self._ready.setdefault(kind, collections.deque()).append(warm)
                     warm = None
+                if self.once:
+                    self._asked.pop(kind, None)  # tried once, started or not: no more
+                self._lock.notify_all()
         if warm is not None:
             self._discard([warm])  # the pool closed meanwhile
         return True
@@ -626,6 +658,34 @@ def reap_pools() -> list[str]:
     return dead
 
 
+@contextlib.contextmanager
+def head_start(kind: str, spec: SandboxSpec) -> Iterator[WarmPool]:
+    """One sandbox of ``kind`` for ``spec`` starting now, in the background, for the
+    grading this process runs next (installed for ``kind`` until the block ends).
+
+    The command line enters this before it imports numpy and the assignment's checks,
+    so that the sandbox's start (bubblewrap or a container, its interpreter and its
+    numpy) runs beside them instead of after them. The sandbox is a pooled one
+    (``prime``, ``once``): everything said above of a pooled sandbox holds for it. If
+    the grading asks for another kind, or none, it is killed when the block ends.
+    """
+    if kind == "local":
+        from grader.sandbox.local_pool import LocalPool
+
+        # Full weight: the grading about to run is waiting for it, not running beside it.
+        pool: WarmPool = LocalPool(1, once=True, idle_weight=False)
+    else:
+        pool = ContainerPool(1, once=True)
+    before = installed(kind)
+    install(pool, kind)
+    try:
+        pool.prime(spec)
+        yield pool
+    finally:
+        install(before, kind)
+        pool.close()
+
+
 # -- the pools of this process (a worker installs one; the engine's make_sandbox uses it) --
 
 _installed: dict[str, tuple[int, WarmPool]] = {}
@@ -654,6 +714,7 @@ __all__ = [
     "ContainerPool",
     "PooledDockerSandbox",
     "WarmPool",
+    "head_start",
     "install",
     "installed",
     "reap_pools",

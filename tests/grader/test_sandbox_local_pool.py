@@ -308,3 +308,94 @@ def test_a_worker_grading_takes_a_waiting_sandbox_and_scores_the_same(layout: Cg
     assert [(c.name, c.status, c.score) for c in warm.checks] == [
         (c.name, c.status, c.score) for c in cold.checks
     ]
+
+
+def test_a_sandbox_started_ahead_is_waited_for_taken_once_and_never_replaced(
+    layout: CgroupLayout, tmp_path: Path
+) -> None:
+    """``head_start``'s pool: the take waits for the start under way, then nothing more starts."""
+    spec = SandboxSpec(root=prepared(tmp_path / "r", "ahead"), limits=SMALL)
+    pool = LocalPool(1, once=True, idle_weight=False, tick_s=0.2)
+    box = None
+    try:
+        pool.prime(spec)
+        box = PooledLocalSandbox(spec, pool)
+        seen = run_in(box, LOOK)  # asked at once: the sandbox is still starting
+        assert (box.pooled_starts, pool.taken, pool.missed) == (1, 1, 0)
+        assert seen["marker"] == "ahead"
+        # Nothing was started to replace it; a second start of the grading is a cold one.
+        time.sleep(1.0)
+        assert pool.waiting() == 0 and pool.waiting_pids() == set()
+        assert box.start(["true"]).wait(timeout=RUN_TIMEOUT_S) == 0
+        assert (box.pooled_starts, box.starts, pool.missed) == (1, 2, 1)
+    finally:
+        if box is not None:
+            box.kill()
+        pool.close()
+
+
+def test_a_sandbox_started_ahead_for_another_kind_is_not_taken_and_is_killed(
+    layout: CgroupLayout, tmp_path: Path
+) -> None:
+    root = prepared(tmp_path / "r", "other")
+    pool = LocalPool(1, once=True, idle_weight=False, tick_s=0.2)
+    try:
+        pool.prime(SandboxSpec(root=root, limits=SMALL))
+        assert wait_until(lambda: pool.waiting() == 1, RUN_TIMEOUT_S)
+        [primed] = [w for q in pool._ready.values() for w in q]
+        [group] = primed.box.groups
+        folders = list(group.dirs)
+        # A grading's weight while it waits: its grading is waiting for it, not beside it.
+        if layout.version == 1:
+            assert int((group.folder("cpu") / "cpu.shares").read_text()) == 1024
+        else:
+            assert int((group.folder("cpu") / "cpu.weight").read_text()) == 100
+        other = SandboxSpec(root=root, limits=SandboxLimits(memory_mb=128, cpu_seconds=60))
+        assert pool.take(other) is None
+    finally:
+        pool.close()
+    assert primed.proc.poll() is not None
+    assert not any(f.exists() for f in folders)
+
+
+def test_the_command_line_starts_the_sandbox_before_it_imports_numpy() -> None:
+    """``dlgrade grade``: the manifest is read and the sandbox starting before numpy loads."""
+    probe = textwrap.dedent(
+        """
+        import sys, time
+        from grader.cli import _sandbox_started_early
+        from grader.sandbox import pool
+        with _sandbox_started_early(sys.argv[1], "local", False) as kind:
+            ahead = pool.installed("local")
+            deadline = time.monotonic() + 60
+            while ahead.waiting() == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # Started, and neither this thread nor the pool's imported numpy for it.
+            print(kind, ahead.waiting(), "numpy" in sys.modules)
+        print(pool.installed("local") is None, ahead.waiting_pids() == set())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(ACTIVATIONS)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["local", "1", "False", "True", "True"]
+
+
+def test_the_command_line_grades_in_the_sandbox_it_started_ahead(layout: CgroupLayout) -> None:
+    assignment = load_assignment(ACTIVATIONS)
+    solution = ACTIVATIONS / "solution" / "activations.py"
+    cold = grade(assignment, solution, sandbox="local")
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "grade", str(ACTIVATIONS), str(solution),
+         "--sandbox", "local", "--json"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["environment"]["pooled_starts"] == 1
+    assert report["score"] == cold.score == cold.max_score
+    assert [(c["name"], c["status"], c["score"]) for c in report["checks"]] == [
+        (c.name, c.status, c.score) for c in cold.checks
+    ]
