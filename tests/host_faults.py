@@ -19,9 +19,13 @@ from pathlib import Path
 
 from grader.sandbox.images import docker_cli
 from grader.sandbox.owned import OwnedPid, OwnedProcess
-from grader.sandbox.pool import pooled_name_prefix
+from grader.sandbox.pool import READY, pooled_name_prefix
 
 RUNNER_PATH = b"runner/runner.py"
+# A runner started in a waiting pooled sandbox (``dlgrade grade`` starts its own that way,
+# pool.head_start) runs in the interpreter of the pool's program: its command line is
+# that program's, which writes READY.
+POOLED_RUNNER = READY.strip()
 
 
 def _cmdline(pid: int) -> bytes:
@@ -76,7 +80,8 @@ def runner_below(root: OwnedPid) -> OwnedPid | None:
         below = []
         for owned in frontier:
             for child in _children(owned):
-                if found is None and RUNNER_PATH in _cmdline(child.pid):
+                command = _cmdline(child.pid)
+                if found is None and (RUNNER_PATH in command or POOLED_RUNNER in command):
                     found = child
                 else:
                     below.append(child)
