@@ -14,11 +14,13 @@ Every container runs the environment's image (see ``images.py``) with:
   process the submission started, double-forked daemons included,
 - an environment of a few fixed variables: nothing of the host's.
 
-The container's output goes through the attached ``docker run`` client only
-(``--log-driver none``): a chatty submission cannot fill the host's disk with
-logs. Each container carries labels (``dlgrade.sandbox=1``, ``dlgrade.label``,
-``dlgrade.started``) so ``reap_orphans`` can remove any that a crashed worker
-left behind.
+The runner's requests and replies go over a Unix socket in /sandbox
+(``channel.py``: Docker relays every byte of its attached streams, a round trip
+ten times a socket's). What the submission prints goes through the attached
+``docker run`` client only (``--log-driver none``): a chatty submission cannot
+fill the host's disk with logs. Each container carries labels
+(``dlgrade.sandbox=1``, ``dlgrade.label``, ``dlgrade.started``) so
+``reap_orphans`` can remove any that a crashed worker left behind.
 
 Exit statuses of the process ``start`` returns: the runner's own, 137 when the
 container was killed (out of memory, from outside, or by ``kill``), and 125 to
@@ -42,7 +44,15 @@ from pathlib import Path
 
 from grader.sandbox.base import SANDBOX_ROOT, Sandbox, SandboxSpec, SandboxUnavailable
 from grader.sandbox.cgroups import CpuMeter, container_cgroups_visible, container_cpu_meter
-from grader.sandbox.images import BUILD_COMMAND, SANDBOX_USER, cli_env, docker_cli, image_for
+from grader.sandbox.channel import Listener
+from grader.sandbox.images import (
+    BUILD_COMMAND,
+    SANDBOX_UID,
+    SANDBOX_USER,
+    cli_env,
+    docker_cli,
+    image_for,
+)
 from grader.sandbox.owned import OwnedProcess
 
 log = logging.getLogger(__name__)
@@ -129,6 +139,7 @@ class DockerSandbox(Sandbox):
         # Where the engine's containers' cgroups cannot be seen from here (another cgroup
         # driver or namespace), the limits are counted in wall time, and said so.
         self.measures_cpu = container_cgroups_visible()
+        self.channels = 0  # runners that spoke over a socket (channel.py), not docker attach
         self.why_wall_clock = (
             "" if self.measures_cpu else "the containers' cgroups are not visible here"
         )
@@ -190,6 +201,9 @@ class DockerSandbox(Sandbox):
             # Docker would create a missing bind source as root: refuse instead.
             raise ValueError(f"sandbox root {self.spec.root} is not a folder")
         container = f"dlgrade-{secrets.token_hex(6)}"
+        listener = channel_for(info, Path(self.spec.root), argv)
+        if listener is not None:
+            argv = listener.runner_argv(argv)
         cmd = self.run_argv(container, argv, swap_limit=bool(info.get("SwapLimit")))
         self.containers.append(container)
         self.latest = container
@@ -214,6 +228,8 @@ class DockerSandbox(Sandbox):
             )
         except FileNotFoundError as exc:
             self.containers.remove(container)
+            if listener is not None:
+                listener.close()
             raise SandboxUnavailable("no docker client on PATH") from exc
         try:
             self.procs.append(OwnedProcess(proc))
@@ -222,8 +238,24 @@ class DockerSandbox(Sandbox):
             proc.kill()
             proc.wait()
             self.kill()
+            if listener is not None:
+                listener.close()
             raise SandboxUnavailable(f"cannot hold the docker client by a pidfd: {exc}") from None
+        if listener is not None:
+            self.connect_channel(listener, proc)
         return proc
+
+    def connect_channel(self, listener: Listener, proc: subprocess.Popen[bytes]) -> None:
+        """The runner's channel in place of ``proc``'s pipes; on failure, everything killed."""
+        pidfd = self.procs[-1].pidfd
+        try:
+            if pidfd is None:
+                raise SandboxUnavailable("the docker client is no longer held")
+            listener.connect(proc, pidfd)
+        except SandboxUnavailable:
+            self.kill()
+            raise
+        self.channels += 1
 
     def _leftovers(self) -> list[str]:
         done = docker_cli(
@@ -336,7 +368,26 @@ class DockerSandbox(Sandbox):
     def describe(self) -> dict[str, object]:
         facts = super().describe()
         facts["image"] = self._image
+        facts["channel"] = "unix socket" if self.channels else "docker attach"
         return facts
+
+
+def channel_for(info: dict, folder: Path, argv: list[str]) -> Listener | None:
+    """A listener for the runner's channel (channel.py) where ``argv`` starts the runner.
+
+    None for any other program, and where the container's uid is not the one the
+    socket sees (an engine remapping uids, or rootless): there the pipes carry it.
+    """
+    if argv[1:2] != [f"{SANDBOX_ROOT}/runner/runner.py"]:
+        return None
+    options = " ".join(str(o) for o in info.get("SecurityOptions") or ())
+    if "name=userns" in options or "name=rootless" in options:
+        return None
+    try:
+        return Listener(folder, SANDBOX_UID)
+    except SandboxUnavailable as exc:  # a folder path too long for a socket, say
+        log.info("the runner's channel goes through docker attach: %s", exc)
+        return None
 
 
 def reap_orphans(max_age_s: float) -> list[str]:

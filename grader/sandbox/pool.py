@@ -58,7 +58,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grader.sandbox.base import SandboxLimits, SandboxSpec, SandboxUnavailable
-from grader.sandbox.docker import DockerSandbox, _require_engine
+from grader.sandbox.docker import DockerSandbox, _require_engine, channel_for
 from grader.sandbox.images import cli_env, docker_cli
 from grader.sandbox.owned import OwnedProcess, wait_fd
 
@@ -165,6 +165,7 @@ class WarmContainer:
     owned: OwnedProcess
     slot: Path
     started: float  # time.monotonic()
+    engine: dict = dataclasses.field(default_factory=dict)  # ``docker info`` when it started
 
     @property
     def cid(self) -> Path:
@@ -480,7 +481,7 @@ class ContainerPool(WarmPool):
             env=cli_env(),
             start_new_session=True,
         )
-        warm = WarmContainer(name, OwnedProcess(proc), slot, time.monotonic())
+        warm = WarmContainer(name, OwnedProcess(proc), slot, time.monotonic(), info)
         if not _read_ready(proc, READY_TIMEOUT_S):
             err = b""
             with contextlib.suppress(OSError, ValueError):
@@ -562,13 +563,19 @@ class PooledDockerSandbox(DockerSandbox):
         self.latest_oom_killed = self.latest_vanished = self.latest_inspected = False
         self.latest_cid, self.latest_meter = warm.cid, None  # its CPU time: the time limits
         self.pooled_names.append(warm.name)
+        listener = channel_for(warm.engine, warm.slot, argv)
         try:
-            hand_over(warm.proc, Path(self.spec.root), warm.slot, argv)
+            hand_over(warm.proc, Path(self.spec.root), warm.slot,
+                      argv if listener is None else listener.runner_argv(argv))  # fmt: skip
         except (OSError, ValueError) as exc:
+            if listener is not None:
+                listener.close()
             self.kill()
             raise SandboxUnavailable(
                 f"could not hand the pooled container its work: {exc}"
             ) from None
+        if listener is not None:
+            self.connect_channel(listener, warm.proc)
         self.pooled_starts += 1
         # Named after its grading, in the background (a Docker call the grading need not
         # wait for): a reaper that finds the grading's lease expired finds it by name.

@@ -682,6 +682,17 @@ def test_no_network(assignment: Assignment, sandbox: str, host: Host) -> None:
     assert "CONNECTED" not in out and "RESOLVED" not in out
 
 
+def test_the_channel_cannot_be_taken_over(assignment: Assignment, sandbox: str, host: Host):
+    """A Docker runner's socket (grader/sandbox/channel.py) is gone before the submission runs."""
+    graded = run(assignment, attack("channel_hijack", host), sandbox, host)
+    expect(graded, MAX_SCORE, ALL_PASS)
+    out = graded.report.output
+    assert "channel sockets found: none" in out, out
+    assert "CONNECTED" not in out
+    if sandbox.startswith("docker"):
+        assert graded.report.environment["channel"] == "unix socket"
+
+
 # -- limits are enforced from outside; one hang costs only its checks ------------------------
 
 
