@@ -83,13 +83,14 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _try(args: argparse.Namespace) -> int:
-    from grader.engine import grade
-    from grader.messages import ReportStatus
-    from grader.scaffold import try_summary
+    with _sandbox_started_early(args.assignment, args.sandbox, gpu=False) as kind:
+        from grader.engine import grade
+        from grader.messages import ReportStatus
+        from grader.scaffold import try_summary
 
-    assignment = load_assignment(args.assignment)
-    print(f"trying {args.submission} against {assignment.slug} (seed {args.seed})", flush=True)
-    report = grade(assignment, args.submission, sandbox=args.sandbox, seed=args.seed)
+        assignment = load_assignment(args.assignment)
+        print(f"trying {args.submission} against {assignment.slug} (seed {args.seed})", flush=True)
+        report = grade(assignment, args.submission, sandbox=kind, seed=args.seed)
     print(try_summary(report))
     return 2 if report.status == ReportStatus.PLATFORM_ERROR else 0
 
