@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from tests.worker.conftest import empty_postgres, fresh_sqlite, postgres_base  # noqa: F401
+from web import create_app
 from web.staff.gradebook import build_gradebook, select_rows, sort_rows
+from worker.config import Settings, default_broker_url
 from worker.db import get_engine, session_factory
 from worker.migrate import upgrade
 from worker.models import (
@@ -220,3 +224,117 @@ def test_the_gradebook_agrees_with_the_students_own_page(db: Session) -> None:
             assert (cell.counted.submission_id if cell.counted else None) == (
                 theirs.submission.id if theirs else None
             )
+
+
+# -- the page, cell by cell ---------------------------------------------------------------
+
+ROW = re.compile(r"<tr>\s*<td class=\"student\">(.*?)</tr>", re.S)
+CELL = re.compile(r"<td class=\"num( total)?\">(.*?)</td>", re.S)
+LINK = re.compile(r'^<a href="/staff/courses/(\d+)/submissions/(\d+)">([^<]*)</a>')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        return fresh_sqlite(tmp_path)
+    url = request.getfixturevalue("postgres_base")
+    empty_postgres(url)
+    return url
+
+
+def test_the_page_shows_what_the_students_own_pages_say(any_db: str, tmp_path: Path) -> None:
+    """Every cell of the rendered page against web.grades, the per-student way, computed
+    separately: the score that counts (latest or best, late penalties, overrides, a
+    platform error, two versions of one assignment), its link, its marks, the totals."""
+    from web.grades import counting, student_history
+
+    with session_factory(any_db)() as db:
+        w = World(db)
+        act, mlp = w.assignment("activations"), w.assignment("mlp", counts="best")
+        conv = w.assignment("conv", counts="best")
+        act2 = w.assignment("activations", version=2)
+        ta = w.user("tina", role="ta")
+        ta.password_hash = "never checked: the test signs in by session"
+        people = [w.user(f"s{n}") for n in range(6)]
+        t = DUE - timedelta(days=1)
+        for n, u in enumerate(people):
+            for k in range(n % 4):  # s0 and s4 hand in nothing: missing cells
+                penalty = (0.1, 0.25, 0.0)[(n + k) % 3]
+                w.submit(u, act if k < 2 else act2, 7.456 - n + k, t + timedelta(hours=k), penalty)
+                w.submit(u, mlp, float((n * k) % 5) + 0.125, t + timedelta(hours=k), penalty)
+            if n % 2:
+                w.submit(u, conv, 3.333, t)
+                w.submit(u, conv, 3.333, t + timedelta(hours=1))  # ties the best: newer counts
+        w.submit(people[1], mlp, None, t + timedelta(hours=6))  # queued: pending mark
+        w.submit(people[2], act2, 10.0, t + timedelta(hours=7), status="platform_error")
+        w.submit(people[4], conv, None, t)  # only a queued one: missing and pending
+        overridden = w.submit(people[3], act, 1.0, t + timedelta(hours=8), penalty=0.5)
+        db.add(
+            ScoreOverride(
+                submission_id=overridden.id,
+                original_score=0.5,
+                score=4.2,
+                by_user_id=ta.id,
+                comment="regraded by hand",
+            )
+        )
+        db.commit()
+        course_id, ta_id = w.course.id, ta.id
+
+        expected: dict[str, list[tuple[str, float | None, int | None, set[str]]]] = {}
+        for u in people:
+            cells = []
+            # The columns as the page orders them: by due date (all the same here), then slug.
+            for slug, counts in (("activations", "latest"), ("conv", "best"), ("mlp", "best")):
+                history = student_history(db, u.id, course_id, slug)
+                theirs = counting(history, counts)
+                marks = set()
+                if theirs is not None and theirs.submission.late:
+                    marks.add(f"late: penalty {round(theirs.submission.late_penalty * 100)}%")
+                if theirs is not None and theirs.override is not None:
+                    marks.add("overridden by staff")
+                if any(h.status in ("queued", "running") for h in history):
+                    marks.add("grading in progress")
+                score = theirs.final_score if theirs else None
+                sub_id = theirs.submission.id if theirs else None
+                cells.append((slug, score, sub_id, marks))
+            expected[u.name] = cells
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    settings = Settings(database_url=any_db, broker_url=default_broker_url(folder), data_dir=folder)
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "t", "DLGRADE_SETTINGS": settings, "DLGRADE_PUBLISH": None}
+    )
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{ta_id}:0"  # the account and its session version (web.access)
+        sess["_fresh"] = True
+    answer = client.get(f"/staff/courses/{course_id}/")
+    assert answer.status_code == 200
+    rows = ROW.findall(answer.get_data(as_text=True))
+    assert [r.split("<", 1)[0].split(" ", 1)[0] for r in rows] == sorted(expected)
+
+    seen = {"late": 0, "over": 0, "pending": 0, "missing": 0}
+    for row in rows:
+        name = row.split(" ", 1)[0]
+        *cells, (is_total, total) = CELL.findall(row)
+        assert is_total and not any(t for t, _ in cells)
+        assert len(cells) == 3
+        for (slug, score, sub_id, marks), (_, html) in zip(expected[name], cells, strict=True):
+            found = LINK.match(html)
+            if score is None:
+                assert found is None and html.startswith('<span class="muted">—</span>'), html
+                seen["missing"] += 1
+            else:
+                assert found is not None, (name, slug, html)
+                assert (int(found[1]), int(found[2])) == (course_id, sub_id), (name, slug, html)
+                assert float(found[3]) == round(score, 2), (name, slug, html)
+            assert set(re.findall(r'class="mark [a-z]+" title="([^"]*)"', html)) == marks
+            seen["late"] += any(m.startswith("late") for m in marks)
+            seen["over"] += "overridden by staff" in marks
+            seen["pending"] += "grading in progress" in marks
+        assert float(total) == round(sum(c[1] or 0.0 for c in expected[name]), 2)
+    # The course holds each case the page marks, so the comparison above met them all.
+    assert all(seen.values()), seen
