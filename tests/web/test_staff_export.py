@@ -21,7 +21,7 @@ AT = datetime(2026, 12, 1, 12, 0)
 def _cell(score: float | None) -> Cell:
     if score is None:
         return Cell(None, 0, False)
-    return Cell(Scored(1, AT, False, 0.0, score, "graded", None, False), 1, False)
+    return Cell(Scored(1, False, 0.0, score, "graded", None, False), 1, False)
 
 
 def test_canvas_layout_fixed_columns_points_row_one_column_per_assignment() -> None:
