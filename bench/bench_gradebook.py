@@ -1,6 +1,7 @@
 """The staff gradebook for a full class: render time for 300 students x 10 assignments.
 
     python bench/bench_gradebook.py [--students 300] [--assignments 10] [--each 3] [--runs 15]
+                                    [--against REV [--rounds 4]]
 
 A fresh SQLite database (the embedded default) gets one course with STUDENTS
 students, ASSIGNMENTS assignments and EACH graded submissions per student and
@@ -10,21 +11,30 @@ override here and there. Then, side by side in this process:
 1. The page: ``GET /staff/courses/<id>/`` through Flask's test client, signed
    in as a TA (the whole request: session, access check, queries, template).
    Median and p95 of RUNS requests; the issue's aim is under 300 ms.
-2. Where it goes: ``build_gradebook`` alone (its two queries and the fold), and
-   the CSV export of the same book.
+2. Where it goes: ``build_gradebook`` alone (its two queries and the fold), the
+   rest of the request (the template, mostly: page less build), and the CSV
+   export of the same book.
 3. Why two queries: the same cells computed the obvious way, per student and
    assignment with ``web.grades`` (a few queries per cell), on the first 30
    students, against ``build_gradebook`` restricted to the same 30 students'
    share of the work (scaled by the number of students): the ratio is what
    an N+1 page would cost.
+
+With ``--against REV`` (a git revision of this repository), parts 1 and 2 are
+measured for REV's code and for this tree's, on the same database, in child
+processes that alternate (REV, this tree, REV, ...) for ROUNDS rounds of RUNS
+requests each, and printed side by side with their ratios: a busy host slows
+both alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +42,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# A child of --against imports the code of the tree it was given, not this one's.
+CODE = Path(os.environ.get("DLGRADE_BENCH_CODE") or ROOT)
+sys.path.insert(0, str(CODE))
 
 from sqlalchemy import insert, select  # noqa: E402
 
@@ -208,13 +220,128 @@ def median_cpu(xs: list[tuple[float, float]]) -> float:
     return statistics.median(c for _, c in xs)
 
 
+def signed_in_client(settings: Settings) -> tuple[object, int]:
+    """A test client of the portal signed in as the course's TA, and the course's id."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "DLGRADE_SETTINGS": settings,
+            "DLGRADE_PUBLISH": None,
+        }
+    )
+    client = app.test_client()
+    with session_factory(settings.database_url)() as s:
+        ta = s.scalar(select(User.id).where(User.name == "ta"))
+        course = s.scalar(select(Course.id).where(Course.slug == "dl101"))
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{ta}:0"  # the account and its session version (web.access)
+        sess["_fresh"] = True
+    return client, int(course)
+
+
+def measure(settings: Settings, students: int, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Parts 1 and 2 (page, build_gradebook, CSV) on the class already in the database."""
+    client, course = signed_in_client(settings)
+    url = f"/staff/courses/{course}/"
+    first = client.get(url)  # type: ignore[attr-defined]
+    assert first.status_code == 200, first.status_code
+    assert first.get_data(as_text=True).count('class="student"') == students
+
+    page = timed(lambda: client.get(url), runs)  # type: ignore[attr-defined]
+    Session = session_factory(settings.database_url)
+
+    def build() -> object:
+        with Session() as s:
+            return build_gradebook(s, course)
+
+    built = timed(build, runs)
+    book = build()
+    export = timed(lambda: canvas_csv(book, book.rows), runs)  # type: ignore[attr-defined]
+    return {"page": page, "build": built, "csv": export}
+
+
+def rest(parts: dict[str, list[tuple[float, float]]]) -> float:
+    """The request less build_gradebook (median CPU): the template, mostly."""
+    return median_cpu(parts["page"]) - median_cpu(parts["build"])
+
+
+def against(rev: str, settings: Settings, args: argparse.Namespace) -> None:
+    """Parts 1 and 2 for REV's code and this tree's, alternating child processes."""
+    old = Path(tempfile.mkdtemp(prefix="dlgrade-bench-gradebook-code-"))
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    trees = {rev: old, "this tree": ROOT}
+    got: dict[str, dict[str, list[tuple[float, float]]]] = {k: {} for k in trees}
+    for _ in range(args.rounds):
+        for name, code in trees.items():
+            command = [sys.executable, __file__, "--child", settings.database_url]
+            command += [
+                str(settings.data_dir),
+                f"--students={args.students}",
+                f"--runs={args.runs}",
+            ]
+            child = subprocess.run(
+                command,
+                env={**os.environ, "DLGRADE_BENCH_CODE": str(code)},
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            answer = json.loads(child.stdout)
+            assert Path(answer["code"]).is_relative_to(code), (answer["code"], code)
+            for part, xs in answer["parts"].items():
+                got[name].setdefault(part, []).extend(tuple(x) for x in xs)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{args.rounds} alternating rounds of {args.runs} requests each, CPU time (wall in ms)")
+    a, b = got[rev], got["this tree"]
+    print(f"{'':36s} {rev:>22s} {'this tree':>22s}   ratio")
+    for part, label in (
+        ("page", "page (GET, whole request)"),
+        ("build", "  build_gradebook (queries + fold)"),
+        ("csv", "  Canvas CSV of the same book"),
+    ):
+        x, y = median_cpu(a[part]), median_cpu(b[part])
+        xw = statistics.median(w for w, _ in a[part])
+        yw = statistics.median(w for w, _ in b[part])
+        print(
+            f"{label:36s} {1000 * x:7.1f} ms ({1000 * xw:6.1f}) "
+            f"{1000 * y:7.1f} ms ({1000 * yw:6.1f})   {x / y:4.2f}x"
+        )
+    x, y = rest(a), rest(b)
+    print(
+        f"{'  template and request (page - build)':36s} {1000 * x:7.1f} ms {'':8s} "
+        f"{1000 * y:7.1f} ms {'':8s}   {x / y:4.2f}x"
+    )
+    for name, parts in ((rev, a), ("this tree", b)):
+        page = sorted(c for _, c in parts["page"])
+        p95 = page[min(len(page) - 1, round(0.95 * (len(page) - 1)))]
+        print(f"{name}: page CPU p95 {1000 * p95:.1f} ms over {len(page)} requests")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=300)
     ap.add_argument("--assignments", type=int, default=10)
     ap.add_argument("--each", type=int, default=3, help="submissions per student and assignment")
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--against", metavar="REV", help="also measure this git revision's code")
+    ap.add_argument("--rounds", type=int, default=4, help="alternating rounds with --against")
+    ap.add_argument(
+        "--child", nargs=2, metavar=("DATABASE_URL", "DATA_DIR"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
+
+    if args.child:  # one side of --against: measure, answer in JSON on stdout
+        url, data = args.child
+        settings = Settings(
+            database_url=url, broker_url=default_broker_url(Path(data)), data_dir=Path(data)
+        )
+        parts = measure(settings, args.students, args.runs)
+        print(json.dumps({"code": sys.modules["web"].__file__, "parts": parts}))
+        return
 
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-bench-gradebook-"))
     settings = Settings(
@@ -230,43 +357,18 @@ def main() -> None:
         f"class: {args.students} students x {args.assignments} assignments x {args.each} "
         f"submissions = {cells * args.each} reports (written in {time.perf_counter() - t0:.1f}s)"
     )
+    if args.against:
+        against(args.against, settings, args)
+        return
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "DLGRADE_SETTINGS": settings,
-            "DLGRADE_PUBLISH": None,
-        }
-    )
-    client = app.test_client()
-    with session_factory(settings.database_url)() as s:
-        ta = s.scalar(select(User.id).where(User.name == "ta"))
-    with client.session_transaction() as sess:
-        sess["_user_id"] = f"{ta}:0"  # the account and its session version (web.access)
-        sess["_fresh"] = True
-    url = f"/staff/courses/{course}/"
-    first = client.get(url)
-    assert first.status_code == 200, first.status_code
-    assert first.get_data(as_text=True).count('class="student"') == args.students
-
-    page = timed(lambda: client.get(url), args.runs)
-    Session = session_factory(settings.database_url)
-
-    def build() -> object:
-        with Session() as s:
-            return build_gradebook(s, course)
-
-    built = timed(build, args.runs)
-    book = build()
-    export = timed(lambda: canvas_csv(book, book.rows), args.runs)  # type: ignore[attr-defined]
-
+    parts = measure(settings, args.students, args.runs)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"gradebook page (GET, whole request)  {ms(page)}   aim < 300 ms")
-    print(f"  build_gradebook (2 queries + fold) {ms(built)}")
-    print(f"  Canvas CSV of the same book        {ms(export)}")
-    rest = median_cpu(page) - median_cpu(built)
-    print(f"  template and request (CPU)         ~{1000 * rest:.1f} ms")
+    print(f"gradebook page (GET, whole request)  {ms(parts['page'])}   aim < 300 ms")
+    print(f"  build_gradebook (2 queries + fold) {ms(parts['build'])}")
+    print(f"  Canvas CSV of the same book        {ms(parts['csv'])}")
+    print(f"  template and request (CPU)         ~{1000 * rest(parts):.1f} ms")
+    built = parts["build"]
+    Session = session_factory(settings.database_url)
 
     # Side by side: the obvious per-cell way (web.grades), on the first 30 students.
     sample = min(30, args.students)
