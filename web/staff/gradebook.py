@@ -75,6 +75,7 @@ class Scored:
     report_status: str | None
     override: float | None
     pending: bool  # a run is queued or running
+    # Its final score, computed once here: the page, its sorting and totals read it often.
     score: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
