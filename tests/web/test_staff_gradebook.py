@@ -117,6 +117,25 @@ class World:
         self.s.flush()
         return sub
 
+    def regrade(self, sub: Submission, score: float, status: str = "graded") -> None:
+        """A second run of ``sub`` and its report: the newer report is the one that counts."""
+        run = GradeRun(submission_id=sub.id, user_id=sub.user_id, queue="cpu", status="done")
+        self.s.add(run)
+        self.s.flush()
+        self.s.add(
+            GradeReport(
+                run_id=run.id,
+                submission_id=sub.id,
+                status=status,
+                score=score,
+                max_score=10.0,
+                report={},
+                manifest_hash="0" * 64,
+                worker="test",
+            )
+        )
+        self.s.flush()
+
 
 def test_cells_hold_the_score_that_counts(db: Session) -> None:
     w = World(db)
@@ -269,6 +288,10 @@ def test_the_page_shows_what_the_students_own_pages_say(any_db: str, tmp_path: P
         w.submit(people[1], mlp, None, t + timedelta(hours=6))  # queued: pending mark
         w.submit(people[2], act2, 10.0, t + timedelta(hours=7), status="platform_error")
         w.submit(people[4], conv, None, t)  # only a queued one: missing and pending
+        # Regraded: the newer report counts, whether its score is higher, lower or none.
+        w.regrade(w.submit(people[5], mlp, 1.5, t + timedelta(hours=9)), 9.75)
+        w.regrade(w.submit(people[1], conv, 9.0, t + timedelta(hours=9)), 0.5)
+        w.regrade(w.submit(people[3], mlp, 8.0, t + timedelta(hours=9)), 6.0, "platform_error")
         overridden = w.submit(people[3], act, 1.0, t + timedelta(hours=8), penalty=0.5)
         db.add(
             ScoreOverride(
