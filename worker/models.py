@@ -302,6 +302,11 @@ class GradeReport(Base):
     """The engine's report of one run (``GradeReport.to_dict()``); at most one per run."""
 
     __tablename__ = "grade_reports"
+    __table_args__ = (
+        # The newest report's score and status, read from the index alone: a row holds
+        # the report's JSON (a page or more), which the staff gradebook never needs.
+        Index("ix_grade_reports_submission_newest", "submission_id", "id", "score", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("grade_runs.id"), unique=True)
