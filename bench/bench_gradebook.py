@@ -21,10 +21,11 @@ override here and there. Then, side by side in this process:
    an N+1 page would cost.
 
 With ``--against REV`` (a git revision of this repository), parts 1 and 2 are
-measured for REV's code and for this tree's, on the same database, in child
-processes that alternate (REV, this tree, REV, ...) for ROUNDS rounds of RUNS
-requests each, and printed side by side with their ratios: a busy host slows
-both alike.
+measured for REV's code and for this tree's, in child processes that alternate
+(REV, this tree, REV, ...) for ROUNDS rounds of RUNS requests each, and printed
+side by side with their ratios: a busy host slows both alike. Each side reads
+the same class from its own database, built by its own migrations (REV's code
+refuses a schema newer than it knows, and an index is part of what is measured).
 """
 
 from __future__ import annotations
@@ -274,12 +275,25 @@ def against(rev: str, settings: Settings, args: argparse.Namespace) -> None:
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     trees = {rev: old, "this tree": ROOT}
+    # REV's side: the same seeded class, in a database its own migrations built.
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-bench-gradebook-"))
+    command = [sys.executable, __file__, "--build", str(folder), f"--students={args.students}"]
+    command += [f"--assignments={args.assignments}", f"--each={args.each}"]
+    subprocess.run(command, env={**os.environ, "DLGRADE_BENCH_CODE": str(old)}, check=True)
+    databases = {
+        rev: Settings(
+            database_url=default_database_url(folder),
+            broker_url=default_broker_url(folder),
+            data_dir=folder,
+        ),
+        "this tree": settings,
+    }
     got: dict[str, dict[str, list[tuple[float, float]]]] = {k: {} for k in trees}
     for _ in range(args.rounds):
         for name, code in trees.items():
-            command = [sys.executable, __file__, "--child", settings.database_url]
+            command = [sys.executable, __file__, "--child", databases[name].database_url]
             command += [
-                str(settings.data_dir),
+                str(databases[name].data_dir),
                 f"--students={args.students}",
                 f"--runs={args.runs}",
             ]
@@ -332,6 +346,7 @@ def main() -> None:
     ap.add_argument(
         "--child", nargs=2, metavar=("DATABASE_URL", "DATA_DIR"), help=argparse.SUPPRESS
     )
+    ap.add_argument("--build", metavar="DATA_DIR", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:  # one side of --against: measure, answer in JSON on stdout
@@ -343,7 +358,7 @@ def main() -> None:
         print(json.dumps({"code": sys.modules["web"].__file__, "parts": parts}))
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="dlgrade-bench-gradebook-"))
+    folder = Path(args.build or tempfile.mkdtemp(prefix="dlgrade-bench-gradebook-"))
     settings = Settings(
         database_url=default_database_url(folder),
         broker_url=default_broker_url(folder),
@@ -357,6 +372,8 @@ def main() -> None:
         f"class: {args.students} students x {args.assignments} assignments x {args.each} "
         f"submissions = {cells * args.each} reports (written in {time.perf_counter() - t0:.1f}s)"
     )
+    if args.build:  # REV's database for --against, built by REV's code
+        return
     if args.against:
         against(args.against, settings, args)
         return
