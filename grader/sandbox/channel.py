@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from grader.sandbox.base import SANDBOX_ROOT, SandboxUnavailable
+from grader.sandbox.owned import wait_fd
 
 # The tags the runner sends first on each connection (grader/runner.py says the same).
 REQUESTS_TAG = b"<"
@@ -147,7 +148,7 @@ class Listener:
 def _stderr_tail(proc: subprocess.Popen[bytes]) -> str:
     """What the ended client printed last, for the fault's message."""
     try:
-        if proc.stderr is None or not select.select([proc.stderr], [], [], 0)[0]:
+        if proc.stderr is None or not wait_fd(proc.stderr.fileno(), 0):
             return ""
         text = os.read(proc.stderr.fileno(), 2000).decode(errors="replace").strip()
     except (OSError, ValueError):
