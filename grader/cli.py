@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from grader.assignment import AssignmentError, load_assignment, read_folder
 from grader.config import REPO_ROOT
@@ -162,7 +163,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     g.add_argument(
         "--student-view", action="store_true", help="hide hidden checks' messages, as students see"
     )
-    g.set_defaults(func=_grade)
+    g.set_defaults(func=_grade, skip_teardown=True)
 
     a = sub.add_parser("assignment", help="instructor tools for assignment folders")
     asub = a.add_subparsers(dest="action", required=True)
@@ -193,7 +194,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     t.add_argument("submission", help="a .py file, a folder or a .zip")
     t.add_argument("--sandbox", choices=KINDS, default=None)
     t.add_argument("--seed", type=int, default=0)
-    t.set_defaults(func=_try)
+    t.set_defaults(func=_try, skip_teardown=True)
     k = asub.add_parser("keys", help="every manifest key: type, default, meaning (Markdown)")
     k.set_defaults(func=_keys)
 
@@ -230,15 +231,57 @@ def _plugin_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    return _main(sys.argv[1:] if argv is None else argv)[0]
+
+
+def _main(argv: list[str]) -> tuple[int, argparse.Namespace]:
     args = build_parser(argv).parse_args(argv)
     warnings.simplefilter("default")
     try:
-        return int(args.func(args) or 0)
+        return int(args.func(args) or 0), args
     except (AssignmentError, SandboxUnavailable, FileNotFoundError) as err:
         print(f"dlgrade: {err}", file=sys.stderr)
-        return 2
+        return 2, args
+
+
+def run() -> NoReturn:
+    """The installed ``dlgrade`` command: ``main``, then its exit."""
+    code, args = _main(sys.argv[1:])
+    if getattr(args, "skip_teardown", False):
+        exit_without_teardown(code)
+    sys.exit(code)
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """Leave as the interpreter's exit would, less its teardown of every module and object.
+
+    After a grading this process holds numpy, the checks and their data; freeing them
+    one by one at exit took about 85 ms of a 0.6 s ``dlgrade grade`` on a 2-core host.
+    What an exit must still do is done here, in the interpreter's order: threads that
+    are not daemons are waited for, the atexit functions run (logging's flush, the
+    finalizers of temporary folders), and the standard streams are flushed. The
+    grading commands print their report and leave no other file open for writing.
+    """
+    import atexit
+    import os
+    import threading
+    import traceback
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    try:
+        atexit._run_exitfuncs()
+    except Exception:  # as the interpreter does: said, and the exit goes on
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            # The status the interpreter gives when its final flush of stdout fails.
+            code = code or 120
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
