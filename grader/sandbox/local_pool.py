@@ -137,6 +137,7 @@ class LocalPool(WarmPool):
             self._held.append(box)
         try:
             proc = box.start(["python3", "-c", WARM_PROGRAM, *preimports])
+            self._spawned.set()
             # Started after a take, while that grading runs: it must not slow it down.
             for group in box.groups if self.idle_weight else ():
                 group.set_idle(True)

@@ -367,6 +367,9 @@ def test_the_command_line_starts_the_sandbox_before_it_imports_numpy() -> None:
         from grader.sandbox import pool
         with _sandbox_started_early(sys.argv[1], "local", False) as kind:
             ahead = pool.installed("local")
+            # Its process spawned before the block began: no thread of this process is
+            # still at the spawn while the grading's imports run.
+            print(len(ahead.waiting_pids()) > 0)
             deadline = time.monotonic() + 60
             while ahead.waiting() == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -380,7 +383,16 @@ def test_the_command_line_starts_the_sandbox_before_it_imports_numpy() -> None:
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["local", "1", "False", "True", "True"]
+    assert done.stdout.split() == ["True", "local", "1", "False", "True", "True"]
+
+
+def test_a_head_start_that_cannot_start_does_not_hold_the_grading_up(tmp_path: Path) -> None:
+    """A start that fails (here: an environment this host does not have) ends the wait
+    for its spawn at once; the grading then starts its own sandbox and says why."""
+    spec = SandboxSpec(root=prepared(tmp_path / "r", "x"), environment="fortran", limits=SMALL)
+    with pools.head_start("local", spec) as ahead:
+        assert ahead.wait_spawned(0)
+        assert ahead.waiting() == 0 and ahead.waiting_pids() == set()
 
 
 def test_the_command_line_grades_in_the_sandbox_it_started_ahead(layout: CgroupLayout) -> None:
