@@ -274,7 +274,8 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     best = {c.slug: c.counts == Counts.BEST for c in columns}
     conn = s.connection()
     rows: dict[int, Row] = {}
-    for uid, name, email, full_name, sis_id, section in conn.execute(_students_query(course_id)):
+    students = conn.execute(_students_query(course_id)).all()
+    for uid, name, email, full_name, sis_id, section in students:
         rows[uid] = Row(uid, name, email or "", full_name=full_name or "", student_id=sis_id or "")
         rows[uid].section = section or ""
     query, mine = _submissions_query(course_id, list(slug_of) or [-1], conn.dialect.name)
@@ -282,8 +283,9 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     # Per (student, slug): [submissions, pending, rank of the one that counts, its row].
     folded: dict[tuple[int, str], list[Any]] = {}
     platform_error = ReportStatus.PLATFORM_ERROR
-    # Core rows, not the ORM's: thousands of plain tuples, nothing to map to objects.
-    for sub_id, uid, aid, late, penalty, rscore, rstatus in conn.execute(query):
+    # Core rows, not the ORM's: thousands of plain tuples, nothing to map to objects,
+    # fetched at once (row by row, each fetch is a call through the driver).
+    for sub_id, uid, aid, late, penalty, rscore, rstatus in conn.execute(query).all():
         slug = slug_of[aid]
         acc = folded.get((uid, slug))
         if acc is None:
@@ -293,17 +295,18 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
         if pending:
             acc[1] = True
         # final_score's rule, written out: this runs once per submission of the class.
-        penalty = float(penalty or 0.0)
         override = overrides.get(sub_id)
-        if override is not None:
-            score = override
-        elif rscore is None or rstatus == platform_error:
+        if override is None and (rscore is None or rstatus == platform_error):
             continue  # nothing that counts (yet)
-        else:
-            score = round(rscore * (1.0 - penalty), 6)
+        penalty = float(penalty or 0.0)
         # Of two graded submissions the higher rank counts, as ``web.grades.counting``
-        # says: the newest by id; or the best score, ties going to the newer.
-        mine_rank = (score, sub_id) if best[slug] else (0.0, sub_id)
+        # says: the newest by id; or the best score, ties going to the newer. Only the
+        # best needs the score here (Scored computes the one that counts).
+        if best[slug]:
+            score = override if override is not None else round(rscore * (1.0 - penalty), 6)
+            mine_rank = (score, sub_id)
+        else:
+            mine_rank = (0.0, sub_id)
         if acc[2] is None or mine_rank > acc[2]:
             acc[2] = mine_rank
             acc[3] = (sub_id, bool(late), penalty, rscore, rstatus, override, pending)
