@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = Path(os.environ.get("DLGRADE_BENCH_CODE") or ROOT)
 sys.path.insert(0, str(CODE))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from web import create_app  # noqa: E402
 from web.grades import counting, student_history  # noqa: E402
@@ -109,92 +109,110 @@ def populate(settings: Settings, students: int, assignments: int, each: int) -> 
             insert(User).values(name="ta", password_hash=PASSWORD_HASH).returning(User.id)
         )
         conn.execute(insert(Enrollment).values(user_id=ta, course_id=course, role="ta"))
-        conn.execute(
-            insert(User),
-            [
-                {"name": f"student{n:03d}", "email": f"s{n}@uni.example", "password_hash": None}
-                for n in range(students)
-            ],
+        users = add_students(
+            conn, course, [(f"student{n:03d}", f"s{n}@uni.example") for n in range(students)]
         )
-        users = conn.scalars(select(User.id).where(User.name.like("student%"))).all()
-        conn.execute(
-            insert(Enrollment),
-            [{"user_id": u, "course_id": course, "role": "student"} for u in users],
-        )
-        aids = []
-        for k in range(assignments):
-            aids.append(
-                conn.scalar(
-                    insert(Assignment)
-                    .values(
-                        slug=f"hw{k:02d}",
-                        manifest_hash=f"{k:064d}",
-                        title=f"Homework {k}",
-                        path="/nowhere",
-                        max_score=45.0,
-                        due=DUE + timedelta(days=7 * k),
-                        course_id=course,
-                        counts="best" if k % 2 else "latest",
-                    )
-                    .returning(Assignment.id)
-                )
-            )
-        subs = [
-            {
-                "assignment_id": a,
-                "user_id": u,
-                "sha256": "0" * 64,
-                "size": 100,
-                "filename": "hw.py",
-                "submitted_at": DUE - timedelta(hours=rng.randint(-30, 200)),
-                "late": (late := rng.random() < 0.05),
-                "late_penalty": 0.1 if late else 0.0,
-            }
-            for u in users
-            for a in aids
-            for _ in range(each)
-        ]
-        conn.execute(insert(Submission), subs)
-        sub_rows = conn.execute(select(Submission.id, Submission.user_id)).all()
-        conn.execute(
-            insert(GradeRun),
-            [
-                {"submission_id": s, "user_id": u, "queue": "cpu", "status": "done"}
-                for s, u in sub_rows
-            ],
-        )
-        runs = conn.execute(select(GradeRun.id, GradeRun.submission_id)).all()
-        reports = []
-        for run_id, sub_id in runs:
-            doc = a_report(rng, "hw")
-            reports.append(
-                {
-                    "run_id": run_id,
-                    "submission_id": sub_id,
-                    "status": "graded",
-                    "score": doc["score"],
-                    "max_score": 45.0,
-                    "report": doc,
-                    "manifest_hash": "0" * 64,
-                    "worker": "bench",
-                }
-            )
-        conn.execute(insert(GradeReport), reports)
-        overridden = rng.sample([s for s, _ in sub_rows], k=max(1, len(sub_rows) // 50))
-        conn.execute(
-            insert(ScoreOverride),
-            [
-                {
-                    "submission_id": s,
-                    "original_score": 10.0,
-                    "score": 40.0,
-                    "by_user_id": ta,
-                    "comment": "bench",
-                }
-                for s in overridden
-            ],
-        )
+        aids = add_assignments(conn, course, [f"hw{k:02d}" for k in range(assignments)])
+        add_history(conn, ta, users, aids, each, rng)
     return int(course)
+
+
+def add_students(conn, course: int, people: list[tuple[str, str]]) -> list[int]:  # type: ignore[no-untyped-def]
+    """Students of ``course`` (name, email; accounts without a password); their ids."""
+    users = [
+        conn.scalar(
+            insert(User).values(name=name, email=email, password_hash=None).returning(User.id)
+        )
+        for name, email in people
+    ]
+    conn.execute(
+        insert(Enrollment),
+        [{"user_id": u, "course_id": course, "role": "student"} for u in users],
+    )
+    return users
+
+
+def add_assignments(conn, course: int, slugs: list[str]) -> list[int]:  # type: ignore[no-untyped-def]
+    """Assignments of ``course`` that exist only in the database (no folder); their ids."""
+    return [
+        conn.scalar(
+            insert(Assignment)
+            .values(
+                slug=slug,
+                manifest_hash=f"{k:064d}",
+                title=f"Homework {k}",
+                path="/nowhere",
+                max_score=45.0,
+                due=DUE + timedelta(days=7 * k),
+                course_id=course,
+                counts="best" if k % 2 else "latest",
+            )
+            .returning(Assignment.id)
+        )
+        for k, slug in enumerate(slugs)
+    ]
+
+
+def add_history(conn, ta: int, users: list[int], aids: list[int], each: int, rng) -> None:  # type: ignore[no-untyped-def]
+    """EACH graded submissions per student and assignment (a report of 45 checks each, as
+    activations has), a late one and an override (by the TA ``ta``) here and there."""
+    subs = [
+        {
+            "assignment_id": a,
+            "user_id": u,
+            "sha256": "0" * 64,
+            "size": 100,
+            "filename": "hw.py",
+            "submitted_at": DUE - timedelta(hours=rng.randint(-30, 200)),
+            "late": (late := rng.random() < 0.05),
+            "late_penalty": 0.1 if late else 0.0,
+        }
+        for u in users
+        for a in aids
+        for _ in range(each)
+    ]
+    first = conn.scalar(select(func.coalesce(func.max(Submission.id), 0)))
+    conn.execute(insert(Submission), subs)
+    sub_rows = conn.execute(
+        select(Submission.id, Submission.user_id).where(Submission.id > first)
+    ).all()
+    conn.execute(
+        insert(GradeRun),
+        [{"submission_id": s, "user_id": u, "queue": "cpu", "status": "done"} for s, u in sub_rows],
+    )
+    runs = conn.execute(
+        select(GradeRun.id, GradeRun.submission_id).where(GradeRun.submission_id > first)
+    ).all()
+    reports = []
+    for run_id, sub_id in runs:
+        doc = a_report(rng, "hw")
+        reports.append(
+            {
+                "run_id": run_id,
+                "submission_id": sub_id,
+                "status": "graded",
+                "score": doc["score"],
+                "max_score": 45.0,
+                "report": doc,
+                "manifest_hash": "0" * 64,
+                "worker": "bench",
+            }
+        )
+    conn.execute(insert(GradeReport), reports)
+    overridden = rng.sample([s for s, _ in sub_rows], k=max(1, len(sub_rows) // 50))
+    conn.execute(
+        insert(ScoreOverride),
+        [
+            {
+                "submission_id": s,
+                "original_score": 10.0,
+                "score": 40.0,
+                "by_user_id": ta,
+                "comment": "bench",
+            }
+            for s in overridden
+        ],
+    )
 
 
 def timed(fn, runs: int) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]

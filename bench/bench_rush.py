@@ -13,20 +13,31 @@ NumPy MLP on MNIST (its solution or a mutant, alternately). Meanwhile
 BUSY_PER_CORE busy loops per core run beside them (the rest of a loaded host),
 and a prober reads a page every 0.25 s.
 
+The course is a full one: CLASS students (the rush's among them) and 10
+assignments (the two above and 8 from earlier in the term), each student with
+3 graded submissions to each from before (bench/bench_gradebook.py's history:
+reports of 45 checks, a late one and an override here and there). Its TA reads
+the gradebook page, signed in through the login form, 20 times before the rush
+(servers up, no busy loops, nothing grading: the idle run) and then once a
+second while the rush lasts, the rush's reports landing in that same book.
+
 Checked: every submission has exactly one report; every correct one is graded
 in full; every wrong one fails exactly the checks its manifest entry names (its
 proper verdict); none ends as a platform error. Printed: throughput (gradings
 per minute from the first hand-in to the last report) against the ideal (the
 worker's concurrency over the mean bare grading time, measured here before the
 rush without the busy loops), p50 / p95 time from hand-in to report, and
-p50 / p95 of the pages read during the rush.
+p50 / p95 of the pages read during the rush, and the gradebook's p50 / p95 idle
+and during the rush, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +48,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from grader.assignment import Assignment, load_assignment  # noqa: E402
 from grader.engine import grade  # noqa: E402
@@ -54,6 +67,7 @@ from worker.remote import multipart  # noqa: E402
 ACTIVATIONS = "activations"
 MNIST = "mnist-numpy-mlp"
 PASSWORD = "bench password"
+TA = "rush-ta"
 
 
 @dataclass
@@ -153,6 +167,70 @@ def seed(settings, specs: dict[str, Assignment], work: list[Homework]) -> int:  
     return course
 
 
+def fill_the_course(settings, course: int, work: list[Homework], size: int) -> None:  # type: ignore[no-untyped-def]
+    """The rest of a term's course: students up to ``size``, 8 earlier assignments, each
+    student's 3 graded submissions to each of the 10, and a TA who signs in."""
+    import random
+
+    from bench_gradebook import add_assignments, add_history, add_students
+    from sqlalchemy import insert, select
+
+    from web.auth.views import hash_password
+    from worker.db import get_engine
+    from worker.models import Assignment, Enrollment, User
+
+    with get_engine(settings.database_url).begin() as conn:
+        rush = list(conn.scalars(select(User.id).where(User.name.in_([hw.student for hw in work]))))
+        others = [(f"c{n:03d}", f"c{n}@uni.example") for n in range(max(0, size - len(rush)))]
+        students = rush + add_students(conn, course, others)
+        ta = conn.scalar(
+            insert(User).values(name=TA, password_hash=hash_password(PASSWORD)).returning(User.id)
+        )
+        conn.execute(insert(Enrollment).values(user_id=ta, course_id=course, role="ta"))
+        earlier = add_assignments(conn, course, [f"hw{k:02d}" for k in range(8)])
+        current = list(conn.scalars(select(Assignment.id).where(Assignment.course_id == course)))
+        add_history(conn, ta, students, sorted(set(current) | set(earlier)), 3, random.Random(7))
+
+
+class GradebookReader(threading.Thread):
+    """The TA reading the course's gradebook page once a second, signed in by the form."""
+
+    def __init__(self, base: str, course: int, students: int) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{base}/staff/courses/{course}/"
+        self.students = students
+        self.stop = threading.Event()
+        self.seconds: list[float] = []
+        self.errors = 0
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = self.opener.open(f"{base}/login", timeout=60).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+        token = token or re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, "no CSRF token on the login form"
+        body = urllib.parse.urlencode(
+            {"csrf_token": token.group(1), "name": TA, "password": PASSWORD}
+        ).encode()
+        self.opener.open(f"{base}/login", data=body, timeout=60).read()
+
+    def read(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            with self.opener.open(self.url, timeout=60) as r:
+                page = r.read().decode()
+            elapsed = time.perf_counter() - t0
+            if page.count('class="student"') != self.students:
+                raise ValueError("not the whole class on the page (signed out?)")
+            self.seconds.append(elapsed)
+        except Exception:
+            self.errors += 1
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.read()
+            self.stop.wait(1.0)
+
+
 def hand_in(base: str, course: int, hw: Homework) -> None:
     body, ctype = multipart([(hw.path.name, hw.path.read_bytes())])
     url = f"{base}/api/v1/courses/{course}/assignments/{hw.slug}/submissions"
@@ -246,6 +324,7 @@ def main() -> int:
     ap.add_argument("--busy-per-core", type=int, default=2)
     ap.add_argument("--sandbox", choices=("local", "docker"), default="local")
     ap.add_argument("--web-workers", type=int, default=2)
+    ap.add_argument("--class-size", type=int, default=300, help="students of the course")
     ap.add_argument("--max-wait", type=float, default=3600.0, help="after the ramp")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -275,6 +354,8 @@ def main() -> int:
         specs[slug] = load_assignment(folder / "assignments" / slug)
     work = homeworks(specs, args.count, args.mnist_every, folder / "mutants")
     course = seed(settings, specs, work)
+    fill_the_course(settings, course, work, args.class_size)
+    class_size = max(args.class_size, len(work))
     concurrency, how = worker_concurrency(settings)
 
     # The ideal: bare gradings on this host before the rush (no queue, no busy loops).
@@ -295,6 +376,7 @@ def main() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     loops: list[subprocess.Popen[bytes]] = []
     prober = Prober(base, work[0].token)
+    book: GradebookReader | None = None
     try:
         procs.append(subprocess.Popen(
             [str(bin_dir / "gunicorn"), "--workers", str(args.web_workers), "--threads", "8",
@@ -307,12 +389,18 @@ def main() -> int:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))  # fmt: skip
         wait_for(base + "/login", 60)
+        book = GradebookReader(base, course, class_size)
+        for _ in range(20):  # the idle run: servers up, nothing else running
+            book.read()
+        idle = list(book.seconds)
+        book.seconds.clear()
         cores = os.cpu_count() or 1
         loops = [
             subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(args.busy_per_core * cores)
         ]
         prober.start()
+        book.start()
         started = time.time()
 
         def one(i: int) -> None:
@@ -327,6 +415,7 @@ def main() -> int:
         while runs_left(settings, work) and time.monotonic() < deadline:
             time.sleep(1.0)
         prober.stop.set()
+        book.stop.set()
     finally:
         for p in loops:
             p.kill()  # our own children, never reaped before this: their pids are still ours
@@ -400,6 +489,14 @@ def main() -> int:
         f"{prober.errors} errors): p50 {pct(prober.seconds, 0.5) * 1000:.0f} ms, "
         f"p95 {pct(prober.seconds, 0.95) * 1000:.0f} ms"
     )
+    if book is not None:
+        print(
+            f"gradebook page ({class_size} students x 10 assignments, 3 graded submissions each "
+            f"from before): idle p50 {pct(idle, 0.5) * 1000:.0f} ms, p95 "
+            f"{pct(idle, 0.95) * 1000:.0f} ms ({len(idle)} reads); during the rush p50 "
+            f"{pct(book.seconds, 0.5) * 1000:.0f} ms, p95 {pct(book.seconds, 0.95) * 1000:.0f} ms "
+            f"({len(book.seconds)} reads, {book.errors} errors)"
+        )
     if not os.environ.get("DLGRADE_BENCH_KEEP"):
         shutil.rmtree(folder, ignore_errors=True)
     return 0 if not wrong else 1
