@@ -353,8 +353,9 @@ class WarmPool:
         The spawn (cgroups, bubblewrap's fork, or the Docker client's) is a few
         milliseconds of this process's own work, but only while no other thread
         wants the interpreter's lock: run beside the command line's import of numpy
-        it took 50 to 70 ms on a 2-core host, handing the lock back and forth. Once
-        it is spawned, the sandbox starts in processes of its own, beside anything.
+        it took 50 to 70 ms on a 2-core host (bubblewrap), handing the lock back and
+        forth. Once it is spawned, the sandbox starts in processes of its own, beside
+        anything.
         """
         return self._spawned.wait(timeout_s)
 
@@ -705,8 +706,11 @@ def head_start(kind: str, spec: SandboxSpec) -> Iterator[WarmPool]:
     install(pool, kind)
     try:
         pool.prime(spec)
-        # The caller's imports begin once the sandbox's process is out of this one.
-        pool.wait_spawned(SPAWN_WAIT_S)
+        if kind == "local":
+            # The caller's imports begin once bubblewrap is out of this process. A
+            # container's start waits on the Docker client and engine (docker info, then
+            # docker run), processes of their own: the imports go on beside them.
+            pool.wait_spawned(SPAWN_WAIT_S)
         yield pool
     finally:
         install(before, kind)
