@@ -129,6 +129,15 @@ class Gradebook:
         return sum(c.max_score for c in self.columns)
 
 
+def rank(score: float, submission_id: int, counts: str) -> tuple[float, int]:
+    """Of two graded submissions, the one with the higher rank counts.
+
+    The same rule as ``web.grades.counting`` (what the student's own page shows):
+    newest by submission id; the best with ties going to the newer one.
+    """
+    return (score, submission_id) if counts == Counts.BEST else (0.0, submission_id)
+
+
 def course_columns(s: Session, course_id: int) -> list[Column]:
     """The course's assignments, one column per slug, described by their newest version."""
     rows = s.execute(
@@ -261,7 +270,7 @@ def _overrides_and_runs(conn, mine) -> tuple[dict[int, float], set[int]]:  # typ
 
 
 def build_gradebook(s: Session, course_id: int) -> Gradebook:
-    """The course's gradebook in four queries whatever its size: its assignments, its
+    """The course's gradebook in five queries whatever its size: its assignments, its
     students, their submissions with the newest report's score, then the few
     overrides and runs in flight; folded here in one pass over the submissions.
 
@@ -271,7 +280,7 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     """
     columns = course_columns(s, course_id)
     slug_of = {vid: c.slug for c in columns for vid in c.version_ids}
-    best = {c.slug: c.counts == Counts.BEST for c in columns}
+    counts = {c.slug: c.counts for c in columns}
     conn = s.connection()
     rows: dict[int, Row] = {}
     students = conn.execute(_students_query(course_id)).all()
@@ -282,7 +291,6 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
     overrides, busy = _overrides_and_runs(conn, mine)
     # Per (student, slug): [submissions, pending, rank of the one that counts, its row].
     folded: dict[tuple[int, str], list[Any]] = {}
-    platform_error = ReportStatus.PLATFORM_ERROR
     # Core rows, not the ORM's: thousands of plain tuples, nothing to map to objects,
     # fetched at once (row by row, each fetch is a call through the driver).
     for sub_id, uid, aid, late, penalty, rscore, rstatus in conn.execute(query).all():
@@ -294,19 +302,12 @@ def build_gradebook(s: Session, course_id: int) -> Gradebook:
         pending = sub_id in busy
         if pending:
             acc[1] = True
-        # final_score's rule, written out: this runs once per submission of the class.
         override = overrides.get(sub_id)
-        if override is None and (rscore is None or rstatus == platform_error):
-            continue  # nothing that counts (yet)
         penalty = float(penalty or 0.0)
-        # Of two graded submissions the higher rank counts, as ``web.grades.counting``
-        # says: the newest by id; or the best score, ties going to the newer. Only the
-        # best needs the score here (Scored computes the one that counts).
-        if best[slug]:
-            score = override if override is not None else round(rscore * (1.0 - penalty), 6)
-            mine_rank = (score, sub_id)
-        else:
-            mine_rank = (0.0, sub_id)
+        score = final_score(override, rscore, rstatus, penalty)
+        if score is None:
+            continue  # nothing that counts (yet)
+        mine_rank = rank(score, sub_id, counts[slug])
         if acc[2] is None or mine_rank > acc[2]:
             acc[2] = mine_rank
             acc[3] = (sub_id, bool(late), penalty, rscore, rstatus, override, pending)
